@@ -1,0 +1,1 @@
+"""sweepbench: a declarative, YAML-driven benchmark runner for Python web servers."""

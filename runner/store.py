@@ -1,0 +1,157 @@
+"""The result store: every step is appended to `results.jsonl` the moment it ends.
+
+A run directory holds
+- `run.json`: the validated experiment and the provenance, written before the first step;
+- `results.jsonl`: one line per finished step or failure, flushed and fsync'ed at once;
+- `results.json`: the whole record, assembled from the two above when the run ends.
+Everything downstream (analysis, reports) reads these files only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+RUN_FILE = "run.json"
+STEPS_FILE = "results.jsonl"
+RESULTS_FILE = "results.json"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stat(Record):
+    avg: float
+    max: float
+
+
+class LatencyMs(Record):
+    avg: float
+    min: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p99_9: float
+    max: float
+
+
+class StepResult(Record):
+    """One target at one level in one repetition, measured window only."""
+
+    kind: Literal["step"] = "step"
+    target: str
+    label: str
+    concurrency: int = Field(description="Virtual users (closed load model).")
+    repetition: int = Field(description="1-based repetition number.")
+    started_at: float = Field(description="Start of the measured window, Unix seconds.")
+    duration_s: float = Field(description="Length of the measured window, seconds.")
+    requests: int
+    rps: float = Field(description="Requests per second in the measured window.")
+    failed_requests: int
+    error_rate: float = Field(description="Failed / all requests, a fraction (0.01 = 1%).")
+    errors: dict[str, int] = Field(description="Failed requests by cause.")
+    latency_ms: LatencyMs
+    cpu_percent: Stat = Field(description="Server process tree CPU, % of one core.")
+    memory_mib: Stat = Field(description="Server process tree RSS, MiB.")
+    server_processes: int
+    client_cpu_percent: Stat = Field(description="k6 CPU, % of one core.")
+    client_bound: bool = Field(
+        default=False,
+        description="k6 used >= 90% of its cores: the step measured k6, not the server.",
+    )
+    k6_exit_code: int
+
+
+class Failure(Record):
+    """A target that could not start or a step that could not be measured."""
+
+    kind: Literal["failure"] = "failure"
+    target: str
+    label: str
+    stage: Literal["start", "step"]
+    concurrency: int | None = None
+    repetition: int | None = None
+    message: str
+    log_tail: str = ""
+
+
+class RunRecord(Record):
+    """Everything a report is made from."""
+
+    schema_version: int = SCHEMA_VERSION
+    experiment: dict[str, Any]
+    provenance: dict[str, Any]
+    steps: list[StepResult]
+    failures: list[Failure]
+    complete: bool = Field(description="False when the run stopped before its last step.")
+
+
+class ResultStore:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def start(self, experiment: dict[str, Any], provenance: dict[str, Any]) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        header = {"schema_version": SCHEMA_VERSION, "experiment": experiment}
+        _write_json(self.run_dir / RUN_FILE, {**header, "provenance": provenance})
+        (self.run_dir / STEPS_FILE).touch()
+
+    def append(self, entry: StepResult | Failure) -> None:
+        with (self.run_dir / STEPS_FILE).open("a") as stream:
+            stream.write(entry.model_dump_json() + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    def finish(self, complete: bool, provenance_update: dict[str, Any]) -> RunRecord:
+        run = json.loads((self.run_dir / RUN_FILE).read_text())
+        run["provenance"].update(provenance_update)
+        _write_json(self.run_dir / RUN_FILE, run)
+        record = load_run(self.run_dir)
+        record.complete = complete
+        _write_json(self.run_dir / RESULTS_FILE, record.model_dump(mode="json"))
+        return record
+
+
+def load_run(run_dir: Path) -> RunRecord:
+    """The run as stored; works for a finished run and for one cut short."""
+    run = json.loads((run_dir / RUN_FILE).read_text())
+    steps: list[StepResult] = []
+    failures: list[Failure] = []
+    lines = [line for line in (run_dir / STEPS_FILE).read_text().splitlines() if line.strip()]
+    for number, line in enumerate(lines, start=1):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            if number == len(lines):  # cut off by a crash mid-write: that step never finished
+                break
+            raise
+        if entry.get("kind") == "failure":
+            failures.append(Failure.model_validate(entry))
+        else:
+            steps.append(StepResult.model_validate(entry))
+    finished = (
+        json.loads((run_dir / RESULTS_FILE).read_text())
+        if (run_dir / RESULTS_FILE).is_file()
+        else {}
+    )
+    return RunRecord(
+        experiment=run["experiment"],
+        provenance=run["provenance"],
+        steps=steps,
+        failures=failures,
+        complete=bool(finished.get("complete", False)),
+    )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write atomically: a crash never leaves half a JSON file behind."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(temporary, path)

@@ -1,0 +1,1 @@
+"""A minimal Django project with production settings, served over WSGI and ASGI."""

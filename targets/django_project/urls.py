@@ -1,0 +1,8 @@
+from django.urls import path
+
+from targets.django_project import views
+
+urlpatterns = [
+    path("plaintext", views.plaintext),
+    path("json", views.json),
+]

@@ -1,0 +1,50 @@
+"""Shared test helpers. Tests use real servers and real k6 on 127.0.0.1 with short durations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from runner.machine_lock import exclusive_machine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_load_test_at_a_time() -> Iterator[None]:
+    """Suites started side by side (several developers, one machine) take turns."""
+    with exclusive_machine(lambda message: print(message, file=sys.stderr)):
+        yield
+
+
+def run_cli(
+    *args: str, timeout: float = 240, cwd: Path = PROJECT_ROOT
+) -> subprocess.CompletedProcess[str]:
+    """`python -m runner ARGS` as a user would type it, bounded in time."""
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def server_like_processes() -> list[psutil.Process]:
+    """Processes of ours that look like servers or k6 (none may outlive a run)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if (
+            any(word in cmdline for word in ("uvicorn", "gunicorn", "k6 run"))
+            and "pytest" not in cmdline
+        ):
+            found.append(proc)
+    return found

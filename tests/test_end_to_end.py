@@ -1,0 +1,98 @@
+"""The quickstart through the command line, as a user runs it, with short steps."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli, server_like_processes
+
+
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("quickstart")
+    result = run_cli(
+        "+experiment=quickstart", "load.duration=1s", "load.warmup=1s", f"hydra.run.dir={run_dir}"
+    )
+    assert result.returncode == 0, result.stderr
+    return run_dir
+
+
+def summary_rows(report: str) -> tuple[list[str], list[list[str]]]:
+    section = report.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    split = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
+    return split[0], split[2:]
+
+
+def test_every_planned_step_is_stored(quickstart_run: Path) -> None:
+    results = json.loads((quickstart_run / "results.json").read_text())
+    assert results["complete"] is True
+    keys = {(s["target"], s["concurrency"], s["repetition"]) for s in results["steps"]}
+    expected = {(t, c, 1) for t in ("fastapi", "django_wsgi", "django_asgi") for c in (10, 20, 30)}
+    assert keys == expected
+    lines = (quickstart_run / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 9
+    for step in results["steps"]:
+        assert step["requests"] > 0 and step["error_rate"] == 0
+        assert step["cpu_percent"]["avg"] > 0 and step["memory_mib"]["max"] > 0
+
+
+def test_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
+    results = json.loads((quickstart_run / "results.json").read_text())
+    report = (quickstart_run / "report.md").read_text()
+    header, rows = summary_rows(report)
+    assert [row[0] for row in rows] == ["10", "20", "30"]  # exactly one row per level
+    labels = {name: spec["label"] for name, spec in results["experiment"]["targets"].items()}
+    by_key = {(s["target"], s["concurrency"]): s for s in results["steps"]}
+    for row in rows:
+        level = int(row[0])
+        for target, label in labels.items():
+            step = by_key[(target, level)]
+            cell = dict(zip(header, row, strict=True))
+            assert float(cell[f"{label} RPS"]) == pytest.approx(step["rps"], abs=0.005)
+            assert float(cell[f"{label} p99 ms"]) == pytest.approx(
+                step["latency_ms"]["p99"], abs=0.005
+            )
+            assert float(cell[f"{label} Err %"].rstrip("%")) == pytest.approx(
+                step["error_rate"] * 100, abs=0.005
+            )
+
+
+def test_winner_follows_the_data(quickstart_run: Path) -> None:
+    results = json.loads((quickstart_run / "results.json").read_text())
+    report = (quickstart_run / "report.md").read_text()
+    _header, rows = summary_rows(report)
+    labels = {name: spec["label"] for name, spec in results["experiment"]["targets"].items()}
+    for row in rows:
+        level = int(row[0])
+        steps = sorted(
+            (s for s in results["steps"] if s["concurrency"] == level),
+            key=lambda s: s["rps"],
+            reverse=True,
+        )
+        winner_cell = row[-1]
+        lead = (steps[0]["rps"] - steps[1]["rps"]) / steps[1]["rps"]
+        if lead >= 0.05:
+            assert (
+                winner_cell.startswith(labels[steps[0]["target"]]) and "provisional" in winner_cell
+            )
+        else:
+            assert winner_cell.startswith("no clear winner")
+
+
+def test_run_directory_records_what_ran(quickstart_run: Path) -> None:
+    assert (quickstart_run / ".hydra" / "config.yaml").is_file()
+    overrides = (quickstart_run / ".hydra" / "overrides.yaml").read_text()
+    assert "load.duration=1s" in overrides
+    provenance = json.loads((quickstart_run / "run.json").read_text())["provenance"]
+    assert re.match(r"k6 v\d", provenance["k6"])
+    assert provenance["config_sha256"] and provenance["ended_at"] > provenance["started_at"]
+    assert (quickstart_run / "results.csv").read_text().count("\n") == 10
+
+
+def test_no_process_outlives_the_run(quickstart_run: Path) -> None:
+    assert server_like_processes() == []
