@@ -170,7 +170,30 @@ class Sampler(Strict):
 
 
 class ReportSettings(Strict):
+    """Thresholds of the report's verdicts; each is printed with the rule it feeds."""
+
     title: str | None = None
+    error_threshold: float = Field(
+        default=0.01, ge=0, le=1, description="Error rate (fraction) that marks a breaking point."
+    )
+    latency_slo_ms: float | None = Field(
+        default=None, gt=0, description="p95 latency objective in ms; a level above it breaks."
+    )
+    throughput_drop: float = Field(
+        default=0.10, gt=0, lt=1, description="Drop below the best earlier level that breaks."
+    )
+    min_effect: float = Field(
+        default=0.05, ge=0, lt=1, description="Smallest lead (fraction) that can name a winner."
+    )
+    confidence: float = Field(
+        default=0.95, gt=0.5, lt=1, description="Confidence level of intervals and tests."
+    )
+    knee_throughput_gain: float = Field(
+        default=0.05, ge=0, description="Throughput gain below which the sweep has saturated."
+    )
+    knee_latency_rise: float = Field(
+        default=0.10, ge=0, description="p95 rise above which the sweep has saturated."
+    )
 
 
 class RunnerSettings(Strict):

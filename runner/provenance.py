@@ -60,6 +60,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def command_line() -> str:
+    """The command as the user typed it (`python -m runner ...` rather than `__main__.py ...`)."""
+    program = os.path.basename(sys.argv[0])
+    if program == "__main__.py":
+        program = "python -m runner"
+    return " ".join([program, *sys.argv[1:]])
+
+
 def collect(
     experiment: dict[str, Any],
     experiments_dir: Path,
@@ -68,7 +76,7 @@ def collect(
 ) -> dict[str, Any]:
     return {
         "started_at": time.time(),
-        "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "command": command_line(),
         "overrides": overrides,
         "config_sha256": config_hash(experiment),
         "git": git_state(experiments_dir),

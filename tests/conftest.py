@@ -48,3 +48,14 @@ def server_like_processes() -> list[psutil.Process]:
         ):
             found.append(proc)
     return found
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One short quickstart through the CLI, shared by the tests that read its outputs."""
+    run_dir = tmp_path_factory.mktemp("quickstart")
+    result = run_cli(
+        "+experiment=quickstart", "load.duration=1s", "load.warmup=1s", f"hydra.run.dir={run_dir}"
+    )
+    assert result.returncode == 0, result.stderr
+    return run_dir

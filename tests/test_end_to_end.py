@@ -8,17 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, server_like_processes
-
-
-@pytest.fixture(scope="module")
-def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("quickstart")
-    result = run_cli(
-        "+experiment=quickstart", "load.duration=1s", "load.warmup=1s", f"hydra.run.dir={run_dir}"
-    )
-    assert result.returncode == 0, result.stderr
-    return run_dir
+from tests.conftest import server_like_processes
 
 
 def summary_rows(report: str) -> tuple[list[str], list[list[str]]]:

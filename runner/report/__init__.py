@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.analysis import analyze
-from runner.report import csv_writer, markdown
+from runner.report import csv_writer, html, markdown
 from runner.store import RunRecord
+
+REPORT_FILES = ("report.md", "report.html", "results.csv", "results_aggregated.csv")
 
 
 def write_reports(run_dir: Path, record: RunRecord) -> list[Path]:
-    """Write every report format into the run directory; returns the files written."""
+    """Write every report format into the run directory; returns the files written.
+
+    results.json is written by the store; everything here is derived from it.
+    """
     analysis = analyze(record)
-    written = [
+    return [
         markdown.write(run_dir / "report.md", record, analysis),
+        html.write(run_dir / "report.html", record, analysis),
         csv_writer.write_steps(run_dir / "results.csv", record),
+        csv_writer.write_aggregate(run_dir / "results_aggregated.csv", analysis),
     ]
-    return written

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from runner.analysis import Analysis
 from runner.store import RunRecord
 
 COLUMNS = [
@@ -66,3 +67,45 @@ def write_steps(path: Path, record: RunRecord) -> Path:
                 ]
             )
     return path
+
+
+AGGREGATE_COLUMNS = [
+    "target",
+    "label",
+    "concurrency",
+    "runs",
+    "rps_median",
+    "rps_min",
+    "rps_max",
+    "rps_ci95_low",
+    "rps_ci95_high",
+    "error_rate_median",
+    "latency_p50_ms_median",
+    "latency_p95_ms_median",
+    "latency_p99_ms_median",
+    "cpu_avg_percent_of_one_core_median",
+    "memory_max_mib",
+    "client_bound",
+    "winner_at_level",
+]
+
+
+def write_aggregate(path: Path, analysis: Analysis) -> Path:
+    """results_aggregated.csv: one row per target x level, over repetitions."""
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(AGGREGATE_COLUMNS)
+        for target in analysis.targets:
+            for c in analysis.series(target):
+                winner = analysis.winners[c.level].target == target
+                writer.writerow(
+                    [c.target, c.label, c.level, c.runs, c.rps.median, c.rps.min, c.rps.max]
+                    + [_blank(c.rps.ci_low), _blank(c.rps.ci_high), c.error_rate]
+                    + [c.latency_p50_ms, c.p95.median, c.p99.median, c.cpu_percent]
+                    + [c.memory_max_mib, c.client_bound, winner]
+                )
+    return path
+
+
+def _blank(value: float | None) -> str | float:
+    return "" if value is None else round(value, 2)

@@ -8,7 +8,7 @@ from typing import Any
 from runner.analysis import Analysis
 from runner.model import LevelRange
 from runner.report import formatting as fmt
-from runner.store import RunRecord
+from runner.store import RunRecord, StepResult
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -21,7 +21,8 @@ def _cell_text(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def configuration(record: RunRecord) -> list[str]:
+def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
+    """(name, value) pairs describing what ran, derived from the stored config and provenance."""
     experiment = record.experiment
     prov = record.provenance
     load = experiment["load"]
@@ -37,38 +38,62 @@ def configuration(record: RunRecord) -> list[str]:
     planned = len(levels) * len(experiment["targets"]) * experiment["repetitions"]
     machine = prov.get("machine", {})
     git = prov.get("git", {})
-    lines = [
-        "## Test Configuration",
-        "",
-        f"- **Load model**: closed, constant virtual users (k6 `constant-vus`), `GET {load['endpoint']}`",
-        f"- **Concurrency levels**: {', '.join(str(v) for v in levels)} virtual users "
-        f"({len(levels)} level{'s' if len(levels) != 1 else ''}, step {step})",
-        f"- **Measured duration**: {load['duration']} per step, after a {load['warmup']} warmup "
-        "that is not counted",
-        f"- **Repetitions**: {experiment['repetitions']} per level",
-        f"- **Steps**: {planned} planned, {len(record.steps)} measured, "
-        f"{len(record.failures)} failure(s) recorded",
-        f"- **CPU pinning**: {pin_text}",
-        f"- **Machine**: {machine.get('cpu_model', 'unknown')}, {machine.get('logical_cores')} "
-        f"logical cores, {machine.get('memory_gib')} GiB, {machine.get('os', '')}",
-        f"- **Software**: Python {prov.get('python')}, {prov.get('k6')}, "
-        + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v),
-        f"- **Experiment commit**: {git.get('commit') or 'not a git checkout'}"
-        + (" (with uncommitted changes)" if git.get("dirty") else ""),
-        f"- **Run**: {fmt.timestamp(prov.get('started_at'))} to {fmt.timestamp(prov.get('ended_at'))}",
-        "",
-        "Targets:",
-        "",
+    software = ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v)
+    plural = "s" if len(levels) != 1 else ""
+    return [
+        ("Load model", f"closed, constant virtual users (k6 constant-vus), GET {load['endpoint']}"),
+        (
+            "Concurrency levels",
+            f"{', '.join(str(v) for v in levels)} virtual users ({len(levels)} level{plural}, step {step})",
+        ),
+        (
+            "Measured duration",
+            f"{load['duration']} per step, after a {load['warmup']} warmup that is not counted",
+        ),
+        ("Repetitions", f"{experiment['repetitions']} per level"),
+        (
+            "Steps",
+            f"{planned} planned, {len(record.steps)} measured, {len(record.failures)} failure(s) recorded",
+        ),
+        ("CPU pinning", pin_text),
+        (
+            "Machine",
+            f"{machine.get('cpu_model', 'unknown')}, {machine.get('logical_cores')} logical cores, "
+            f"{machine.get('memory_gib')} GiB, {machine.get('os', '')}",
+        ),
+        ("Software", f"Python {prov.get('python')}, {prov.get('k6')}, {software}"),
+        (
+            "Experiment commit",
+            (git.get("commit") or "not a git checkout")
+            + (" (with uncommitted changes)" if git.get("dirty") else ""),
+        ),
+        ("Command", prov.get("command", "")),
+        (
+            "Run",
+            f"{fmt.timestamp(prov.get('started_at'))} to {fmt.timestamp(prov.get('ended_at'))}",
+        ),
     ]
-    rows = [_target_row(name, spec) for name, spec in experiment["targets"].items()]
-    lines += _table(["target", "app", "server", "workers", "worker class", "threads"], rows)
-    return lines
+
+
+TARGET_HEADER = ["target", "app", "server", "workers", "worker class", "threads"]
+
+
+def target_rows(record: RunRecord) -> list[list[str]]:
+    return [_target_row(name, spec) for name, spec in record.experiment["targets"].items()]
+
+
+def configuration(record: RunRecord) -> list[str]:
+    lines = ["## Test Configuration", ""]
+    lines += [f"- **{name}**: {_cell_text(value)}" for name, value in configuration_facts(record)]
+    lines += ["", "Targets:", ""]
+    rows = [[_cell_text(c) for c in row] for row in target_rows(record)]
+    return lines + _table(TARGET_HEADER, rows)
 
 
 def _target_row(name: str, spec: dict[str, Any]) -> list[str]:
     return [
-        _cell_text(spec.get("label") or name),
-        f"`{spec['app']}`",
+        spec.get("label") or name,
+        spec["app"],
         spec["server"],
         str(spec["workers"]),
         spec.get("worker_class") or "default",
@@ -76,10 +101,11 @@ def _target_row(name: str, spec: dict[str, Any]) -> list[str]:
     ]
 
 
-def summary(analysis: Analysis) -> list[str]:
+def summary_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
+    """Exactly one row per level, one column group per target: shared by every writer."""
     header = ["Concurrency"]
     for target in analysis.targets:
-        label = _cell_text(analysis.labels[target])
+        label = analysis.labels[target]
         header += [f"{label} RPS", f"{label} p99 ms", f"{label} Err %"]
     header.append("Winner")
     rows = []
@@ -91,65 +117,134 @@ def summary(analysis: Analysis) -> list[str]:
                 row += ["n/a", "n/a", "n/a"]
             else:
                 row += [
-                    fmt.rps(cell.rps),
-                    fmt.ms(cell.latency_p99_ms),
+                    fmt.rps(cell.rps.median),
+                    fmt.ms(cell.p99.median),
                     fmt.percent(cell.error_rate),
                 ]
-        row.append(_cell_text(analysis.winners[level].verdict))
+        row.append(analysis.winners[level].text)
         rows.append(row)
+    return header, rows
+
+
+SUMMARY_NOTE = (
+    "RPS: requests per second in the measured window. p99: 99th percentile of k6 "
+    "`http_req_duration` (ms). Err %: failed requests / all requests. With several "
+    "repetitions each cell is the median over them."
+)
+
+
+def summary(analysis: Analysis) -> list[str]:
+    header, rows = summary_table(analysis)
     lines = ["## Summary", ""]
-    lines += _table(header, rows)
-    lines += [
-        "",
-        "RPS: requests per second in the measured window. p99: 99th percentile of k6 "
-        "`http_req_duration` (ms). Err %: failed requests / all requests. With several "
-        "repetitions each cell is the median over them.",
-        "",
-        analysis.winner_rule,
+    lines += _table([_cell_text(h) for h in header], [[_cell_text(c) for c in r] for r in rows])
+    return [*lines, "", SUMMARY_NOTE, "", _cell_text(analysis.rules["winner"])]
+
+
+def aggregate_rows(analysis: Analysis, target: str) -> list[list[str]]:
+    rows = []
+    for cell in analysis.series(target):
+        ci = (
+            f"{fmt.rps(cell.rps.ci_low)} to {fmt.rps(cell.rps.ci_high)}"
+            if cell.rps.ci_low is not None and cell.rps.ci_high is not None
+            else "n/a (< 3 runs)"
+        )
+        rows.append(
+            [
+                str(cell.level),
+                str(cell.runs),
+                fmt.rps(cell.rps.median),
+                f"{fmt.rps(cell.rps.min)} to {fmt.rps(cell.rps.max)}",
+                ci,
+                fmt.percent(cell.error_rate),
+                fmt.ms(cell.latency_p50_ms),
+                fmt.ms(cell.p95.median),
+                fmt.ms(cell.p99.median),
+                fmt.cpu(cell.cpu_percent),
+                fmt.mib(cell.memory_max_mib),
+            ]
+        )
+    return rows
+
+
+AGGREGATE_HEADER = [
+    "Concurrency",
+    "Runs",
+    "Median RPS",
+    "RPS min to max",
+    "RPS 95% CI of mean",
+    "Err %",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "CPU (% of one core)",
+    "Mem max MiB",
+]
+STEP_HEADER = [
+    "Concurrency",
+    "Rep",
+    "Requests",
+    "RPS",
+    "Err %",
+    "avg ms",
+    "p50 ms",
+    "p90 ms",
+    "p95 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "CPU avg (% of one core)",
+    "CPU max",
+    "Mem avg MiB",
+    "Mem max MiB",
+    "Processes",
+    "k6 CPU avg",
+]
+
+
+def step_row(s: StepResult) -> list[str]:
+    lat = s.latency_ms
+    return [
+        str(s.concurrency),
+        str(s.repetition),
+        str(s.requests),
+        fmt.rps(s.rps),
+        fmt.percent(s.error_rate),
+        fmt.ms(lat.avg),
+        fmt.ms(lat.p50),
+        fmt.ms(lat.p90),
+        fmt.ms(lat.p95),
+        fmt.ms(lat.p99),
+        fmt.ms(lat.p99_9),
+        fmt.ms(lat.max),
+        fmt.cpu(s.cpu_percent.avg),
+        fmt.cpu(s.cpu_percent.max),
+        fmt.mib(s.memory_mib.avg),
+        fmt.mib(s.memory_mib.max),
+        str(s.server_processes),
+        fmt.cpu(s.client_cpu_percent.avg),
     ]
-    return lines
+
+
+def steps_of(record: RunRecord, target: str) -> list[StepResult]:
+    return sorted(
+        (s for s in record.steps if s.target == target), key=lambda s: (s.concurrency, s.repetition)
+    )
 
 
 def details(record: RunRecord, analysis: Analysis) -> list[str]:
     lines = ["## Detailed Results"]
-    header = ["Concurrency", "Rep", "Requests", "RPS", "Err %", "avg ms", "p50 ms", "p90 ms"]
-    header += ["p95 ms", "p99 ms", "p99.9 ms", "max ms", "CPU avg (% of one core)"]
-    header += ["CPU max", "Mem avg MiB", "Mem max MiB", "Processes", "k6 CPU avg"]
     for target in analysis.targets:
-        steps = sorted(
-            (s for s in record.steps if s.target == target),
-            key=lambda s: (s.concurrency, s.repetition),
-        )
+        steps = steps_of(record, target)
         lines += ["", f"### {_cell_text(analysis.labels[target])}", ""]
         if not steps:
             lines.append("No step of this target was measured (see Failures).")
             continue
-        rows = [
-            [
-                str(s.concurrency),
-                str(s.repetition),
-                str(s.requests),
-                fmt.rps(s.rps),
-                fmt.percent(s.error_rate),
-                fmt.ms(s.latency_ms.avg),
-                fmt.ms(s.latency_ms.p50),
-                fmt.ms(s.latency_ms.p90),
-                fmt.ms(s.latency_ms.p95),
-                fmt.ms(s.latency_ms.p99),
-                fmt.ms(s.latency_ms.p99_9),
-                fmt.ms(s.latency_ms.max),
-                fmt.cpu(s.cpu_percent.avg),
-                fmt.cpu(s.cpu_percent.max),
-                fmt.mib(s.memory_mib.avg),
-                fmt.mib(s.memory_mib.max),
-                str(s.server_processes),
-                fmt.cpu(s.client_cpu_percent.avg),
-            ]
-            for s in steps
-        ]
-        lines += _table(header, rows)
-        errored = [s for s in steps if s.failed_requests]
-        for s in errored:
+        if any(cell.runs > 1 for cell in analysis.series(target)):
+            lines += ["Per level, over repetitions:", ""]
+            lines += _table(AGGREGATE_HEADER, aggregate_rows(analysis, target))
+            lines += ["", "Per step:", ""]
+        lines += _table(STEP_HEADER, [step_row(s) for s in steps])
+        for s in (s for s in steps if s.failed_requests):
             causes = ", ".join(f"{cause}: {n}" for cause, n in s.errors.items() if n)
             lines.append(
                 f"\n- c={s.concurrency} rep {s.repetition}: {s.failed_requests} failed requests"
@@ -158,17 +253,29 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
     return lines
 
 
+def analysis_section(analysis: Analysis) -> list[str]:
+    lines = ["## Analysis", "", "### Breaking Points", ""]
+    lines += [
+        f"- **{_cell_text(analysis.labels[t])}**: {_cell_text(analysis.breaking_points[t].text)}"
+        for t in analysis.targets
+    ]
+    lines += ["", _cell_text(analysis.rules["breaking"]), "", "### Saturation Points", ""]
+    lines += [
+        f"- **{_cell_text(analysis.labels[t])}**: {_cell_text(analysis.saturation[t].text)}"
+        for t in analysis.targets
+    ]
+    lines += ["", _cell_text(analysis.rules["saturation"]), "", "### Findings", ""]
+    lines += [f"- {_cell_text(line)}" for line in analysis.findings]
+    lines += ["", "### Recommendations", ""]
+    if analysis.recommendations:
+        lines += [f"- {_cell_text(line)}" for line in analysis.recommendations]
+    else:
+        lines.append("- Only one target was measured: there is nothing to compare.")
+    return lines
+
+
 def notes(record: RunRecord) -> list[str]:
     lines: list[str] = []
-    bound = [s for s in record.steps if s.client_bound]
-    if bound:
-        lines += ["", "## Client-bound steps", ""]
-        lines += [
-            f"- {_cell_text(s.label)} at c={s.concurrency} rep {s.repetition}: k6 used "
-            f"{fmt.cpu(s.client_cpu_percent.avg)} of one core on average, nearly all it may use; "
-            "this step measures k6, not the server."
-            for s in bound
-        ]
     if record.failures:
         lines += ["", "## Failures", ""]
         for failure in record.failures:
@@ -201,6 +308,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
             "",
         ]
     lines += [*configuration(record), "", *summary(analysis), "", *details(record, analysis)]
+    lines += ["", *analysis_section(analysis)]
     lines += notes(record)
     lines += ["", "---", "*Every figure above is read from `results.json` in this directory.*", ""]
     return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""Time to render every report format for a stored result set of 1,000 steps (target: < 3 s).
+
+Usage: python bench/render.py [--steps-per-cell N]
+The result set is 5 targets x 20 levels x 10 repetitions of plausible, noisy step records.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from runner.report import write_reports
+from runner.store import LatencyMs, ResultStore, RunRecord, Stat, StepResult, load_run
+
+TARGETS = 5
+LEVELS = list(range(10, 210, 10))
+REPETITIONS = 10
+
+
+def synthetic_steps(rng: random.Random) -> list[StepResult]:
+    steps = []
+    for t in range(TARGETS):
+        for level in LEVELS:
+            for rep in range(1, REPETITIONS + 1):
+                rps = 1000 * (t + 1) * min(1.0, level / 80) * rng.uniform(0.95, 1.05)
+                p95 = level / rps * 1000 * 1.8
+                steps.append(
+                    StepResult(
+                        target=f"target{t}",
+                        label=f"Target {t}",
+                        concurrency=level,
+                        repetition=rep,
+                        started_at=1.7e9,
+                        duration_s=30.0,
+                        requests=int(rps * 30),
+                        rps=round(rps, 2),
+                        failed_requests=0,
+                        error_rate=0.0,
+                        errors={},
+                        latency_ms=LatencyMs(
+                            avg=p95 / 2,
+                            min=0.3,
+                            p50=p95 / 2,
+                            p90=p95 * 0.9,
+                            p95=p95,
+                            p99=p95 * 1.4,
+                            p99_9=p95 * 2,
+                            max=p95 * 3,
+                        ),
+                        cpu_percent=Stat(avg=95.0, max=100.0),
+                        memory_mib=Stat(avg=60.0, max=64.0),
+                        server_processes=1,
+                        client_cpu_percent=Stat(avg=50.0, max=60.0),
+                        k6_exit_code=0,
+                    )
+                )
+    return steps
+
+
+def main() -> int:
+    steps = synthetic_steps(random.Random(1))
+    experiment = {
+        "name": "render_bench",
+        "targets": {
+            f"target{t}": {
+                "app": "m:app",
+                "server": "uvicorn",
+                "label": f"Target {t}",
+                "workers": 1,
+            }
+            for t in range(TARGETS)
+        },
+        "sweep": {"concurrency": {"levels": LEVELS}},
+        "load": {"duration": "30s", "warmup": "5s", "endpoint": "/json"},
+        "repetitions": REPETITIONS,
+        "pinning": {"enabled": True, "server_cpus": [0], "client_cpus": [1]},
+        "report": {},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        run_dir = Path(folder)
+        store = ResultStore(run_dir)
+        store.start(experiment, {"started_at": 1.7e9, "ended_at": 1.7e9 + 3600})
+        for step in steps:
+            store.append(step)
+        store.finish(True, {})
+        started = time.perf_counter()
+        record: RunRecord = load_run(run_dir)
+        write_reports(run_dir, record)
+        elapsed = time.perf_counter() - started
+    print(f"rendered {len(steps)} steps into md, html, csv x2 in {elapsed:.2f} s (target < 3 s)")
+    return 0 if elapsed < 3 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Stored-result records built in memory, for tests of analysis and reports (no load involved)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.store import Failure, LatencyMs, RunRecord, Stat, StepResult
+
+
+def step(
+    target: str,
+    level: int,
+    rps: float,
+    repetition: int = 1,
+    error_rate: float = 0.0,
+    p95: float = 10.0,
+    label: str | None = None,
+    cpu: float = 90.0,
+) -> StepResult:
+    requests = int(rps * 5)
+    return StepResult(
+        target=target,
+        label=label or target,
+        concurrency=level,
+        repetition=repetition,
+        started_at=1_700_000_000.0,
+        duration_s=5.0,
+        requests=requests,
+        rps=rps,
+        failed_requests=int(requests * error_rate),
+        error_rate=error_rate,
+        errors={"status_5xx": int(requests * error_rate)},
+        latency_ms=LatencyMs(
+            avg=p95 / 2,
+            min=0.5,
+            p50=p95 / 2,
+            p90=p95 * 0.9,
+            p95=p95,
+            p99=p95 * 1.5,
+            p99_9=p95 * 2,
+            max=p95 * 3,
+        ),
+        cpu_percent=Stat(avg=cpu, max=100.0),
+        memory_mib=Stat(avg=50.0, max=55.0),
+        server_processes=1,
+        client_cpu_percent=Stat(avg=40.0, max=50.0),
+        k6_exit_code=0,
+    )
+
+
+def record(
+    steps: list[StepResult],
+    labels: dict[str, str] | None = None,
+    report: dict[str, Any] | None = None,
+    failures: list[Failure] | None = None,
+) -> RunRecord:
+    targets = sorted({s.target for s in steps} | {f.target for f in failures or []})
+    levels = sorted({s.concurrency for s in steps})
+    labels = labels or {}
+    experiment = {
+        "name": "synthetic",
+        "description": "",
+        "targets": {
+            t: {"app": "m:app", "server": "uvicorn", "label": labels.get(t), "workers": 1}
+            for t in targets
+        },
+        "sweep": {"concurrency": {"levels": levels}},
+        "load": {"duration": "5s", "warmup": "1s", "endpoint": "/json"},
+        "repetitions": max(s.repetition for s in steps),
+        "pinning": {"enabled": True, "server_cpus": [0], "client_cpus": [1]},
+        "report": report or {},
+    }
+    provenance = {
+        "started_at": 1_700_000_000.0,
+        "ended_at": 1_700_000_100.0,
+        "k6": "k6 v1",
+        "python": "3.11",
+    }
+    return RunRecord(
+        experiment=experiment,
+        provenance=provenance,
+        steps=steps,
+        failures=failures or [],
+        complete=True,
+    )

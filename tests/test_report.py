@@ -1,0 +1,202 @@
+"""Reports agree with the result store, escape what they show, re-render, and compare runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.report import write_reports
+from runner.store import STEPS_FILE, ResultStore
+from tests.factories import record, step
+from tests.htmltables import external_refs, tables
+
+
+def summary_cells(run_dir: Path) -> tuple[list[str], list[list[str]]]:
+    rows = tables((run_dir / "report.html").read_text())["summary"]
+    return rows[0], rows[1:]
+
+
+def test_html_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
+    results = json.loads((quickstart_run / "results.json").read_text())
+    header, rows = summary_cells(quickstart_run)
+    assert [row[0] for row in rows] == ["10", "20", "30"]
+    by_key = {(s["target"], s["concurrency"]): s for s in results["steps"]}
+    for row in rows:
+        cell = dict(zip(header, row, strict=True))
+        for target, spec in results["experiment"]["targets"].items():
+            stored = by_key[(target, int(row[0]))]
+            assert float(cell[f"{spec['label']} RPS"]) == pytest.approx(stored["rps"], abs=0.005)
+            assert float(cell[f"{spec['label']} p99 ms"]) == pytest.approx(
+                stored["latency_ms"]["p99"], abs=0.005
+            )
+
+
+def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
+    results = json.loads((quickstart_run / "results.json").read_text())
+    found = tables((quickstart_run / "report.html").read_text())
+    for target in results["experiment"]["targets"]:
+        header, *rows = found[f"steps:{target}"]
+        stored = sorted(
+            (s for s in results["steps"] if s["target"] == target), key=lambda s: s["concurrency"]
+        )
+        for row, s in zip(rows, stored, strict=True):
+            cell = dict(zip(header, row, strict=True))
+            assert int(cell["Requests"]) == s["requests"]
+            assert float(cell["p95 ms"]) == pytest.approx(s["latency_ms"]["p95"], abs=0.005)
+            assert float(cell["Mem max MiB"]) == pytest.approx(s["memory_mib"]["max"], abs=0.05)
+
+
+def test_report_is_self_contained(quickstart_run: Path) -> None:
+    page = (quickstart_run / "report.html").read_text()
+    assert "Plotly.newPlot" in page
+    assert external_refs(page) == []
+
+
+def write_synthetic(tmp_path: Path, rec) -> Path:  # type: ignore[no-untyped-def]
+    store = ResultStore(tmp_path)
+    store.start(rec.experiment, rec.provenance)
+    for s in rec.steps:
+        store.append(s)
+    store.finish(True, {})
+    write_reports(tmp_path, rec)
+    return tmp_path
+
+
+def test_target_names_and_messages_are_escaped(tmp_path: Path) -> None:
+    evil = '<script>alert("x")</script>'
+    rec = record([step("a", 10, 1000, label=evil), step("b", 10, 900)], labels={"a": evil})
+    write_synthetic(tmp_path, rec)
+    page = (tmp_path / "report.html").read_text()
+    assert evil not in page
+    assert "&lt;script&gt;alert" in page
+
+
+def test_rerender_from_stored_results_alone(tmp_path: Path) -> None:
+    rec = record([step(t, lv, 1000 + lv) for t in ("a", "b") for lv in (10, 20)])
+    write_synthetic(tmp_path, rec)
+    before = (tmp_path / "report.md").read_text()
+    for name in ("report.md", "report.html", "results.csv", "results_aggregated.csv"):
+        (tmp_path / name).unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "runner.report", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "report.md").read_text() == before
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "results_aggregated.csv").is_file()
+
+
+def test_rerender_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "runner.report", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "not a sweepbench run directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def run_compare(a: Path, b: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runner.compare", str(a), str(b)], capture_output=True, text=True
+    )
+
+
+def test_compare_identical_runs_passes(quickstart_run: Path) -> None:
+    result = run_compare(quickstart_run, quickstart_run)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 regression(s)" in result.stdout
+
+
+def test_compare_flags_an_injected_regression(quickstart_run: Path, tmp_path: Path) -> None:
+    slower = tmp_path / "slower"
+    shutil.copytree(quickstart_run, slower)
+    lines = []
+    for line in (slower / STEPS_FILE).read_text().splitlines():
+        entry = json.loads(line)
+        if entry["target"] == "fastapi" and entry["concurrency"] == 20:
+            entry["rps"] = round(entry["rps"] * 0.7, 2)
+        lines.append(json.dumps(entry))
+    (slower / STEPS_FILE).write_text("\n".join(lines) + "\n")
+    result = run_compare(quickstart_run, slower)
+    assert result.returncode == 1, result.stdout
+    assert "REGRESSION fastapi at 20" in result.stdout
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=5000",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed here if missing (the test set-up needs root for apt-get)."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip(
+            "chromium is not installed and installing it needs root (apt-get install chromium)"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+    install = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    found = shutil.which("chromium")
+    if not found:
+        pytest.skip(f"could not install chromium: {install.stderr[-500:]}")
+    return found
+
+
+def test_charts_render_in_headless_chromium(
+    chromium: str, quickstart_run: Path, tmp_path: Path
+) -> None:
+    page = (quickstart_run / "report.html").as_uri()
+    dom = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    # plotly draws each chart as <svg class="main-svg"> inside its div once its script has run.
+    for chart_id in (
+        "chart-throughput",
+        "chart-p95",
+        "chart-p99",
+        "chart-errors",
+        "chart-cpu",
+        "chart-memory",
+    ):
+        start = dom.index(f'id="{chart_id}"')
+        assert 'class="main-svg"' in dom[start : start + 5000], chart_id
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            "--window-size=1280,2400",
+            f"--screenshot={screenshot}",
+            page,
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert screenshot.stat().st_size > 50_000
