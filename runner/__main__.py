@@ -9,8 +9,8 @@ from types import FrameType
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
-from rich.console import Console
 
 from runner import config
 from runner.errors import (
@@ -21,11 +21,13 @@ from runner.errors import (
     Interrupted,
     UserError,
 )
+from runner.plan import build_plan
+from runner.progress import make_console, print_plan
 from runner.report import write_reports
 from runner.store import RUN_FILE, RunRecord, load_run
 from runner.sweep import run_experiment
 
-console = Console(stderr=True)
+console = make_console()
 
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
@@ -43,8 +45,12 @@ def run_job(cfg: DictConfig) -> int:
     run_dir: Path | None = None
     try:
         experiment = config.experiment_from_config(cfg)
+        if experiment.runner.dry_run:
+            print_plan(console, build_plan(experiment))
+            return 0
         hydra_config = HydraConfig.get()
-        run_dir = Path(hydra_config.runtime.output_dir)
+        # A resumed run continues in its own directory (Hydra's defaults to it too).
+        run_dir = Path(experiment.runner.resume or hydra_config.runtime.output_dir)
         overrides = list(hydra_config.overrides.task)
         record = run_experiment(experiment, run_dir, config.EXPERIMENTS_DIR, overrides)
     except UserError as error:
@@ -69,15 +75,16 @@ def _finish(run_dir: Path, record: RunRecord) -> int:
     return EXIT_RUN_FAILED if record.failures else 0
 
 
-_jobs_started = 0
+_job_statuses: list[int] = []
 
 
 @hydra.main(version_base="1.3", config_path=str(config.EXPERIMENTS_DIR), config_name="config")
 def hydra_entry(cfg: DictConfig) -> None:
-    global _jobs_started
-    _jobs_started += 1
     status = run_job(cfg)
-    if status:
+    _job_statuses.append(status)
+    # A signal ends the whole sweep; any other failure ends only its job of a multirun.
+    ends_everything = status in (EXIT_SIGINT, EXIT_SIGTERM)
+    if status and (ends_everything or HydraConfig.get().mode != RunMode.MULTIRUN):
         sys.exit(status)
 
 
@@ -94,9 +101,10 @@ def main() -> None:
     except SystemExit as stop:
         # Hydra reports a bad override or a composition error itself, then exits with 1;
         # that is bad input like any other, so it gets the bad-input status.
-        if stop.code == 1 and _jobs_started == 0:
+        if stop.code == 1 and not _job_statuses:
             sys.exit(EXIT_BAD_INPUT)
         raise
+    sys.exit(max(_job_statuses, default=0))
 
 
 if __name__ == "__main__":

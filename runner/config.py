@@ -21,6 +21,11 @@ from runner.model import Experiment, validate_experiment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
+# `${first_set:a,b}`: a unless it is null (OmegaConf's oc.select returns a null value as is).
+OmegaConf.register_new_resolver(
+    "first_set", lambda value, default: default if value is None else value, replace=True
+)
+
 _EXPERIMENT_ARG = re.compile(r"^\+{0,2}experiment=(.*)$")
 _HELP_ARGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--shell-completion"}
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 
 from runner import launch
 from runner.errors import UserError
+from runner.lifecycle import free_port
 
 STANDARD_SCRIPT = Path(__file__).resolve().parent / "scripts" / "http.js"
 TREND_STATS = ["avg", "min", "med", "max", "p(50)", "p(90)", "p(95)", "p(99)", "p(99.9)", "count"]
@@ -119,6 +121,7 @@ def run_k6(
     cpus: list[int] | None,
     timeout_s: float,
     on_spawn: Callable[[int], None] | None = None,
+    api_port: int | None = None,
 ) -> K6Run:
     """Run k6 once, bounded by `timeout_s`, and return its summary (None if k6 wrote none)."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -135,8 +138,10 @@ def run_k6(
         str(config_path),
         "--summary-export",
         str(summary_path),
-        str(script),
     ]
+    # k6's REST API (live metrics) would listen on localhost:6565, shared by every k6 on the
+    # machine: give each run a free loopback port of its own.
+    command += ["--address", f"127.0.0.1:{api_port or free_port()}", str(script)]
     started = time.time()
     process = launch.spawn(
         command,
@@ -212,3 +217,45 @@ def parse_summary(summary: dict[str, Any]) -> K6Metrics:
     }
     iterations = int(_metric(summary, f"iterations{MEASURE}").get("count", 0))
     return K6Metrics(requests, failed, iterations, latency, errors)
+
+
+@dataclass(frozen=True)
+class LiveNumbers:
+    """What k6 reports while it runs (cumulative over the step so far, warmup included until the
+    measured window starts)."""
+
+    rps: float
+    p95_ms: float
+    error_rate: float
+    measuring: bool
+
+
+class K6Live:
+    """Reads k6's REST API (`/v1/metrics`) during a run; throughput from the change in count."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._last: tuple[float, float] | None = None
+
+    def poll(self) -> LiveNumbers | None:
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/v1/metrics", timeout=1
+            ) as answer:
+                payload = json.load(answer)
+        except (OSError, ValueError):
+            return None  # not up yet, or already gone
+        samples = {m["id"]: m["attributes"].get("sample", {}) for m in payload.get("data", [])}
+        count = float(samples.get("http_reqs", {}).get("count", 0))
+        now = time.monotonic()
+        rps = 0.0
+        if self._last is not None and now > self._last[0]:
+            rps = (count - self._last[1]) / (now - self._last[0])
+        self._last = (now, count)
+        measured = samples.get(f"http_req_duration{MEASURE}", {})
+        measuring = bool(measured)
+        duration = measured or samples.get("http_req_duration", {})
+        failed = samples.get(f"http_req_failed{MEASURE}") or samples.get("http_req_failed", {})
+        return LiveNumbers(
+            rps, float(duration.get("p(95)", 0.0)), float(failed.get("rate", 0.0)), measuring
+        )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from runner import k6
 from runner.errors import TargetError
-from runner.lifecycle import RunningServer
+from runner.lifecycle import RunningServer, free_port
 from runner.model import Experiment
 from runner.plan import Step
 from runner.sampler import Sample, TreeSampler, WindowSummary, summarize
@@ -16,6 +19,8 @@ from runner.store import Failure, LatencyMs, Stat, StepResult
 
 # k6 needs a moment to start and to finish in-flight requests after the window closes.
 K6_EXTRA_TIME_S = 60.0
+# Seconds between live updates of the progress display.
+LIVE_INTERVAL_S = 1.0
 # A k6 using this share of the cores it may use is the bottleneck, not the server.
 CLIENT_BOUND_SHARE = 0.9
 
@@ -39,28 +44,64 @@ def server_cpus(experiment: Experiment) -> list[int] | None:
     return list(experiment.pinning.server_cpus) if experiment.pinning.enabled else None
 
 
+@dataclass(frozen=True)
+class LiveView:
+    """Live numbers of the running step: k6's, plus the latest server and k6 samples."""
+
+    k6: k6.LiveNumbers | None
+    server: Sample | None
+    client: Sample | None
+
+
+class _LiveFeed(threading.Thread):
+    """Once a second, hands the live numbers to the progress display."""
+
+    def __init__(self, port: int, sampler: TreeSampler, sink: Callable[[LiveView], None]) -> None:
+        super().__init__(name="live-feed", daemon=True)
+        self.reader = k6.K6Live(port)
+        self.sampler = sampler
+        self.sink = sink
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(LIVE_INTERVAL_S):
+            server = self.sampler.latest("server")
+            self.sink(LiveView(self.reader.poll(), server, self.sampler.latest("k6")))
+
+
 def run_step(
     step: Step,
     server: RunningServer,
     experiment: Experiment,
     k6_path: Path,
     work_dir: Path,
+    on_live: Callable[[LiveView], None] | None = None,
 ) -> StepResult | Failure:
     """Measure one step. Raises TargetError when the server dies, so its later steps are skipped."""
     load = experiment.load
     options = k6.step_options(step.concurrency, load.duration, load.warmup_s)
     timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
+    api_port = free_port()
     with TreeSampler({"server": server.pid}, experiment.sampler.interval) as sampler:
-        run = k6.run_k6(
-            k6_path,
-            k6.STANDARD_SCRIPT,
-            options,
-            step_env(server, experiment, step),
-            work_dir,
-            client_cpus(experiment),
-            timeout_s,
-            on_spawn=lambda pid: sampler.track("k6", pid),
-        )
+        feed = _LiveFeed(api_port, sampler, on_live) if on_live else None
+        if feed:
+            feed.start()
+        try:
+            run = k6.run_k6(
+                k6_path,
+                k6.STANDARD_SCRIPT,
+                options,
+                step_env(server, experiment, step),
+                work_dir,
+                client_cpus(experiment),
+                timeout_s,
+                on_spawn=lambda pid: sampler.track("k6", pid),
+                api_port=api_port,
+            )
+        finally:
+            if feed:
+                feed.stopped.set()
+                feed.join(timeout=5)
     write_samples(sampler.samples, work_dir / "samples.csv")
     label = experiment.label(step.target)
     if not server.alive():

@@ -199,6 +199,14 @@ class ReportSettings(Strict):
 class RunnerSettings(Strict):
     startup_timeout: float = Field(default=30, gt=0, description="Seconds a server may take.")
     stop_grace: float = Field(default=5, ge=0, description="Seconds between SIGTERM and SIGKILL.")
+    resume: str | None = Field(
+        default=None, description="Run directory of an interrupted run to continue."
+    )
+    dry_run: bool = Field(default=False, description="Validate and print the plan; start nothing.")
+
+
+# Keys that say how to invoke a run, not what it measures: they may differ when resuming.
+INVOCATION_KEYS = ("runner.resume", "runner.dry_run")
 
 
 class Experiment(Strict):

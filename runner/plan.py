@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from runner.model import Experiment
 
 # Seconds per step beyond its configured load: k6 start-up and summary writing.
-STEP_OVERHEAD_S = 0.5
+STEP_OVERHEAD_S = 0.25
 # Seconds to start and verify one server.
-TARGET_START_S = 2.0
+TARGET_START_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class Step:
 class Plan:
     experiment: Experiment
     steps: tuple[Step, ...]
+
+    def without(self, done: set[tuple[str, int, int]]) -> Plan:
+        """The plan minus the steps already measured (when resuming)."""
+        return Plan(self.experiment, tuple(s for s in self.steps if s.key not in done))
 
     def for_target(self, target: str) -> list[Step]:
         return [step for step in self.steps if step.target == target]

@@ -1,48 +1,95 @@
-"""What the user sees while a sweep runs: a rich progress bar on a terminal, plain lines elsewhere."""
+"""What the user sees while a sweep runs.
+
+On a terminal: a rich live view with the sweep's bar and ETA, the current step's bar, and live
+numbers (k6 throughput, p95, errors; server and k6 CPU and memory from the sampler). Elsewhere
+(CI logs, pipes): one plain line per finished step. Both end with a summary table. Output goes
+to stderr, so it never mixes with Hydra's logging on stdout.
+"""
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
+from rich.table import Table
+from rich.text import Text
 
-from runner.plan import Step
+from runner.plan import Plan, Step
+from runner.store import Failure, StepResult
+
+if TYPE_CHECKING:
+    from runner.measure import LiveView
+
+
+def make_console() -> Console:
+    """stderr; wide enough for the tables when it is a log file or a pipe rather than a terminal."""
+    console = Console(stderr=True)
+    return console if console.is_terminal else Console(stderr=True, width=160)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 class SweepProgress:
-    """Overall bar with ETA and the current step; one line per finished step when not a terminal."""
+    """Progress of one run's plan; `live` receives the running step's numbers."""
 
-    def __init__(self, total_steps: int, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
-        self.total = total_steps
-        self.done = 0
-        self._progress: Progress | None = None
-        self._task = None
-        if self.console.is_terminal:
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("steps"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=False,
-            )
+    def __init__(self, plan: Plan, console: Console | None = None) -> None:
+        self.console = console or make_console()
+        self.plan = plan
+        self.remaining = list(plan.steps)
+        self.results: list[StepResult] = []
+        self.started = time.monotonic()
+        self.step_started = time.monotonic()
+        self.live_text = Text("")
+        self._live: Live | None = None
+        self._overall = Progress(
+            TextColumn("[bold]sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[eta]}"),
+            console=self.console,
+        )
+        self._step = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[phase]}"),
+            console=self.console,
+        )
+        self._overall_task: TaskID = self._overall.add_task("sweep", total=len(plan.steps), eta="")
+        self._step_task: TaskID = self._step.add_task(
+            "starting", total=plan.seconds_per_step, phase=""
+        )
+
+    @property
+    def interactive(self) -> bool:
+        return self.console.is_terminal
 
     def __enter__(self) -> SweepProgress:
-        if self._progress is not None:
-            self._progress.start()
-            self._task = self._progress.add_task("starting", total=self.total)
+        if self.interactive:
+            self._live = Live(
+                Group(self._overall, self._step, self.live_text),
+                console=self.console,
+                refresh_per_second=4,
+                transient=False,
+            )
+            self._live.start()
+            self._refresh_eta()
         return self
 
     def __exit__(
@@ -51,30 +98,150 @@ class SweepProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        if self._live is not None:
+            self._live.stop()
+        if self.results:
+            self.console.print(self.summary_table())
+
+    # --- events from the sweep -------------------------------------------------------------
 
     def target_starting(self, label: str) -> None:
-        self._describe(f"starting {label}")
+        self._step.update(self._step_task, description=f"starting {label}", completed=0, phase="")
 
     def step_starting(self, label: str, step: Step) -> None:
-        self._describe(f"{label} c={step.concurrency} rep {step.repetition}")
+        self.step_started = time.monotonic()
+        self.live_text.plain = ""
+        self._step.update(
+            self._step_task,
+            description=f"{label} at {step.concurrency} VUs, rep {step.repetition}",
+            completed=0,
+            phase="warmup" if self.plan.experiment.load.warmup_s > 0 else "measuring",
+        )
+        self._refresh_eta()
 
-    def step_finished(self, summary: str) -> None:
-        self.done += 1
-        self.log(f"[{self.done}/{self.total}] {summary}")
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=self.done)
+    def live(self, view: LiveView) -> None:
+        elapsed = time.monotonic() - self.step_started
+        phase = "measuring" if view.k6 is not None and view.k6.measuring else "warmup"
+        self._step.update(
+            self._step_task, completed=min(elapsed, self.plan.seconds_per_step), phase=phase
+        )
+        self.live_text.plain = live_line(view)
+        self._refresh_eta()
+
+    def step_finished(self, line: str, entry: StepResult | Failure) -> None:
+        self._drop(entry.target, entry.concurrency, entry.repetition)
+        if isinstance(entry, StepResult):
+            self.results.append(entry)
+        self._advance()
+        done = len(self.plan.steps) - len(self.remaining)
+        self.log(f"[{done}/{len(self.plan.steps)}] {line}")
 
     def steps_skipped(self, count: int, reason: str) -> None:
-        self.done += count
         self.log(f"skipped {count} step(s): {reason}")
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=self.done)
+        self.remaining = self.remaining[count:]
+        self._advance()
 
     def log(self, message: str) -> None:
         self.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
-    def _describe(self, text: str) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, description=text)
+    # --- rendering -------------------------------------------------------------------------
+
+    def _drop(self, target: str, level: int | None, repetition: int | None) -> None:
+        self.remaining = [
+            s
+            for s in self.remaining
+            if (s.target, s.concurrency, s.repetition) != (target, level, repetition)
+        ]
+
+    def _advance(self) -> None:
+        self._overall.update(
+            self._overall_task, completed=len(self.plan.steps) - len(self.remaining)
+        )
+        self._refresh_eta()
+
+    def _refresh_eta(self) -> None:
+        if not self.remaining:
+            self._overall.update(self._overall_task, eta="done")
+            return
+        left = Plan(self.plan.experiment, tuple(self.remaining)).estimated_seconds()
+        left -= min(time.monotonic() - self.step_started, self.plan.seconds_per_step)
+        self._overall.update(self._overall_task, eta=f"ETA {_duration(max(left, 0))}")
+
+    def summary_table(self) -> Table:
+        table = Table(title="Measured steps")
+        for column in (
+            "target",
+            "VUs",
+            "rep",
+            "RPS",
+            "p95 ms",
+            "p99 ms",
+            "errors",
+            "server CPU",
+            "memory",
+        ):
+            table.add_column(column, justify="left" if column == "target" else "right")
+        for s in self.results:
+            table.add_row(
+                s.label,
+                str(s.concurrency),
+                str(s.repetition),
+                f"{s.rps:,.0f}",
+                f"{s.latency_ms.p95:.2f}",
+                f"{s.latency_ms.p99:.2f}",
+                f"{s.error_rate:.2%}",
+                f"{s.cpu_percent.avg:.0f}% of one core",
+                f"{s.memory_mib.max:.0f} MiB",
+            )
+        return table
+
+
+def live_line(view: LiveView) -> str:
+    parts = []
+    if view.k6 is not None:
+        parts.append(
+            f"live: {view.k6.rps:,.0f} RPS, p95 {view.k6.p95_ms:.2f} ms, errors {view.k6.error_rate:.2%}"
+        )
+    if view.server is not None:
+        parts.append(
+            f"server {view.server.cpu_percent:.0f}% of one core, {view.server.rss_mib:.0f} MiB"
+        )
+    if view.client is not None:
+        parts.append(f"k6 {view.client.cpu_percent:.0f}% of one core")
+    return " | ".join(parts)
+
+
+def plan_table(plan: Plan) -> Table:
+    """The targets and their settings, as a dry run shows them."""
+    experiment = plan.experiment
+    table = Table(title=f"Plan of experiment '{experiment.name}'")
+    for column in ("target", "app", "server", "workers", "worker class", "threads", "steps"):
+        table.add_column(column)
+    for name, target in experiment.targets.items():
+        table.add_row(
+            experiment.label(name),
+            target.app,
+            target.server,
+            str(target.workers),
+            target.worker_class or "default",
+            str(target.threads or "-"),
+            str(len(plan.for_target(name))),
+        )
+    return table
+
+
+def print_plan(console: Console, plan: Plan) -> None:
+    experiment = plan.experiment
+    load = experiment.load
+    console.print(plan_table(plan))
+    levels = ", ".join(str(v) for v in experiment.sweep.concurrency.values())
+    console.print(
+        f"Levels (virtual users): {levels}; repetitions: {experiment.repetitions}; "
+        f"{load.warmup} warmup + {load.duration} measured per step on GET {load.endpoint}.",
+        highlight=False,
+    )
+    console.print(
+        f"{len(plan.steps)} step(s), estimated duration {_duration(plan.estimated_seconds())} "
+        "(steps plus k6 and server start-up). Dry run: nothing was started.",
+        highlight=False,
+    )

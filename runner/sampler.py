@@ -101,6 +101,11 @@ class TreeSampler:
             self.trees[name] = tree
             self.samples[name] = []
 
+    def latest(self, name: str) -> Sample | None:
+        with self._lock:
+            series = self.samples.get(name)
+            return series[-1] if series else None
+
     def _run(self) -> None:
         last = time.monotonic()
         while not self._stop.wait(self.interval_s):

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from runner.errors import UserError
+from runner.model import INVOCATION_KEYS
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
@@ -103,6 +107,33 @@ class ResultStore:
         _write_json(self.run_dir / RUN_FILE, {**header, "provenance": provenance})
         (self.run_dir / STEPS_FILE).touch()
 
+    def resume(self, experiment: dict[str, Any]) -> set[tuple[str, int, int]]:
+        """Continue a stored run with the same config; returns the keys of its finished steps.
+
+        Failures of the interrupted attempt are dropped: their steps run again.
+        """
+        run_file = self.run_dir / RUN_FILE
+        if not run_file.is_file():
+            raise UserError(
+                f"Cannot resume {self.run_dir}: it is not a sweepbench run directory "
+                f"(no {RUN_FILE}). Give runner.resume the directory of an earlier run."
+            )
+        run = json.loads(run_file.read_text())
+        differences = config_differences(run["experiment"], experiment)
+        if differences:
+            raise UserError(
+                f"Cannot resume {self.run_dir}: the composed config differs from the stored one ("
+                + "; ".join(differences)
+                + "). Resume with the same experiment and overrides; the stored ones were: "
+                + " ".join(run["provenance"].get("overrides", []))
+            )
+        steps = _unique_steps(load_run(self.run_dir).steps)
+        _write_lines(self.run_dir / STEPS_FILE, [s.model_dump_json() for s in steps])
+        run["provenance"].setdefault("resumed_at", []).append(time.time())
+        _write_json(run_file, run)
+        (self.run_dir / RESULTS_FILE).unlink(missing_ok=True)
+        return {(s.target, s.concurrency, s.repetition) for s in steps}
+
     def append(self, entry: StepResult | Failure) -> None:
         with (self.run_dir / STEPS_FILE).open("a") as stream:
             stream.write(entry.model_dump_json() + "\n")
@@ -148,6 +179,39 @@ def load_run(run_dir: Path) -> RunRecord:
         failures=failures,
         complete=bool(finished.get("complete", False)),
     )
+
+
+def _unique_steps(steps: list[StepResult]) -> list[StepResult]:
+    seen: dict[tuple[str, int, int], StepResult] = {}
+    for step in steps:
+        seen.setdefault((step.target, step.concurrency, step.repetition), step)
+    return list(seen.values())
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): data}
+
+
+def config_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """'key: stored X, now Y' for every key that differs, ignoring how the run was invoked."""
+    before, after = _flatten(stored), _flatten(current)
+    keys = sorted((set(before) | set(after)) - set(INVOCATION_KEYS))
+    return [
+        f"{key}: stored {before.get(key)!r}, now {after.get(key)!r}"
+        for key in keys
+        if before.get(key) != after.get(key)
+    ]
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text("".join(line + "\n" for line in lines))
+    os.replace(temporary, path)
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -15,11 +15,14 @@ from runner.plan import Plan, Step, build_plan
 from runner.progress import SweepProgress
 from runner.store import Failure, ResultStore, RunRecord, StepResult
 
+# The cores this process may use before a run pins it (a multirun runs several jobs in-process).
+AVAILABLE_CPUS = frozenset(os.sched_getaffinity(0))
+
 
 def check_pinning(experiment: Experiment) -> None:
     if not experiment.pinning.enabled:
         return
-    available = os.sched_getaffinity(0)
+    available = AVAILABLE_CPUS
     for key in ("server_cpus", "client_cpus"):
         missing = sorted(set(getattr(experiment.pinning, key)) - available)
         if missing:
@@ -41,20 +44,30 @@ def run_experiment(
     plan = build_plan(experiment)
     store = ResultStore(run_dir)
     composed = experiment.model_dump(mode="json", by_alias=True)
-    store.start(
-        composed, provenance.collect(composed, experiments_dir, overrides, k6.k6_version(k6_path))
-    )
+    done: set[tuple[str, int, int]] = set()
+    if experiment.runner.resume:
+        done = store.resume(composed)
+    else:
+        version = k6.k6_version(k6_path)
+        store.start(composed, provenance.collect(composed, experiments_dir, overrides, version))
+    todo = plan.without(done)
     if experiment.pinning.enabled:
         # The runner and its sampler stay off the server's cores.
         os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
     complete = False
     try:
-        with SweepProgress(len(plan.steps)) as progress, exclusive_machine(progress.log):
+        with SweepProgress(todo) as progress, exclusive_machine(progress.log):
+            if done:
+                progress.log(
+                    f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
+                )
             for target in experiment.targets:
-                _run_target(plan, target, store, run_dir, k6_path, progress)
+                if todo.for_target(target):
+                    _run_target(todo, target, store, run_dir, k6_path, progress)
         complete = True
     finally:
         record = store.finish(complete, {"ended_at": time.time()})
+        os.sched_setaffinity(0, AVAILABLE_CPUS)
     return record
 
 
@@ -85,11 +98,11 @@ def _run_target(
             for step in steps:
                 progress.step_starting(label, step)
                 entry = measure.run_step(
-                    step, server, experiment, k6_path, _step_dir(run_dir, step)
+                    step, server, experiment, k6_path, _step_dir(run_dir, step), progress.live
                 )
                 store.append(entry)
                 remaining.remove(step)
-                progress.step_finished(_one_line(label, step, entry))
+                progress.step_finished(_one_line(label, step, entry), entry)
     except TargetError as error:
         stage = "start" if len(remaining) == len(steps) else "step"
         failed = remaining[0] if stage == "step" else None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -16,11 +16,22 @@ from runner.machine_lock import exclusive_machine
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_load_test_at_a_time() -> Iterator[None]:
-    """Suites started side by side (several developers, one machine) take turns."""
-    with exclusive_machine(lambda message: print(message, file=sys.stderr)):
-        yield
+_machine: contextlib.ExitStack | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Suites started side by side (several developers, one machine) take turns.
+
+    Taken here rather than in a fixture, so waiting for it never counts against a test's timeout.
+    """
+    global _machine
+    _machine = contextlib.ExitStack()
+    _machine.enter_context(exclusive_machine(lambda message: print(message, file=sys.stderr)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _machine is not None:
+        _machine.close()
 
 
 def run_cli(

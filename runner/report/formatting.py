@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html
 
 
 def rps(value: float) -> str:
@@ -30,3 +31,8 @@ def timestamp(unix_seconds: float | None) -> str:
         return "unknown"
     moment = datetime.datetime.fromtimestamp(unix_seconds, tz=datetime.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def html_safe(text: str) -> str:
+    """For text that plotly renders (it reads a few HTML tags): show it exactly as typed."""
+    return html.escape(text)

@@ -7,7 +7,6 @@ unicode escapes instead; plotly.js itself is inlined, so the page opens offline.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
 from runner.analysis import Analysis, Cell
+from runner.report import formatting as fmt
 from runner.report import markdown
 from runner.store import RunRecord
 
@@ -88,8 +88,7 @@ def chart_figure(spec: ChartSpec, analysis: Analysis) -> go.Figure:
         if not series:
             continue
         color = palette[index % len(palette)]
-        # plotly reads a few HTML tags in names: escape so a name shows as typed.
-        name = html.escape(analysis.labels[target])
+        name = fmt.html_safe(analysis.labels[target])
         levels = [c.level for c in series]
         if spec.band is not None and any(c.runs > 1 for c in series):
             lows, highs = zip(*(spec.band(c) for c in series), strict=True)

@@ -1,0 +1,228 @@
+"""Configuration matrices: one report comparing every job of a Hydra multirun side by side.
+
+`python -m runner -m +experiment=X targets.django_wsgi.workers=1,2,4` runs one job per
+combination into `outputs/X/multirun_<time>/<job>/`; when the sweep ends, the callback below
+writes `matrix.md`, `matrix.html` and `matrix.csv` into the sweep directory. Each job is named by
+the settings that vary across jobs; levels are rows. `python -m runner.report <sweep dir>`
+writes them again from the stored results.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+from hydra.experimental.callback import Callback
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from omegaconf import DictConfig
+from plotly.offline import get_plotlyjs
+
+from runner.analysis import Analysis, analyze
+from runner.report import formatting as fmt
+from runner.report.html import script_json
+from runner.store import RUN_FILE, load_run
+
+MATRIX_FILES = ("matrix.md", "matrix.html", "matrix.csv")
+
+
+@dataclass(frozen=True)
+class Job:
+    directory: Path
+    settings: str  # the overrides that set this job apart, e.g. "targets.api.workers=2"
+    analysis: Analysis
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    found = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / RUN_FILE).is_file()]
+    return sorted(
+        found, key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name)
+    )
+
+
+def load_jobs(sweep_dir: Path) -> list[Job]:
+    directories = job_dirs(sweep_dir)
+    overrides = {d: _overrides(d) for d in directories}
+    common = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
+    jobs = []
+    for directory in directories:
+        varying = [o for o in overrides[directory] if o not in common]
+        settings = ", ".join(varying) or f"job {directory.name}"
+        jobs.append(Job(directory, settings, analyze(load_run(directory))))
+    return jobs
+
+
+def _overrides(run_dir: Path) -> list[str]:
+    provenance = json.loads((run_dir / RUN_FILE).read_text()).get("provenance", {})
+    return list(provenance.get("overrides", []))
+
+
+def _targets(jobs: list[Job]) -> list[str]:
+    seen: dict[str, None] = {}
+    for job in jobs:
+        for target in job.analysis.targets:
+            seen.setdefault(target, None)
+    return list(seen)
+
+
+def _label(jobs: list[Job], target: str) -> str:
+    for job in jobs:
+        if target in job.analysis.labels:
+            return job.analysis.labels[target]
+    return target
+
+
+def target_table(jobs: list[Job], target: str) -> tuple[list[str], list[list[str]]]:
+    """Levels as rows; per job, median RPS and p99 (n/a where the job did not measure it)."""
+    levels = sorted({lv for job in jobs for (t, lv) in job.analysis.cells if t == target})
+    header = ["Concurrency"]
+    for job in jobs:
+        header += [f"{job.settings} RPS", f"{job.settings} p99 ms"]
+    rows = []
+    for level in levels:
+        row = [str(level)]
+        for job in jobs:
+            cell = job.analysis.cell(target, level)
+            row += (
+                ["n/a", "n/a"]
+                if cell is None
+                else [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median)]
+            )
+        rows.append(row)
+    return header, rows
+
+
+def peak_sentence(jobs: list[Job], target: str, label: str) -> str:
+    peaks = {
+        job.settings: max(c.rps.median for c in job.analysis.series(target))
+        for job in jobs
+        if job.analysis.series(target)
+    }
+    if not peaks:
+        return f"{label}: no job measured it."
+    ranked = sorted(peaks, key=lambda k: peaks[k], reverse=True)
+    listing = ", ".join(f"{name}: {peaks[name]:,.2f} RPS" for name in ranked)
+    return f"{label}, peak median throughput per job: {listing}."
+
+
+def write_markdown(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
+    lines = [f"# Matrix report: {sweep_dir.name}", "", f"{len(jobs)} job(s):", ""]
+    lines += [f"- `{job.directory.name}`: {job.settings}" for job in jobs]
+    for target in _targets(jobs):
+        label = _label(jobs, target)
+        header, rows = target_table(jobs, target)
+        lines += [
+            "",
+            f"## {label}",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines += ["", peak_sentence(jobs, target, label)]
+    lines += [
+        "",
+        "RPS: median requests per second over a job's repetitions; p99 in ms. Each job's own "
+        "report (in its directory) gives the winners, breaking points and their rules.",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def write_csv(path: Path, jobs: list[Job]) -> Path:
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            ["job", "settings", "target", "label", "concurrency", "runs", "rps_median"]
+            + ["latency_p95_ms_median", "latency_p99_ms_median", "error_rate_median"]
+            + ["cpu_avg_percent_of_one_core_median", "memory_max_mib"]
+        )
+        for job in jobs:
+            for (target, level), c in sorted(job.analysis.cells.items()):
+                writer.writerow(
+                    [job.directory.name, job.settings, target, c.label, level, c.runs, c.rps.median]
+                    + [c.p95.median, c.p99.median, c.error_rate, c.cpu_percent, c.memory_max_mib]
+                )
+    return path
+
+
+_ENV = Environment(
+    loader=PackageLoader("runner.report", "templates"), autoescape=select_autoescape(default=True)
+)
+
+
+def throughput_chart(jobs: list[Job]) -> dict[str, Any]:
+    figure = go.Figure()
+    for job in jobs:
+        for target in job.analysis.targets:
+            series = job.analysis.series(target)
+            if series:
+                name = f"{job.analysis.labels[target]} ({job.settings})"
+                figure.add_trace(
+                    go.Scatter(
+                        x=[c.level for c in series],
+                        y=[c.rps.median for c in series],
+                        mode="lines+markers",
+                        name=fmt.html_safe(name),
+                    )
+                )
+    figure.update_layout(
+        title={"text": "Median throughput per job"},
+        xaxis={"title": {"text": "concurrency (virtual users)"}},
+        yaxis={"title": {"text": "requests per second"}, "rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22},
+        margin={"b": 120},
+    )
+    data = json.loads(figure.to_json())
+    return {"data_json": script_json(data["data"]), "layout_json": script_json(data["layout"])}
+
+
+def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
+    sections = []
+    for target in _targets(jobs):
+        label = _label(jobs, target)
+        header, rows = target_table(jobs, target)
+        sections.append(
+            {
+                "target": target,
+                "label": label,
+                "header": header,
+                "rows": rows,
+                "peak": peak_sentence(jobs, target, label),
+            }
+        )
+    page = _ENV.get_template("matrix.html.j2").render(
+        title=sweep_dir.name,
+        jobs=[(job.directory.name, job.settings) for job in jobs],
+        sections=sections,
+        chart=throughput_chart(jobs),
+        plotly_js=Markup(get_plotlyjs()),
+    )
+    path.write_text(page)
+    return path
+
+
+def write_matrix_report(sweep_dir: Path) -> list[Path]:
+    jobs = load_jobs(sweep_dir)
+    if not jobs:
+        return []
+    return [
+        write_markdown(sweep_dir / "matrix.md", sweep_dir, jobs),
+        write_html(sweep_dir / "matrix.html", sweep_dir, jobs),
+        write_csv(sweep_dir / "matrix.csv", jobs),
+    ]
+
+
+class MatrixReportCallback(Callback):
+    """Hydra calls this when a multirun ends: write the side-by-side report of its jobs."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if sweep_dir.is_dir():
+            for path in write_matrix_report(sweep_dir):
+                print(f"matrix report: {path}")
