@@ -42,6 +42,7 @@ def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
     plural = "s" if len(levels) != 1 else ""
     return [
         ("Load model", f"closed, constant virtual users (k6 constant-vus), GET {load['endpoint']}"),
+        ("Concurrency range", f"{min(levels)} to {max(levels)} virtual users"),
         (
             "Concurrency levels",
             f"{', '.join(str(v) for v in levels)} virtual users ({len(levels)} level{plural}, step {step})",
