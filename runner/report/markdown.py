@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.analysis import Analysis
-from runner.model import LevelRange
+from runner.model import LevelRange, Scenario
 from runner.report import formatting as fmt
 from runner.store import RunRecord
 
@@ -40,7 +40,8 @@ def configuration(record: RunRecord) -> list[str]:
     lines = [
         "## Test Configuration",
         "",
-        f"- **Load model**: closed, constant virtual users (k6 `constant-vus`), `GET {load['endpoint']}`",
+        "- **Load model**: closed, constant virtual users (k6 `constant-vus`)",
+        f"- **Scenario**: {_scenario_text(experiment)}",
         f"- **Concurrency levels**: {', '.join(str(v) for v in levels)} virtual users "
         f"({len(levels)} level{'s' if len(levels) != 1 else ''}, step {step})",
         f"- **Measured duration**: {load['duration']} per step, after a {load['warmup']} warmup "
@@ -61,8 +62,18 @@ def configuration(record: RunRecord) -> list[str]:
         "",
     ]
     rows = [_target_row(name, spec) for name, spec in experiment["targets"].items()]
-    lines += _table(["target", "app", "server", "workers", "worker class", "threads"], rows)
+    header = ["target", "app", "server", "workers", "worker class", "threads", "settings"]
+    lines += _table(header, rows)
     return lines
+
+
+def _scenario_text(experiment: dict[str, Any]) -> str:
+    if "scenario" not in experiment:  # a run recorded before scenarios existed
+        return f"`GET {experiment['load'].get('endpoint')}`"
+    scenario = Scenario.model_validate(experiment["scenario"])
+    script = experiment["load"].get("script")
+    sent = f"custom k6 script `{script}`" if script else f"`{scenario.describe()}`"
+    return f"`{scenario.name}`, {sent}; database: {experiment['database']['engine']}"
 
 
 def _target_row(name: str, spec: dict[str, Any]) -> list[str]:
@@ -73,7 +84,19 @@ def _target_row(name: str, spec: dict[str, Any]) -> list[str]:
         str(spec["workers"]),
         spec.get("worker_class") or "default",
         str(spec.get("threads") or "-"),
+        _server_settings(spec),
     ]
+
+
+def _server_settings(spec: dict[str, Any]) -> str:
+    """The settings given beyond workers and threads; the rest are the server's defaults."""
+    given = [
+        f"loop {spec['loop']}" if spec.get("loop") else "",
+        f"http {spec['http']}" if spec.get("http") else "",
+        f"keep-alive {spec['keep_alive']} s" if spec.get("keep_alive") is not None else "",
+        _cell_text(" ".join(spec.get("extra_args") or [])),
+    ]
+    return ", ".join(filter(None, given)) or "server defaults"
 
 
 def summary(analysis: Analysis) -> list[str]:
