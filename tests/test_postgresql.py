@@ -62,6 +62,14 @@ def postgres_dsn() -> Iterator[str]:
     if binaries is None:
         pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
     base = Path(tempfile.mkdtemp(prefix="sweepbench-pg-"))
+    try:
+        yield from running_cluster(binaries, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def running_cluster(binaries: Path, base: Path) -> Iterator[str]:
+    """initdb in `base`, then a server on a free loopback port; stopped when the caller ends."""
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
     data = base / "data"
@@ -85,7 +93,6 @@ def postgres_dsn() -> Iterator[str]:
     finally:
         process.send_signal(2)  # SIGINT: PostgreSQL's fast shutdown
         launch.wait_or_kill(process, 15)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def wait_for(dsn: str, process: subprocess.Popen[bytes]) -> None:
