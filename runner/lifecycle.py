@@ -9,15 +9,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
 
 from runner import launch
 from runner.errors import TargetError
-from runner.model import Expect, Target
+from runner.model import Expect, Request, Target
 
 HOST = "127.0.0.1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +38,12 @@ def server_command(target: Target, host: str, port: int) -> list[str]:
     if target.server == "uvicorn":
         command = [sys.executable, "-m", "uvicorn", target.app, "--host", host, "--port", str(port)]
         command += ["--workers", str(target.workers), "--no-access-log", "--log-level", "warning"]
+        if target.loop:
+            command += ["--loop", target.loop]
+        if target.http:
+            command += ["--http", target.http]
+        if target.keep_alive is not None:
+            command += ["--timeout-keep-alive", str(target.keep_alive)]
     else:
         command = [sys.executable, "-m", "gunicorn", target.app, "--bind", f"{host}:{port}"]
         command += ["--workers", str(target.workers), "--log-level", "warning"]
@@ -42,12 +51,20 @@ def server_command(target: Target, host: str, port: int) -> list[str]:
             command += ["--worker-class", target.worker_class]
         if target.threads:
             command += ["--threads", str(target.threads)]
+        if target.keep_alive is not None:
+            command += ["--keep-alive", str(target.keep_alive)]
     return command + list(target.extra_args)
 
 
-def server_env(target: Target) -> dict[str, str]:
+def server_env(target: Target, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The runner's environment, the project on PYTHONPATH, `extra` (the database), the target's own."""
     python_path = [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(python_path), **target.env}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(python_path),
+        **(extra or {}),
+        **target.env,
+    }
 
 
 @dataclass
@@ -77,14 +94,32 @@ class RunningServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _get(port: int, path: str, timeout_s: float) -> tuple[int, bytes]:
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+
+def send(port: int, request: Request, timeout_s: float) -> Answer:
+    """One request as the scenario describes it (method, path and query, headers, body)."""
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout_s)
     try:
-        connection.request("GET", path)
+        body = request.body_text
+        connection.request(
+            request.method,
+            request.target,
+            body=body.encode() if body is not None else None,
+            headers=request.all_headers,
+        )
         response = connection.getresponse()
-        return response.status, response.read()
+        return Answer(response.status, response.getheader("Content-Type", ""), response.read())
     finally:
         connection.close()
+
+
+def _get(port: int, path: str, timeout_s: float) -> Answer:
+    return send(port, Request(path=path), timeout_s)
 
 
 def wait_until_answering(server: RunningServer, path: str, timeout_s: float) -> None:
@@ -108,32 +143,44 @@ def wait_until_answering(server: RunningServer, path: str, timeout_s: float) -> 
     )
 
 
-def verify_response(server: RunningServer, path: str, expect: Expect) -> None:
-    """The endpoint must answer the expected status and body before any load is sent."""
+def verify_response(server: RunningServer, request: Request) -> None:
+    """The request must get the expected answer before any load is sent."""
+    where = f"{request.method} {request.target}"
     try:
-        status, body = _get(server.port, path, timeout_s=10)
+        answer = send(server.port, request, timeout_s=10)
     except OSError as error:
         raise TargetError(
-            f"Target '{server.name}' failed on {path}: {error}", server.log_tail()
+            f"Target '{server.name}' failed on {where}: {error}", server.log_tail()
         ) from None
-    problem = _mismatch(status, body, expect)
+    problem = mismatch(answer, request.expect)
     if problem:
-        raise TargetError(f"Target '{server.name}' answered {path} wrongly: {problem}.")
+        raise TargetError(f"Target '{server.name}' answered {where} wrongly: {problem}.")
 
 
-def _mismatch(status: int, body: bytes, expect: Expect) -> str | None:
-    if status != expect.status:
-        return f"status {status}, expected {expect.status}"
-    text = body.decode("utf-8", errors="replace")
+def mismatch(answer: Answer, expect: Expect) -> str | None:
+    """What is wrong with `answer`, or None when every check of `expect` holds."""
+    if answer.status != expect.status:
+        return f"status {answer.status}, expected {expect.status}"
+    if expect.content_type is not None and not answer.content_type.startswith(expect.content_type):
+        return f"Content-Type {answer.content_type!r}, expected {expect.content_type!r}"
+    text = answer.body.decode("utf-8", errors="replace")
     if expect.text is not None and text != expect.text:
         return f"body {text[:200]!r}, expected {expect.text!r}"
-    if expect.json_body is not None:
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return f"body {text[:200]!r} is not JSON"
-        if parsed != expect.json_body:
-            return f"JSON body {parsed!r}, expected {expect.json_body!r}"
+    if expect.json_body is None and expect.json_schema is None:
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return f"body {text[:200]!r} is not JSON"
+    if expect.json_body is not None and parsed != expect.json_body:
+        return f"JSON body {parsed!r}, expected {expect.json_body!r}"
+    if expect.json_schema is not None:
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(expect.json_schema).iter_errors(parsed)
+        )
+        if error is not None:
+            location = "/".join(str(p) for p in error.absolute_path) or "the body"
+            return f"JSON body does not fit the expected shape at {location}: {error.message}"
     return None
 
 
@@ -143,24 +190,29 @@ def running_server(
     target: Target,
     log_dir: Path,
     cpus: list[int] | None,
-    endpoint: str,
-    expect: Expect,
+    checks: Sequence[Request],
     startup_timeout_s: float,
     stop_grace_s: float,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[RunningServer]:
-    """A started, verified server; stopped (with every process it forked) on exit."""
+    """A started server that answered every check; stopped (with every process it forked) on exit.
+
+    `env` adds to the server's environment (the database URL), without showing on its
+    command line.
+    """
     port = free_port()
     command = server_command(target, HOST, port)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:
         process = launch.spawn(
-            command, cpus=cpus, env=server_env(target), stdout=log, stderr=subprocess.STDOUT
+            command, cpus=cpus, env=server_env(target, env), stdout=log, stderr=subprocess.STDOUT
         )
     server = RunningServer(name, process, port, log_path, command)
     try:
-        wait_until_answering(server, endpoint, startup_timeout_s)
-        verify_response(server, endpoint, expect)
+        wait_until_answering(server, urlsplit(checks[0].target).path, startup_timeout_s)
+        for request in checks:
+            verify_response(server, request)
         yield server
     finally:
         launch.stop_group(process, stop_grace_s)

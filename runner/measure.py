@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runner import k6
 from runner.errors import TargetError
@@ -25,15 +27,42 @@ LIVE_INTERVAL_S = 1.0
 CLIENT_BOUND_SHARE = 0.9
 
 
-def step_env(server: RunningServer, experiment: Experiment, step: Step) -> dict[str, str]:
-    """The documented contract between the runner and a k6 script."""
+def requests_json(experiment: Experiment) -> str:
+    """The scenario's requests as k6 scripts read them from SWEEPBENCH_REQUESTS."""
+    return json.dumps(
+        [
+            {
+                "name": request.label,
+                "method": request.method,
+                "path": request.target,
+                "headers": request.all_headers,
+                "body": request.body_text,
+                "weight": request.weight,
+            }
+            for request in experiment.scenario.requests
+        ]
+    )
+
+
+def step_env(base_url: str, experiment: Experiment, step: Step) -> dict[str, str]:
+    """The documented contract between the runner and a k6 script (runner/scripts/sweepbench.js)."""
     load = experiment.load
     return {
-        "SWEEPBENCH_BASE_URL": server.base_url,
-        "SWEEPBENCH_PATH": load.endpoint,
+        "SWEEPBENCH_BASE_URL": base_url,
+        "SWEEPBENCH_REQUESTS": requests_json(experiment),
+        "SWEEPBENCH_PATH": experiment.scenario.requests[0].target,
         "SWEEPBENCH_TIMEOUT": load.timeout,
         "SWEEPBENCH_LEVEL": str(step.concurrency),
+        "SWEEPBENCH_TARGET": step.target,
+        "SWEEPBENCH_REPETITION": str(step.repetition),
+        "SWEEPBENCH_DURATION": load.duration,
+        "SWEEPBENCH_WARMUP": load.warmup,
     }
+
+
+def k6_options(experiment: Experiment, step: Step) -> dict[str, Any]:
+    load = experiment.load
+    return k6.step_options(step.concurrency, load.duration, load.warmup_s)
 
 
 def client_cpus(experiment: Experiment) -> list[int] | None:
@@ -76,10 +105,11 @@ def run_step(
     k6_path: Path,
     work_dir: Path,
     on_live: Callable[[LiveView], None] | None = None,
+    script: Path = k6.STANDARD_SCRIPT,
 ) -> StepResult | Failure:
     """Measure one step. Raises TargetError when the server dies, so its later steps are skipped."""
     load = experiment.load
-    options = k6.step_options(step.concurrency, load.duration, load.warmup_s)
+    options = k6_options(experiment, step)
     timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
     api_port = free_port()
     with TreeSampler({"server": server.pid}, experiment.sampler.interval) as sampler:
@@ -89,9 +119,9 @@ def run_step(
         try:
             run = k6.run_k6(
                 k6_path,
-                k6.STANDARD_SCRIPT,
+                script,
                 options,
-                step_env(server, experiment, step),
+                step_env(server.base_url, experiment, step),
                 work_dir,
                 client_cpus(experiment),
                 timeout_s,

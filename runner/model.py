@@ -6,10 +6,22 @@ to a default.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import jsonschema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from runner.errors import UserError
 
@@ -18,6 +30,10 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # k6 refuses a scenario shorter than this.
 K6_MIN_SCENARIO_S = 1.0
 _APP_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+# gunicorn's own worker class names; anything else must be an import path.
+GUNICORN_WORKER_CLASSES = ("sync", "gthread", "eventlet", "gevent", "tornado")
 
 
 def parse_duration(text: str) -> float:
@@ -60,12 +76,54 @@ class Target(Strict):
     extra_args: list[str] = Field(default_factory=list, description="More server CLI arguments.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
 
+    loop: Literal["auto", "asyncio", "uvloop"] | None = Field(
+        default=None, description="uvicorn event loop (`--loop`); server default when unset."
+    )
+    http: Literal["auto", "h11", "httptools"] | None = Field(
+        default=None, description="uvicorn HTTP implementation (`--http`)."
+    )
+    keep_alive: int | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="Seconds an idle keep-alive connection stays open (uvicorn "
+        "`--timeout-keep-alive`, gunicorn `--keep-alive`); server default when unset.",
+    )
+
     @field_validator("app")
     @classmethod
     def _app_is_import_path(cls, value: str) -> str:
         if not _APP_REF.match(value):
             raise ValueError(f"{value!r} is not an import path such as 'package.module:app'")
         return value
+
+    @field_validator("worker_class")
+    @classmethod
+    def _known_worker_class(cls, value: str | None) -> str | None:
+        if value is None or value in GUNICORN_WORKER_CLASSES or _DOTTED_PATH.match(value):
+            return value
+        raise ValueError(
+            f"{value!r} is neither a gunicorn worker class ({', '.join(GUNICORN_WORKER_CLASSES)}) "
+            "nor an import path such as 'uvicorn_worker.UvicornWorker'"
+        )
+
+    @model_validator(mode="after")
+    def _settings_fit_the_server(self) -> Target:
+        if self.server == "uvicorn":
+            given = [k for k in ("threads", "worker_class") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{' and '.join(given)} apply to gunicorn only, not uvicorn")
+        else:
+            given = [k for k in ("loop", "http") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"{' and '.join(given)} apply to uvicorn only; under gunicorn the worker class "
+                    "decides (uvicorn_worker.UvicornWorker: auto loop and http, "
+                    "uvicorn_worker.UvicornH11Worker: asyncio and h11)"
+                )
+            if self.threads is not None and self.worker_class != "gthread":
+                raise ValueError("threads need worker_class 'gthread'")
+        return self
 
 
 class LevelRange(Strict):
@@ -109,22 +167,139 @@ class Sweep(Strict):
     concurrency: LevelRange = Field(description="Virtual users per step (closed load model).")
 
 
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+QueryValue = str | int | float | bool
+
+
 class Expect(Strict):
-    """What the endpoint must answer before any load is sent."""
+    """What a request must answer before any load is sent. Every check given must hold."""
 
     status: int = Field(default=200, ge=100, le=599)
     json_body: Any = Field(default=None, alias="json", description="Exact JSON body expected.")
     text: str | None = Field(default=None, description="Exact text body expected.")
+    json_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON Schema the body must satisfy: for bodies that vary (random rows), "
+        "check their shape, e.g. keys, types and list length.",
+    )
+    content_type: str | None = Field(
+        default=None, description="The Content-Type must start with this, e.g. 'text/plain'."
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("json_schema")
+    @classmethod
+    def _is_a_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                jsonschema.Draft202012Validator.check_schema(value)
+            except jsonschema.SchemaError as error:
+                raise ValueError(f"not a valid JSON Schema: {error.message}") from None
+        return value
+
+
+class Request(Strict):
+    """One request of a scenario, with the answer it must get before load."""
+
+    name: str | None = Field(
+        default=None,
+        description="Short name (k6 tag `name`); defaults to the path without its query.",
+    )
+    method: HttpMethod = "GET"
+    path: str = Field(description="Path, optionally with a query string, e.g. '/io?ms=50'.")
+    query: dict[str, QueryValue] = Field(
+        default_factory=dict, description="Query parameters added to the path."
+    )
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = Field(default=None, description="Request body, sent as is.")
+    json_body: Any = Field(
+        default=None, alias="json", description="Request body as JSON (sets Content-Type)."
+    )
+    weight: float = Field(default=1.0, gt=0, description="Share of the requests in a mix.")
+    expect: Expect = Field(default_factory=Expect)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("path")
+    @classmethod
+    def _is_a_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"{value!r} must be a path starting with '/'")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError(f"{value!r} may use only letters, digits, '_', '.', '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_body(self) -> Request:
+        if self.body is not None and self.json_body is not None:
+            raise ValueError("give either 'body' or 'json', not both")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or urlsplit(self.path).path
+
+    @property
+    def target(self) -> str:
+        """Path and query string as sent on the wire."""
+        if not self.query:
+            return self.path
+        parts = urlsplit(self.path)
+        query = "&".join(filter(None, [parts.query, urlencode(self.query)]))
+        return urlunsplit(("", "", parts.path, query, ""))
+
+    @property
+    def body_text(self) -> str | None:
+        if self.json_body is not None:
+            return json.dumps(self.json_body)
+        return self.body
+
+    @property
+    def all_headers(self) -> dict[str, str]:
+        if self.json_body is None or any(h.lower() == "content-type" for h in self.headers):
+            return dict(self.headers)
+        return {**self.headers, "Content-Type": "application/json"}
+
+
+class Scenario(Strict):
+    """What the virtual users request: one request, or a weighted mix of requests."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    requests: list[Request] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> Scenario:
+        labels = [r.label for r in self.requests]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise ValueError(f"requests share the name(s) {repeated}: give each a distinct 'name'")
+        return self
+
+    def describe(self) -> str:
+        """`GET /io?ms=50`, or the mix with each request's share."""
+        if len(self.requests) == 1:
+            only = self.requests[0]
+            return f"{only.method} {only.target}"
+        total = sum(r.weight for r in self.requests)
+        return ", ".join(f"{r.method} {r.target} ({r.weight / total:.0%})" for r in self.requests)
 
 
 class Load(Strict):
     duration: str = Field(description="Measured time per step, k6 duration string (e.g. '30s').")
     warmup: str = Field(default="0s", description="Unmeasured load before each step.")
-    endpoint: str = Field(default="/json", description="Path requested by every virtual user.")
     timeout: str = Field(default="10s", description="k6 request timeout.")
-    expect: Expect = Field(default_factory=Expect)
+    script: str | None = Field(
+        default=None,
+        description="A custom k6 script, relative to experiments/scripts/; the standard "
+        "script (runner/scripts/http.js) when unset.",
+    )
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -141,11 +316,11 @@ class Load(Strict):
     def _timeout_duration(cls, value: object) -> str:
         return _check_duration(value, allow_zero=False)
 
-    @field_validator("endpoint")
+    @field_validator("script")
     @classmethod
-    def _endpoint_is_path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError(f"{value!r} must be a path starting with '/'")
+    def _script_is_js(cls, value: str | None) -> str | None:
+        if value is not None and not value.endswith((".js", ".mjs")):
+            raise ValueError(f"{value!r} is not a k6 script (a .js file)")
         return value
 
     @property
@@ -155,6 +330,49 @@ class Load(Strict):
     @property
     def warmup_s(self) -> float:
         return parse_duration(self.warmup)
+
+
+def redacted_dsn(dsn: str) -> str:
+    """The DSN with its password replaced by '***', for records and messages."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+class Database(Strict):
+    """The database behind `/db` and `/queries`."""
+
+    engine: Literal["sqlite", "postgresql"] = Field(
+        default="sqlite",
+        description="sqlite: a file the runner creates and seeds in the run directory; "
+        "postgresql: the database at `dsn`.",
+    )
+    dsn: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user@host:5432/db). Stored with its password "
+        "masked; prefer PGPASSWORD or ${oc.env:VAR} to keep it out of files.",
+    )
+
+    @model_validator(mode="after")
+    def _dsn_fits_engine(self) -> Database:
+        if self.engine == "postgresql" and self.dsn is None:
+            raise ValueError("engine 'postgresql' needs a 'dsn' (postgresql://user@host/db)")
+        if self.engine == "sqlite" and self.dsn is not None:
+            raise ValueError("'dsn' is for engine 'postgresql'; SQLite needs none")
+        if self.dsn is not None and urlsplit(self.dsn.get_secret_value()).scheme not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ValueError("'dsn' must be a URL starting with postgresql://")
+        return self
+
+    @field_serializer("dsn")
+    def _masked(self, dsn: SecretStr | None) -> str | None:
+        return redacted_dsn(dsn.get_secret_value()) if dsn is not None else None
 
 
 class Pinning(Strict):
@@ -215,6 +433,8 @@ class Experiment(Strict):
     targets: dict[str, Target]
     sweep: Sweep
     load: Load
+    scenario: Scenario
+    database: Database = Field(default_factory=Database)
     repetitions: int = Field(default=1, ge=1, le=100)
     pinning: Pinning = Field(default_factory=Pinning)
     sampler: Sampler = Field(default_factory=Sampler)

@@ -237,7 +237,8 @@ def print_plan(console: Console, plan: Plan) -> None:
     levels = ", ".join(str(v) for v in experiment.sweep.concurrency.values())
     console.print(
         f"Levels (virtual users): {levels}; repetitions: {experiment.repetitions}; "
-        f"{load.warmup} warmup + {load.duration} measured per step on GET {load.endpoint}.",
+        f"{load.warmup} warmup + {load.duration} measured per step; scenario "
+        f"{experiment.scenario.name}: {experiment.scenario.describe()}.",
         highlight=False,
     )
     console.print(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from runner import k6, measure, provenance
+from runner import database, k6, k6_script, measure, provenance
 from runner.errors import TargetError, UserError
-from runner.lifecycle import running_server
+from runner.lifecycle import HOST, running_server
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
 from runner.plan import Plan, Step, build_plan
@@ -32,6 +33,18 @@ def check_pinning(experiment: Experiment) -> None:
             )
 
 
+def check_script(
+    experiment: Experiment, plan: Plan, k6_path: Path, script: Path, run_dir: Path
+) -> None:
+    """A custom script must load in k6 and leave the scenarios to the runner."""
+    if script == k6.STANDARD_SCRIPT:
+        return
+    first = plan.steps[0]
+    env = measure.step_env(f"http://{HOST}:9", experiment, first)
+    options = measure.k6_options(experiment, first)
+    k6_script.check(k6_path, script, options, env, run_dir / "steps")
+
+
 def run_experiment(
     experiment: Experiment,
     run_dir: Path,
@@ -42,6 +55,10 @@ def run_experiment(
     k6_path = k6.find_k6()
     check_pinning(experiment)
     plan = build_plan(experiment)
+    script = k6_script.resolve(experiment.load, experiments_dir / "scripts")
+    check_script(experiment, plan, k6_path, script, run_dir)
+    # Before any target starts, and before the run is recorded: a bad DSN is bad input.
+    database_env = database.prepare(experiment.database, run_dir)
     store = ResultStore(run_dir)
     composed = experiment.model_dump(mode="json", by_alias=True)
     done: set[tuple[str, int, int]] = set()
@@ -54,6 +71,8 @@ def run_experiment(
     if experiment.pinning.enabled:
         # The runner and its sampler stay off the server's cores.
         os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
+    server_commands: dict[str, list[str]] = {}
+    shared = TargetSetup(script, database_env, server_commands)
     complete = False
     try:
         with SweepProgress(todo) as progress, exclusive_machine(progress.log):
@@ -63,12 +82,23 @@ def run_experiment(
                 )
             for target in experiment.targets:
                 if todo.for_target(target):
-                    _run_target(todo, target, store, run_dir, k6_path, progress)
+                    _run_target(todo, target, store, run_dir, k6_path, progress, shared)
         complete = True
     finally:
-        record = store.finish(complete, {"ended_at": time.time()})
+        record = store.finish(
+            complete, {"ended_at": time.time(), "server_commands": server_commands}
+        )
         os.sched_setaffinity(0, AVAILABLE_CPUS)
     return record
+
+
+@dataclass(frozen=True)
+class TargetSetup:
+    """What every target of a run shares: the k6 script, the database, the commands that ran."""
+
+    script: Path
+    database_env: dict[str, str]
+    server_commands: dict[str, list[str]]
 
 
 def _run_target(
@@ -78,6 +108,7 @@ def _run_target(
     run_dir: Path,
     k6_path: Path,
     progress: SweepProgress,
+    shared: TargetSetup,
 ) -> None:
     experiment = plan.experiment
     label = experiment.label(target)
@@ -90,15 +121,22 @@ def _run_target(
             experiment.targets[target],
             run_dir / "logs",
             measure.server_cpus(experiment),
-            experiment.load.endpoint,
-            experiment.load.expect,
+            experiment.scenario.requests,
             experiment.runner.startup_timeout,
             experiment.runner.stop_grace,
+            env=shared.database_env,
         ) as server:
+            shared.server_commands[target] = server.command
             for step in steps:
                 progress.step_starting(label, step)
                 entry = measure.run_step(
-                    step, server, experiment, k6_path, _step_dir(run_dir, step), progress.live
+                    step,
+                    server,
+                    experiment,
+                    k6_path,
+                    _step_dir(run_dir, step),
+                    on_live=progress.live,
+                    script=shared.script,
                 )
                 store.append(entry)
                 remaining.remove(step)

@@ -65,7 +65,9 @@ def record(
             for t in targets
         },
         "sweep": {"concurrency": {"levels": levels}},
-        "load": {"duration": "5s", "warmup": "1s", "endpoint": "/json"},
+        "load": {"duration": "5s", "warmup": "1s"},
+        "scenario": {"name": "json", "requests": [{"path": "/json"}]},
+        "database": {"engine": "sqlite"},
         "repetitions": max(s.repetition for s in steps),
         "pinning": {"enabled": True, "server_cpus": [0], "client_cpus": [1]},
         "report": report or {},

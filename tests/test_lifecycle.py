@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
 from runner.errors import TargetError
-from runner.lifecycle import running_server
-from runner.model import Expect, Target
+from runner.lifecycle import running_server, send, server_command
+from runner.model import Expect, Request, Target
 
 JSON_EXPECT = Expect(status=200, json={"message": "Hello, World!"})
 
 
 def start(target: Target, tmp_path: Path, expect: Expect = JSON_EXPECT, timeout: float = 30):  # type: ignore[no-untyped-def]
-    return running_server("t", target, tmp_path, None, "/json", expect, timeout, 5)
+    check = Request(path="/json", expect=expect)
+    return running_server("t", target, tmp_path, None, [check], timeout, 5)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +50,78 @@ def test_wrong_body_is_refused_before_load(tmp_path: Path) -> None:
     target = Target(app="targets.fastapi_app:app", server="uvicorn")
     expect = Expect(status=200, json={"message": "something else"})
     with (
-        pytest.raises(TargetError, match="answered /json wrongly"),
+        pytest.raises(TargetError, match="answered GET /json wrongly"),
         start(target, tmp_path, expect),
     ):
         pass
+
+
+def worker_processes(server_pid: int, expected: int) -> list[psutil.Process]:
+    """The server's worker processes, once it has started `expected` of them (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while True:
+        children = psutil.Process(server_pid).children(recursive=True)
+        # uvicorn's workers are spawned interpreters; helpers (a resource tracker) are not workers.
+        workers = [p for p in children if "resource_tracker" not in " ".join(p.cmdline())]
+        if len(workers) >= expected or time.monotonic() > deadline:
+            return workers
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        Target(app="targets.fastapi_app:app", server="uvicorn", workers=3),
+        Target(app="targets.django_project.wsgi:application", server="gunicorn", workers=3),
+        Target(
+            app="targets.django_project.asgi:application",
+            server="gunicorn",
+            workers=3,
+            worker_class="uvicorn_worker.UvicornWorker",
+        ),
+    ],
+    ids=["uvicorn", "gunicorn-sync", "gunicorn-uvicorn-worker"],
+)
+def test_worker_count_reaches_the_real_server(target: Target, tmp_path: Path) -> None:
+    with start(target, tmp_path) as server:
+        assert len(worker_processes(server.pid, 3)) == 3
+
+
+def test_server_settings_reach_the_command_line() -> None:
+    uvicorn = Target(
+        app="m:app", server="uvicorn", workers=2, loop="asyncio", http="h11", keep_alive=7
+    )
+    command = server_command(uvicorn, "127.0.0.1", 8000)
+    for flag, value in [
+        ("--workers", "2"),
+        ("--loop", "asyncio"),
+        ("--http", "h11"),
+        ("--timeout-keep-alive", "7"),
+    ]:
+        assert command[command.index(flag) + 1] == value
+    gunicorn = Target(
+        app="m:app", server="gunicorn", worker_class="gthread", threads=16, keep_alive=3
+    )
+    command = server_command(gunicorn, "127.0.0.1", 8000)
+    for flag, value in [("--worker-class", "gthread"), ("--threads", "16"), ("--keep-alive", "3")]:
+        assert command[command.index(flag) + 1] == value
+    assert "--loop" not in server_command(Target(app="m:app", server="uvicorn"), "h", 1)
+
+
+def test_gthread_threads_reach_the_real_server(tmp_path: Path) -> None:
+    """Eight blocking requests at once on one gthread worker with 8 threads: 8 threads serve."""
+    target = Target(
+        app="targets.django_project.wsgi:application",
+        server="gunicorn",
+        worker_class="gthread",
+        threads=8,
+    )
+    with start(target, tmp_path) as server, ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda _: send(server.port, Request(path="/io?ms=300"), 10), range(8))
+        )
+        (worker,) = worker_processes(server.pid, 1)
+        # The pool grows a thread per request that finds none idle; the main thread accepts.
+        threads = worker.num_threads()
+    assert all(a.status == 200 for a in answers)
+    assert threads >= 8 + 1

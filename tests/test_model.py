@@ -14,7 +14,8 @@ VALID: dict[str, Any] = {
     "name": "t",
     "targets": {"api": {"app": "targets.fastapi_app:app", "server": "uvicorn"}},
     "sweep": {"concurrency": {"start": 10, "stop": 30, "step": 10}},
-    "load": {"duration": "2s", "warmup": "1s", "endpoint": "/json"},
+    "load": {"duration": "2s", "warmup": "1s"},
+    "scenario": {"name": "json", "requests": [{"path": "/json"}]},
 }
 
 
@@ -68,7 +69,7 @@ def test_unknown_target_key_is_named_by_path() -> None:
         ("targets.api.server", "apache", "targets.api.server"),
         ("targets.api.workers", 0, "targets.api.workers"),
         ("repetitions", 0, "repetitions"),
-        ("load.endpoint", "json", "starting with '/'"),
+        ("scenario.requests", [{"path": "json"}], "starting with '/'"),
     ],
 )
 def test_bad_values_are_reported(path: str, value: Any, expected: str) -> None:
@@ -87,3 +88,65 @@ def test_several_problems_in_one_message() -> None:
 )
 def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("targets.api.threads", 4, "apply to gunicorn only"),
+        ("targets.api.worker_class", "sync", "apply to gunicorn only"),
+        ("scenario.requests", [], "scenario.requests"),
+        ("scenario.requests", [{"path": "/a", "weight": 0}], "scenario.requests.0.weight"),
+        ("scenario.requests", [{"path": "/a", "body": "x", "json": {}}], "not both"),
+        ("scenario.requests", [{"path": "/a"}, {"path": "/a?x=1"}], "distinct 'name'"),
+        ("scenario.requests", [{"path": "/a", "method": "FETCH"}], "scenario.requests.0.method"),
+        (
+            "scenario.requests",
+            [{"path": "/a", "expect": {"json_schema": {"type": "nonsense"}}}],
+            "not a valid JSON Schema",
+        ),
+        ("load.script", "browse.py", "not a k6 script"),
+        ("database", {"engine": "postgresql"}, "needs a 'dsn'"),
+        ("database", {"engine": "sqlite", "dsn": "postgresql://u@h/db"}, "SQLite needs none"),
+        ("database", {"engine": "postgresql", "dsn": "mysql://u@h/db"}, "postgresql://"),
+    ],
+)
+def test_bad_scenario_and_settings_are_reported(path: str, value: Any, expected: str) -> None:
+    assert expected in error_for(with_change(path, value))
+
+
+def test_gunicorn_settings_must_fit_the_worker_class() -> None:
+    gunicorn = {"app": "targets.django_project.wsgi:application", "server": "gunicorn"}
+    threads_on_sync = with_change("targets.api", {**gunicorn, "threads": 8})
+    assert "threads need worker_class 'gthread'" in error_for(threads_on_sync)
+    loop_on_gunicorn = with_change("targets.api", {**gunicorn, "loop": "uvloop"})
+    assert "UvicornH11Worker" in error_for(loop_on_gunicorn)
+    bad_class = with_change("targets.api", {**gunicorn, "worker_class": "fast worker"})
+    assert "neither a gunicorn worker class" in error_for(bad_class)
+    uvicorn_worker = {**gunicorn, "worker_class": "uvicorn_worker.UvicornWorker", "keep_alive": 5}
+    validate_experiment(with_change("targets.api", uvicorn_worker), "test")
+
+
+def test_request_target_joins_path_and_query() -> None:
+    data = with_change("scenario.requests", [{"path": "/io?x=1", "query": {"ms": 50, "y": "a b"}}])
+    request = validate_experiment(data, "test").scenario.requests[0]
+    assert request.target == "/io?x=1&ms=50&y=a+b"
+    assert request.label == "/io"
+
+
+def test_json_request_body_sets_content_type() -> None:
+    data = with_change("scenario.requests", [{"path": "/a", "method": "POST", "json": {"k": 1}}])
+    request = validate_experiment(data, "test").scenario.requests[0]
+    assert request.body_text == '{"k": 1}'
+    assert request.all_headers == {"Content-Type": "application/json"}
+
+
+def test_dsn_password_never_reaches_the_dump() -> None:
+    dsn = "postgresql://bench:hunter2@db.local:5432/hello"
+    data = with_change("database", {"engine": "postgresql", "dsn": dsn})
+    experiment = validate_experiment(data, "test")
+    dumped = experiment.model_dump_json(by_alias=True)
+    assert "hunter2" not in dumped and "bench:***@db.local:5432/hello" in dumped
+    assert "hunter2" not in repr(experiment)
+    assert experiment.database.dsn is not None
+    assert experiment.database.dsn.get_secret_value() == dsn

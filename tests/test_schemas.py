@@ -22,5 +22,6 @@ def test_experiment_schema_accepts_the_shipped_experiment_shape() -> None:
         "targets": {"a": {"app": "m:app", "server": "uvicorn"}},
         "sweep": {"concurrency": {"levels": [1]}},
         "load": {"duration": "1s"},
+        "scenario": {"name": "json", "requests": [{"path": "/json"}]},
     }
     jsonschema.validate(example, schema)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.analysis import Analysis
-from runner.model import LevelRange
+from runner.model import LevelRange, Scenario
 from runner.report import formatting as fmt
 from runner.store import RunRecord, StepResult
 
@@ -41,7 +41,8 @@ def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
     software = ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v)
     plural = "s" if len(levels) != 1 else ""
     return [
-        ("Load model", f"closed, constant virtual users (k6 constant-vus), GET {load['endpoint']}"),
+        ("Load model", "closed, constant virtual users (k6 constant-vus)"),
+        ("Scenario", _scenario_text(experiment)),
         ("Concurrency range", f"{min(levels)} to {max(levels)} virtual users"),
         (
             "Concurrency levels",
@@ -76,7 +77,7 @@ def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
     ]
 
 
-TARGET_HEADER = ["target", "app", "server", "workers", "worker class", "threads"]
+TARGET_HEADER = ["target", "app", "server", "workers", "worker class", "threads", "settings"]
 
 
 def target_rows(record: RunRecord) -> list[list[str]]:
@@ -91,6 +92,15 @@ def configuration(record: RunRecord) -> list[str]:
     return lines + _table(TARGET_HEADER, rows)
 
 
+def _scenario_text(experiment: dict[str, Any]) -> str:
+    if "scenario" not in experiment:  # a run recorded before scenarios existed
+        return f"GET {experiment['load'].get('endpoint')}"
+    scenario = Scenario.model_validate(experiment["scenario"])
+    script = experiment["load"].get("script")
+    sent = f"custom k6 script {script}" if script else scenario.describe()
+    return f"{scenario.name}: {sent}; database: {experiment['database']['engine']}"
+
+
 def _target_row(name: str, spec: dict[str, Any]) -> list[str]:
     return [
         spec.get("label") or name,
@@ -99,7 +109,19 @@ def _target_row(name: str, spec: dict[str, Any]) -> list[str]:
         str(spec["workers"]),
         spec.get("worker_class") or "default",
         str(spec.get("threads") or "-"),
+        _server_settings(spec),
     ]
+
+
+def _server_settings(spec: dict[str, Any]) -> str:
+    """The settings given beyond workers and threads; the rest are the server's defaults."""
+    given = [
+        f"loop {spec['loop']}" if spec.get("loop") else "",
+        f"http {spec['http']}" if spec.get("http") else "",
+        f"keep-alive {spec['keep_alive']} s" if spec.get("keep_alive") is not None else "",
+        _cell_text(" ".join(spec.get("extra_args") or [])),
+    ]
+    return ", ".join(filter(None, given)) or "server defaults"
 
 
 def summary_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:

@@ -1,4 +1,5 @@
-"""A bare ASGI app for tests: known answers, a known share of HTTP 500s, and a slow path."""
+"""A bare ASGI app for tests: known answers, a known share of HTTP 500s, a slow path, and
+`/echo`, which answers 200 with what it received only for the request the tests send."""
 
 import asyncio
 import json
@@ -24,6 +25,28 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
             status, body = 500, b"boom"
     elif path == "/slow":
         await asyncio.sleep(0.05)
+    elif path == "/echo":
+        status, body = await _echo(scope, receive)
     headers = [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _echo(scope, receive):  # type: ignore[no-untyped-def]
+    """200 and what arrived, for POST with header x-test and a body; 400 for anything else."""
+    received = b""
+    while True:
+        message = await receive()
+        received += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    headers = dict(scope["headers"])
+    seen = {
+        "method": scope["method"],
+        "query": scope["query_string"].decode(),
+        "x_test": headers.get(b"x-test", b"").decode(),
+        "content_type": headers.get(b"content-type", b"").decode(),
+        "body": received.decode(),
+    }
+    ok = seen["method"] == "POST" and seen["x_test"] == "yes" and received
+    return (200 if ok else 400), json.dumps(seen).encode()
