@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import signal
+import os
 import sys
 from pathlib import Path
-from types import FrameType
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from rich.markup import escape
 
-from runner import config
+from runner import config, interrupts, launch
 from runner.errors import (
     EXIT_BAD_INPUT,
     EXIT_RUN_FAILED,
@@ -23,34 +24,39 @@ from runner.errors import (
 )
 from runner.plan import build_plan
 from runner.progress import make_console, print_plan
+from runner.redact import redact_run_files, redact_text
 from runner.report import write_reports
-from runner.store import RUN_FILE, RunRecord, load_run
+from runner.store import RUN_FILE, STEPS_FILE, RunRecord, load_run
 from runner.sweep import run_experiment
 
 console = make_console()
 
 
-def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
-    if signum == signal.SIGTERM:
-        raise Interrupted("SIGTERM", EXIT_SIGTERM)
-    raise Interrupted("SIGINT", EXIT_SIGINT)
-
-
 def report_error(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold red]error:[/] {escape(redact_text(message))}", highlight=False, soft_wrap=True
+    )
 
 
 def run_job(cfg: DictConfig) -> int:
     """One Hydra job: validate, run, report. Returns the exit status."""
+    hydra_config = HydraConfig.get()
+    output_dir = Path(hydra_config.runtime.output_dir)
+    # Hydra has written its copies of the config and overrides: mask secrets there first.
+    redact_run_files(output_dir)
     run_dir: Path | None = None
     try:
-        experiment = config.experiment_from_config(cfg)
+        source = config.chosen_file(
+            "experiment",
+            hydra_config.runtime.choices.get("experiment"),
+            list(hydra_config.runtime.config_sources),
+        )
+        experiment = config.experiment_from_config(cfg, source)
         if experiment.runner.dry_run:
             print_plan(console, build_plan(experiment))
             return 0
-        hydra_config = HydraConfig.get()
         # A resumed run continues in its own directory (Hydra's defaults to it too).
-        run_dir = Path(experiment.runner.resume or hydra_config.runtime.output_dir)
+        run_dir = Path(experiment.runner.resume or output_dir)
         overrides = list(hydra_config.overrides.task)
         record = run_experiment(experiment, run_dir, config.EXPERIMENTS_DIR, overrides)
     except UserError as error:
@@ -61,6 +67,16 @@ def run_job(cfg: DictConfig) -> int:
         if run_dir is not None and (run_dir / RUN_FILE).is_file():
             _finish(run_dir, load_run(run_dir))
         return stop.exit_code
+    except OSError as error:
+        # Disk full or the run directory gone mid-run: every step already appended is kept.
+        report_error(
+            f"Writing the run's files failed: {error}. Steps measured before this are in "
+            f"{(run_dir or output_dir) / STEPS_FILE}."
+        )
+        return EXIT_RUN_FAILED
+    finally:
+        for directory in {output_dir, run_dir or output_dir}:
+            redact_run_files(directory)
     return _finish(run_dir, record)
 
 
@@ -88,23 +104,46 @@ def hydra_entry(cfg: DictConfig) -> None:
         sys.exit(status)
 
 
-def main() -> None:
-    signal.signal(signal.SIGINT, _raise_interrupted)
-    signal.signal(signal.SIGTERM, _raise_interrupted)
-    try:
-        config.preflight(sys.argv[1:])
-    except UserError as error:
-        report_error(str(error))
-        sys.exit(error.exit_code)
+def _run_hydra() -> int:
+    """Hydra's errors come back to us as exceptions, to be reported as one paragraph."""
     try:
         hydra_entry()
+    except HydraException as error:  # a bad override, a missing config group option
+        report_error(str(error).strip())
+        return EXIT_BAD_INPUT
+    except OSError as error:  # Hydra could not create the run directory or write into it
+        report_error(
+            f"Could not create or write the run directory: {error}. Choose a writable place "
+            "with hydra.run.dir=DIR."
+        )
+        return EXIT_BAD_INPUT
     except SystemExit as stop:
-        # Hydra reports a bad override or a composition error itself, then exits with 1;
-        # that is bad input like any other, so it gets the bad-input status.
-        if stop.code == 1 and not _job_statuses:
-            sys.exit(EXIT_BAD_INPUT)
-        raise
-    sys.exit(max(_job_statuses, default=0))
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        # Hydra exits with 1 for errors it reports itself (argument parsing): bad input.
+        return EXIT_BAD_INPUT if code == 1 and not _job_statuses else code
+    return max(_job_statuses, default=0)
+
+
+def main() -> None:
+    interrupts.install()
+    # Hydra then raises its errors instead of printing a traceback; _run_hydra reports them.
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    status = EXIT_BAD_INPUT
+    try:
+        config.preflight(sys.argv[1:])
+        status = _run_hydra()
+    except UserError as error:
+        report_error(str(error))
+        status = error.exit_code
+    except Interrupted as stop:  # before the sweep started (while Hydra composed the config)
+        status = stop.exit_code
+    finally:
+        # The last safety net: whatever ended the run, no server or k6 outlives it. (The
+        # context managers that started them should have stopped them already.)
+        leftovers = launch.stop_children()
+        if leftovers:
+            console.print(f"warning: stopped child process(es) left running: {leftovers}")
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any
 from scipy import stats
 
 from runner.model import LevelRange, ReportSettings
-from runner.store import RunRecord, StepResult
+from runner.store import RunRecord, Stat, StepResult
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,15 @@ class Cell:
     latency_p90_ms: float
     latency_p99_9_ms: float
     latency_max_ms: float
-    cpu_percent: float
-    memory_mib: float
-    memory_max_mib: float
+    cpu_percent: float | None  # None: a `url` target, whose server is not sampled
+    memory_mib: float | None
+    memory_max_mib: float | None
     client_bound: bool
 
     @property
     def rps_per_core(self) -> float | None:
         """Throughput per core the server used; None when CPU was not measurable."""
-        return self.rps.median / (self.cpu_percent / 100) if self.cpu_percent > 0 else None
+        return self.rps.median / (self.cpu_percent / 100) if self.cpu_percent else None
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,17 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def _server_median(stats: list[Stat | None]) -> float | None:
+    """Median of the averages; None when the server was not sampled (a `url` target)."""
+    averages = [stat.avg for stat in stats if stat is not None]
+    return _median(averages) if averages and len(averages) == len(stats) else None
+
+
+def _server_max(stats: list[Stat | None]) -> float | None:
+    maxima = [stat.max for stat in stats if stat is not None]
+    return max(maxima) if maxima and len(maxima) == len(stats) else None
+
+
 def make_cell(steps: list[StepResult], confidence: float) -> Cell:
     first = steps[0]
     lat = [s.latency_ms for s in steps]
@@ -136,9 +147,9 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
         latency_p90_ms=_median([x.p90 for x in lat]),
         latency_p99_9_ms=_median([x.p99_9 for x in lat]),
         latency_max_ms=max(x.max for x in lat),
-        cpu_percent=_median([s.cpu_percent.avg for s in steps]),
-        memory_mib=_median([s.memory_mib.avg for s in steps]),
-        memory_max_mib=max(s.memory_mib.max for s in steps),
+        cpu_percent=_server_median([s.cpu_percent for s in steps]),
+        memory_mib=_server_median([s.memory_mib for s in steps]),
+        memory_max_mib=_server_max([s.memory_mib for s in steps]),
         client_bound=any(s.client_bound for s in steps),
     )
 
@@ -287,9 +298,18 @@ def target_findings(label: str, series: list[Cell], unit: str) -> list[str]:
             f"{label} serves {peak.rps_per_core:,.0f} RPS per core used at its peak "
             f"(server CPU {peak.cpu_percent:.0f}% of one core)."
         )
-    memory = max(c.memory_max_mib for c in series)
-    lines.append(f"{label} holds at most {memory:.1f} MiB resident (RSS, whole process tree).")
+    memory = _max_memory(series)
+    if memory is None:
+        lines.append(f"{label} was already running: its CPU and memory were not sampled.")
+    else:
+        lines.append(f"{label} holds at most {memory:.1f} MiB resident (RSS, whole process tree).")
     return lines
+
+
+def _max_memory(series: list[Cell]) -> float | None:
+    """Max RSS over a target's levels; None for a `url` target (not sampled)."""
+    values = [c.memory_max_mib for c in series]
+    return None if any(v is None for v in values) else max(v for v in values if v is not None)
 
 
 def comparison_findings(
@@ -313,13 +333,10 @@ def comparison_findings(
             False,
             "ms",
         ),
-        (
-            "memory (max RSS)",
-            {t: max(c.memory_max_mib for c in s) for t, s in measured.items()},
-            False,
-            "MiB",
-        ),
     ]
+    memory = {t: m for t, s in measured.items() if (m := _max_memory(s)) is not None}
+    if len(memory) == len(measured):
+        goals.append(("memory (max RSS)", memory, False, "MiB"))
     efficiency = {
         t: max(c.rps_per_core for c in s if c.rps_per_core is not None)
         for t, s in measured.items()

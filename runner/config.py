@@ -90,11 +90,24 @@ def preflight(argv: list[str]) -> None:
     check_yaml(dirs)
 
 
-def experiment_from_config(cfg: DictConfig) -> Experiment:
+def chosen_file(group: str, choice: str | None, sources: list[Any]) -> Path | None:
+    """The YAML file Hydra took for `group: choice`, from the job's config search path."""
+    if not choice:
+        return None
+    for source in sources:
+        if source.get("schema") == "file":
+            path = Path(source["path"]) / group / f"{choice}.yaml"
+            if path.is_file():
+                return path
+    return None
+
+
+def experiment_from_config(cfg: DictConfig, source_file: Path | None = None) -> Experiment:
     """Resolve the composed config and validate it against the experiment model."""
     try:
         data: Any = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
         raise UserError(f"The composed config could not be resolved: {error}") from None
     name = data.get("name") if isinstance(data, dict) else None
-    return validate_experiment(data, f"experiment '{name}'")
+    where = f" in {source_file}" if source_file else ""
+    return validate_experiment(data, f"experiment '{name}'{where}")

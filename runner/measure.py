@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import k6
+from runner import k6, launch
 from runner.errors import TargetError
-from runner.lifecycle import RunningServer, free_port
+from runner.lifecycle import ServerHandle, free_port
 from runner.model import Experiment
 from runner.plan import Step
 from runner.sampler import Sample, TreeSampler, WindowSummary, summarize
@@ -100,19 +100,25 @@ class _LiveFeed(threading.Thread):
 
 def run_step(
     step: Step,
-    server: RunningServer,
+    server: ServerHandle,
     experiment: Experiment,
     k6_path: Path,
     work_dir: Path,
     on_live: Callable[[LiveView], None] | None = None,
     script: Path = k6.STANDARD_SCRIPT,
 ) -> StepResult | Failure:
-    """Measure one step. Raises TargetError when the server dies, so its later steps are skipped."""
+    """Measure one step. Raises TargetError when the server dies, so its later steps are skipped.
+
+    A server that dies during the step stops k6 at once; a k6 that fails or crashes makes the
+    step a Failure (with k6's output tail) and the sweep goes on.
+    """
     load = experiment.load
     options = k6_options(experiment, step)
     timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
     api_port = free_port()
-    with TreeSampler({"server": server.pid}, experiment.sampler.interval) as sampler:
+    # A server not started by the runner (a `url` target) has no process tree to sample.
+    roots = {"server": server.pid} if server.pid is not None else {}
+    with TreeSampler(roots, experiment.sampler.interval) as sampler:
         feed = _LiveFeed(api_port, sampler, on_live) if on_live else None
         if feed:
             feed.start()
@@ -127,6 +133,7 @@ def run_step(
                 timeout_s,
                 on_spawn=lambda pid: sampler.track("k6", pid),
                 api_port=api_port,
+                stop_when=lambda: None if server.alive() else "the server exited",
             )
         finally:
             if feed:
@@ -137,16 +144,18 @@ def run_step(
     if not server.alive():
         raise TargetError(
             f"Target '{step.target}' exited during the step at concurrency {step.concurrency} "
-            f"(exit code {server.process.returncode}).",
+            f"({server.exit_description()}).",
             server.log_tail(),
         )
+    if run.stopped_because is not None:
+        return _step_failure(step, label, run.stopped_because, run.output_tail)
     if run.exit_code != 0 or run.summary is None:
-        return _step_failure(step, label, f"k6 exited with status {run.exit_code}", run.output_tail)
+        return _step_failure(step, label, _k6_problem(run), run.output_tail)
     window_start = (run.load_started_at or run.started_at) + load.warmup_s
     window_end = window_start + load.duration_s
-    server_usage = summarize(sampler.samples["server"], window_start, window_end)
+    server_usage = summarize(sampler.samples["server"], window_start, window_end) if roots else None
     client_usage = summarize(sampler.samples.get("k6", []), window_start, window_end)
-    if server_usage is None or client_usage is None:
+    if (roots and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
     result = _step_result(
         step, label, run, window_start, load.duration_s, server_usage, client_usage
@@ -154,6 +163,12 @@ def run_step(
     k6_cores = len(client_cpus(experiment) or range(os.cpu_count() or 1))
     bound = client_usage.cpu_percent.avg >= CLIENT_BOUND_SHARE * 100 * k6_cores
     return result.model_copy(update={"client_bound": bound})
+
+
+def _k6_problem(run: k6.K6Run) -> str:
+    if run.exit_code != 0:
+        return f"k6 failed ({launch.describe_exit(run.exit_code)})"
+    return "k6 exited without writing its summary"
 
 
 def _step_failure(step: Step, label: str, message: str, tail: list[str]) -> Failure:
@@ -173,13 +188,18 @@ def _stat(usage: WindowSummary, field: str) -> Stat:
     return Stat(avg=round(value.avg, 2), max=round(value.max, 2))
 
 
+def _server_stat(usage: WindowSummary | None, field: str) -> Stat | None:
+    """None for a server the runner did not start (nothing to sample)."""
+    return _stat(usage, field) if usage is not None else None
+
+
 def _step_result(
     step: Step,
     label: str,
     run: k6.K6Run,
     window_start: float,
     duration_s: float,
-    server_usage: WindowSummary,
+    server_usage: WindowSummary | None,
     client_usage: WindowSummary,
 ) -> StepResult:
     assert run.summary is not None
@@ -198,9 +218,9 @@ def _step_result(
         error_rate=round(error_rate, 6),
         errors=metrics.errors,
         latency_ms=LatencyMs(**{k: round(v, 3) for k, v in metrics.latency_ms.items()}),
-        cpu_percent=_stat(server_usage, "cpu_percent"),
-        memory_mib=_stat(server_usage, "memory_mib"),
-        server_processes=server_usage.processes,
+        cpu_percent=_server_stat(server_usage, "cpu_percent"),
+        memory_mib=_server_stat(server_usage, "memory_mib"),
+        server_processes=server_usage.processes if server_usage else None,
         client_cpu_percent=_stat(client_usage, "cpu_percent"),
         k6_exit_code=run.exit_code,
     )

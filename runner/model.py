@@ -34,11 +34,16 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 # gunicorn's own worker class names; anything else must be an import path.
 GUNICORN_WORKER_CLASSES = ("sync", "gthread", "eventlet", "gevent", "tornado")
+# The only target keys that mean something for a `url` target (the others describe a server
+# the runner starts).
+_URL_TARGET_KEYS = {"url", "label"}
 
 
 def parse_duration(text: str) -> float:
     """Seconds in a k6 duration string such as `30s`, `1m30s` or `500ms`."""
     text = text.strip()
+    if text.startswith("-"):
+        raise ValueError(f"{text!r} is negative; a duration is zero or more, such as '30s'")
     parts = list(_DURATION_PART.finditer(text))
     if not parts or "".join(p.group(0) for p in parts) != text:
         raise ValueError(f"{text!r} is not a duration such as '30s', '1m30s' or '500ms'")
@@ -65,10 +70,26 @@ class Strict(BaseModel):
 
 
 class Target(Strict):
-    """One application under test and the server that runs it."""
+    """One application under test and the server that runs it, or the URL of a running server."""
 
-    app: str = Field(description="Import path `module:attribute` of the ASGI or WSGI app.")
-    server: Literal["uvicorn", "gunicorn"] = Field(description="The server that runs the app.")
+    app: str | None = Field(
+        default=None, description="Import path `module:attribute` of the ASGI or WSGI app."
+    )
+    server: Literal["uvicorn", "gunicorn"] | None = Field(
+        default=None, description="The server that runs the app."
+    )
+    url: str | None = Field(
+        default=None,
+        description="Base URL of a server that is already running (instead of app and server): "
+        "the runner starts and stops nothing for this target. Loopback only unless "
+        "`allow_remote: true`.",
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Fixed 127.0.0.1 port for the server (default: a free port).",
+    )
     label: str | None = Field(default=None, description="Display name in reports.")
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
     threads: int | None = Field(default=None, ge=1, le=256, description="gunicorn gthread threads.")
@@ -92,10 +113,45 @@ class Target(Strict):
 
     @field_validator("app")
     @classmethod
-    def _app_is_import_path(cls, value: str) -> str:
-        if not _APP_REF.match(value):
+    def _app_is_import_path(cls, value: str | None) -> str | None:
+        if value is not None and not _APP_REF.match(value):
             raise ValueError(f"{value!r} is not an import path such as 'package.module:app'")
         return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL such as 'http://127.0.0.1:8000'")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} must be a base URL, without '?query' or '#fragment'")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _started_or_external(self) -> Target:
+        if self.url is None:
+            missing = [key for key in ("app", "server") if getattr(self, key) is None]
+            if missing:
+                raise ValueError(
+                    f"give 'app' and 'server' (a server the runner starts), or 'url' (one "
+                    f"already running); missing: {', '.join(repr(k) for k in missing)}"
+                )
+            return self
+        server_keys = self.model_fields_set - _URL_TARGET_KEYS
+        if server_keys:
+            raise ValueError(
+                "a 'url' target is a server the runner does not start, so "
+                f"{', '.join(repr(k) for k in sorted(server_keys))} cannot apply to it"
+            )
+        return self
+
+    @property
+    def external(self) -> bool:
+        """True for a `url` target: already running, never started or stopped by the runner."""
+        return self.url is not None
 
     @field_validator("worker_class")
     @classmethod
@@ -109,6 +165,8 @@ class Target(Strict):
 
     @model_validator(mode="after")
     def _settings_fit_the_server(self) -> Target:
+        if self.server is None:  # a `url` target: checked above
+            return self
         if self.server == "uvicorn":
             given = [k for k in ("threads", "worker_class") if getattr(self, k) is not None]
             if given:
@@ -421,10 +479,15 @@ class RunnerSettings(Strict):
         default=None, description="Run directory of an interrupted run to continue."
     )
     dry_run: bool = Field(default=False, description="Validate and print the plan; start nothing.")
+    min_free_mib: int = Field(
+        default=100,
+        ge=0,
+        description="Free disk space (MiB) the run directory must have before the first step.",
+    )
 
 
 # Keys that say how to invoke a run, not what it measures: they may differ when resuming.
-INVOCATION_KEYS = ("runner.resume", "runner.dry_run")
+INVOCATION_KEYS = ("runner.resume", "runner.dry_run", "runner.min_free_mib")
 
 
 class Experiment(Strict):
@@ -436,6 +499,10 @@ class Experiment(Strict):
     scenario: Scenario
     database: Database = Field(default_factory=Database)
     repetitions: int = Field(default=1, ge=1, le=100)
+    allow_remote: bool = Field(
+        default=False,
+        description="Allow `url` targets on non-loopback hosts (load leaves this machine).",
+    )
     pinning: Pinning = Field(default_factory=Pinning)
     sampler: Sampler = Field(default_factory=Sampler)
     report: ReportSettings = Field(default_factory=ReportSettings)

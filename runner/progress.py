@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from runner.plan import Plan, Step
+from runner.redact import redact_text
 from runner.store import Failure, StepResult
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ class SweepProgress:
         self._advance()
 
     def log(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        self.console.print(redact_text(message), markup=False, highlight=False, soft_wrap=True)
 
     # --- rendering -------------------------------------------------------------------------
 
@@ -190,8 +191,8 @@ class SweepProgress:
                 f"{s.latency_ms.p95:.2f}",
                 f"{s.latency_ms.p99:.2f}",
                 f"{s.error_rate:.2%}",
-                f"{s.cpu_percent.avg:.0f}% of one core",
-                f"{s.memory_mib.max:.0f} MiB",
+                f"{s.cpu_percent.avg:.0f}% of one core" if s.cpu_percent else "not sampled",
+                f"{s.memory_mib.max:.0f} MiB" if s.memory_mib else "not sampled",
             )
         return table
 

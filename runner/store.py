@@ -4,13 +4,15 @@ A run directory holds
 - `run.json`: the validated experiment and the provenance, written before the first step;
 - `results.jsonl`: one line per finished step or failure, flushed and fsync'ed at once;
 - `results.json`: the whole record, assembled from the two above when the run ends.
-Everything downstream (analysis, reports) reads these files only.
+Everything downstream (analysis, reports) reads these files only. Secrets are masked on the
+way in (runner.redact), so none of these files ever holds a password.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.errors import UserError
 from runner.model import INVOCATION_KEYS
+from runner.redact import redact_data
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
@@ -62,9 +65,13 @@ class StepResult(Record):
     error_rate: float = Field(description="Failed / all requests, a fraction (0.01 = 1%).")
     errors: dict[str, int] = Field(description="Failed requests by cause.")
     latency_ms: LatencyMs
-    cpu_percent: Stat = Field(description="Server process tree CPU, % of one core.")
-    memory_mib: Stat = Field(description="Server process tree RSS, MiB.")
-    server_processes: int
+    cpu_percent: Stat | None = Field(
+        description="Server process tree CPU, % of one core (null: a `url` target, not sampled)."
+    )
+    memory_mib: Stat | None = Field(
+        description="Server process tree RSS, MiB (null: a `url` target, not sampled)."
+    )
+    server_processes: int | None
     client_cpu_percent: Stat = Field(description="k6 CPU, % of one core.")
     client_bound: bool = Field(
         default=False,
@@ -104,7 +111,7 @@ class ResultStore:
     def start(self, experiment: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         header = {"schema_version": SCHEMA_VERSION, "experiment": experiment}
-        _write_json(self.run_dir / RUN_FILE, {**header, "provenance": provenance})
+        _write_json(self.run_dir / RUN_FILE, redact_data({**header, "provenance": provenance}))
         (self.run_dir / STEPS_FILE).touch()
 
     def resume(self, experiment: dict[str, Any]) -> set[tuple[str, int, int]]:
@@ -119,7 +126,8 @@ class ResultStore:
                 f"(no {RUN_FILE}). Give runner.resume the directory of an earlier run."
             )
         run = json.loads(run_file.read_text())
-        differences = config_differences(run["experiment"], experiment)
+        # The stored config has its secrets masked: compare it with the masked current one.
+        differences = config_differences(run["experiment"], redact_data(experiment))
         if differences:
             raise UserError(
                 f"Cannot resume {self.run_dir}: the composed config differs from the stored one ("
@@ -135,19 +143,44 @@ class ResultStore:
         return {(s.target, s.concurrency, s.repetition) for s in steps}
 
     def append(self, entry: StepResult | Failure) -> None:
+        line = json.dumps(redact_data(entry.model_dump(mode="json")))
         with (self.run_dir / STEPS_FILE).open("a") as stream:
-            stream.write(entry.model_dump_json() + "\n")
+            stream.write(line + "\n")
             stream.flush()
             os.fsync(stream.fileno())
 
     def finish(self, complete: bool, provenance_update: dict[str, Any]) -> RunRecord:
         run = json.loads((self.run_dir / RUN_FILE).read_text())
         run["provenance"].update(provenance_update)
-        _write_json(self.run_dir / RUN_FILE, run)
+        _write_json(self.run_dir / RUN_FILE, redact_data(run))
         record = load_run(self.run_dir)
         record.complete = complete
         _write_json(self.run_dir / RESULTS_FILE, record.model_dump(mode="json"))
         return record
+
+
+def check_run_dir(run_dir: Path, min_free_mib: int) -> None:
+    """The run directory must take writes and have room, before the first step."""
+    probe = run_dir / ".write-probe"
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with probe.open("wb") as stream:
+            stream.write(b"\0" * 4096)
+            stream.flush()
+            os.fsync(stream.fileno())
+        probe.unlink()
+    except OSError as error:
+        raise UserError(
+            f"The run directory {run_dir} cannot be written ({error.strerror or error}). "
+            "Free some space or choose another directory with hydra.run.dir=DIR."
+        ) from None
+    free_mib = shutil.disk_usage(run_dir).free / 2**20
+    if free_mib < min_free_mib:
+        raise UserError(
+            f"The run directory {run_dir} has {free_mib:,.0f} MiB free; a run needs at least "
+            f"{min_free_mib:,} MiB (runner.min_free_mib). Free some space or choose another "
+            "directory with hydra.run.dir=DIR."
+        )
 
 
 def load_run(run_dir: Path) -> RunRecord:

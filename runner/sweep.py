@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import database, k6, k6_script, measure, provenance
+from runner import database, interrupts, k6, k6_script, measure, provenance, safety
 from runner.errors import TargetError, UserError
-from runner.lifecycle import HOST, running_server
+from runner.lifecycle import (
+    HOST,
+    RunningServer,
+    ServerHandle,
+    check_importable,
+    external_server,
+    running_server,
+)
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
 from runner.plan import Plan, Step, build_plan
 from runner.progress import SweepProgress
-from runner.store import Failure, ResultStore, RunRecord, StepResult
+from runner.redact import redact_text
+from runner.store import Failure, ResultStore, RunRecord, StepResult, check_run_dir
 
 # The cores this process may use before a run pins it (a multirun runs several jobs in-process).
 AVAILABLE_CPUS = frozenset(os.sched_getaffinity(0))
@@ -52,11 +61,15 @@ def run_experiment(
     overrides: list[str],
 ) -> RunRecord:
     """Run every step of the plan; the record is complete only if the sweep got to its end."""
+    # Everything a user can get wrong is checked before any server or k6 starts.
     k6_path = k6.find_k6()
     check_pinning(experiment)
     plan = build_plan(experiment)
     script = k6_script.resolve(experiment.load, experiments_dir / "scripts")
     check_script(experiment, plan, k6_path, script, run_dir)
+    destinations = safety.load_destinations(experiment)
+    check_importable(experiment)
+    check_run_dir(run_dir, experiment.runner.min_free_mib)
     # Before any target starts, and before the run is recorded: a bad DSN is bad input.
     database_env = database.prepare(experiment.database, run_dir)
     store = ResultStore(run_dir)
@@ -66,7 +79,8 @@ def run_experiment(
         done = store.resume(composed)
     else:
         version = k6.k6_version(k6_path)
-        store.start(composed, provenance.collect(composed, experiments_dir, overrides, version))
+        facts = provenance.collect(composed, experiments_dir, overrides, version)
+        store.start(composed, {**facts, "load_destinations": destinations})
     todo = plan.without(done)
     if experiment.pinning.enabled:
         # The runner and its sampler stay off the server's cores.
@@ -85,9 +99,10 @@ def run_experiment(
                     _run_target(todo, target, store, run_dir, k6_path, progress, shared)
         complete = True
     finally:
-        record = store.finish(
-            complete, {"ended_at": time.time(), "server_commands": server_commands}
-        )
+        with interrupts.deferred():
+            record = store.finish(
+                complete, {"ended_at": time.time(), "server_commands": server_commands}
+            )
         os.sched_setaffinity(0, AVAILABLE_CPUS)
     return record
 
@@ -115,18 +130,13 @@ def _run_target(
     steps = plan.for_target(target)
     progress.target_starting(label)
     remaining = list(steps)
+    started = False
     try:
-        with running_server(
-            target,
-            experiment.targets[target],
-            run_dir / "logs",
-            measure.server_cpus(experiment),
-            experiment.scenario.requests,
-            experiment.runner.startup_timeout,
-            experiment.runner.stop_grace,
-            env=shared.database_env,
-        ) as server:
-            shared.server_commands[target] = server.command
+        with _server_for(target, experiment, run_dir, shared) as server:
+            started = True
+            progress.log(f"{label}: {_server_line(server)}")
+            if isinstance(server, RunningServer):
+                shared.server_commands[target] = server.command
             for step in steps:
                 progress.step_starting(label, step)
                 entry = measure.run_step(
@@ -138,25 +148,56 @@ def _run_target(
                     on_live=progress.live,
                     script=shared.script,
                 )
-                store.append(entry)
+                with interrupts.deferred():
+                    store.append(entry)
                 remaining.remove(step)
                 progress.step_finished(_one_line(label, step, entry), entry)
     except TargetError as error:
-        stage = "start" if len(remaining) == len(steps) else "step"
-        failed = remaining[0] if stage == "step" else None
-        store.append(
-            Failure(
-                target=target,
-                label=label,
-                stage=stage,
-                concurrency=failed.concurrency if failed else None,
-                repetition=failed.repetition if failed else None,
-                message=str(error),
-                log_tail=error.log_tail,
+        # Policy: a target whose server fails is not restarted; its remaining steps are
+        # skipped (a crash under load is a finding, and a restart would hide it).
+        failed = remaining[0] if started and remaining else None
+        later = len(remaining) - 1 if failed else len(remaining)
+        skipped = f" Its {later} {'later ' if failed else ''}step(s) were skipped." if later else ""
+        with interrupts.deferred():
+            store.append(
+                Failure(
+                    target=target,
+                    label=label,
+                    stage="step" if started else "start",
+                    concurrency=failed.concurrency if failed else None,
+                    repetition=failed.repetition if failed else None,
+                    message=str(error) + skipped,
+                    log_tail=error.log_tail,
+                )
             )
-        )
         progress.log(f"FAILED {label}: {error.describe()}")
         progress.steps_skipped(len(remaining), f"{label} is not running")
+
+
+def _server_for(
+    name: str, experiment: Experiment, run_dir: Path, shared: TargetSetup
+) -> AbstractContextManager[ServerHandle]:
+    """The target's server: started and stopped by us, or (a `url` target) only checked."""
+    target = experiment.targets[name]
+    checks = experiment.scenario.requests
+    if target.url is not None:
+        return external_server(name, target.url, checks, experiment.runner.startup_timeout)
+    return running_server(
+        name,
+        target,
+        run_dir / "logs",
+        measure.server_cpus(experiment),
+        checks,
+        experiment.runner.startup_timeout,
+        experiment.runner.stop_grace,
+        env=shared.database_env,
+    )
+
+
+def _server_line(server: ServerHandle) -> str:
+    if server.pid is None:
+        return f"already running at {redact_text(server.base_url)} (not started by sweepbench)"
+    return f"started, pid {server.pid}, at {server.base_url}"
 
 
 def _step_dir(run_dir: Path, step: Step) -> Path:
@@ -167,7 +208,12 @@ def _one_line(label: str, step: Step, entry: StepResult | Failure) -> str:
     where = f"{label} c={step.concurrency} rep {step.repetition}"
     if isinstance(entry, Failure):
         return f"{where}: FAILED: {entry.message}"
+    cpu = (
+        f"server CPU {entry.cpu_percent.avg:.0f}% of one core"
+        if entry.cpu_percent
+        else "server CPU not sampled"
+    )
     return (
         f"{where}: {entry.rps:,.0f} RPS, p99 {entry.latency_ms.p99:.1f} ms, "
-        f"errors {entry.error_rate:.2%}, server CPU {entry.cpu_percent.avg:.0f}% of one core"
+        f"errors {entry.error_rate:.2%}, {cpu}"
     )

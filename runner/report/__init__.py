@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.analysis import analyze
+from runner.redact import redact_data
 from runner.report import csv_writer, html, markdown
 from runner.store import RunRecord
 
@@ -16,6 +17,8 @@ def write_reports(run_dir: Path, record: RunRecord) -> list[Path]:
 
     results.json is written by the store; everything here is derived from it.
     """
+    # The store masks secrets already; masking again here keeps every writer safe on its own.
+    record = RunRecord.model_validate(redact_data(record.model_dump(mode="json")))
     analysis = analyze(record)
     return [
         markdown.write(run_dir / "report.md", record, analysis),

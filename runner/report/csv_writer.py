@@ -57,11 +57,12 @@ def write_steps(path: Path, record: RunRecord) -> Path:
                     lat.p99,
                     lat.p99_9,
                     lat.max,
-                    s.cpu_percent.avg,
-                    s.cpu_percent.max,
-                    s.memory_mib.avg,
-                    s.memory_mib.max,
-                    s.server_processes,
+                    # Empty cells for a `url` target, whose server is not sampled.
+                    s.cpu_percent.avg if s.cpu_percent else "",
+                    s.cpu_percent.max if s.cpu_percent else "",
+                    s.memory_mib.avg if s.memory_mib else "",
+                    s.memory_mib.max if s.memory_mib else "",
+                    s.server_processes if s.server_processes is not None else "",
                     s.client_cpu_percent.avg,
                     s.client_bound,
                 ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime
 import html
 
+# A `url` target's server is not started by sweepbench, so its CPU and memory are not sampled.
+NOT_SAMPLED = "n/a"
+
 
 def rps(value: float) -> str:
     return f"{value:.2f}"
@@ -18,12 +21,12 @@ def percent(fraction: float) -> str:
     return f"{fraction * 100:.2f}%"
 
 
-def cpu(value: float) -> str:
-    return f"{value:.1f}%"
+def cpu(value: float | None) -> str:
+    return NOT_SAMPLED if value is None else f"{value:.1f}%"
 
 
-def mib(value: float) -> str:
-    return f"{value:.1f}"
+def mib(value: float | None) -> str:
+    return NOT_SAMPLED if value is None else f"{value:.1f}"
 
 
 def timestamp(unix_seconds: float | None) -> str:

@@ -58,6 +58,7 @@ def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
             f"{planned} planned, {len(record.steps)} measured, {len(record.failures)} failure(s) recorded",
         ),
         ("CPU pinning", pin_text),
+        ("Load destinations", _destinations(prov)),
         (
             "Machine",
             f"{machine.get('cpu_model', 'unknown')}, {machine.get('logical_cores')} logical cores, "
@@ -101,7 +102,28 @@ def _scenario_text(experiment: dict[str, Any]) -> str:
     return f"{scenario.name}: {sent}; database: {experiment['database']['engine']}"
 
 
+def _destinations(prov: dict[str, Any]) -> str:
+    """Where the load went, as decided and recorded before the first step (runner.safety)."""
+    destinations = prov.get("load_destinations") or []
+    remote = [d for d in destinations if not d["loopback"]]
+    external = [d for d in destinations if d["loopback"] and not d["started_by_runner"]]
+    text = "loopback only (this machine)"
+    if remote:
+        text = "remote hosts, allowed by allow_remote: true: " + ", ".join(
+            f"{d['target']} at {d['url']} ({', '.join(d['addresses'])})" for d in remote
+        )
+    if external:
+        text += "; already-running servers: " + ", ".join(
+            f"{d['target']} at {d['url']}" for d in external
+        )
+    return text
+
+
 def _target_row(name: str, spec: dict[str, Any]) -> list[str]:
+    if spec.get("url"):
+        label = spec.get("label") or name
+        cells = [label, f"{spec['url']} (already running)", "not started by sweepbench"]
+        return cells + ["-"] * (len(TARGET_HEADER) - len(cells))
     return [
         spec.get("label") or name,
         spec["app"],
@@ -239,11 +261,11 @@ def step_row(s: StepResult) -> list[str]:
         fmt.ms(lat.p99),
         fmt.ms(lat.p99_9),
         fmt.ms(lat.max),
-        fmt.cpu(s.cpu_percent.avg),
-        fmt.cpu(s.cpu_percent.max),
-        fmt.mib(s.memory_mib.avg),
-        fmt.mib(s.memory_mib.max),
-        str(s.server_processes),
+        fmt.cpu(s.cpu_percent.avg if s.cpu_percent else None),
+        fmt.cpu(s.cpu_percent.max if s.cpu_percent else None),
+        fmt.mib(s.memory_mib.avg if s.memory_mib else None),
+        fmt.mib(s.memory_mib.max if s.memory_mib else None),
+        str(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
         fmt.cpu(s.client_cpu_percent.avg),
     ]
 
