@@ -70,6 +70,13 @@ def test_unknown_target_key_is_named_by_path() -> None:
         ("targets.api.workers", 0, "targets.api.workers"),
         ("repetitions", 0, "repetitions"),
         ("scenario.requests", [{"path": "json"}], "starting with '/'"),
+        ("load.warmup", "-1s", "negative"),
+        ("targets.api.port", 0, "targets.api.port"),
+        ("targets.api.port", 70000, "targets.api.port"),
+        ("targets.api", {"url": "http://127.0.0.1:1", "workers": 2}, "'workers' cannot apply"),
+        ("targets.api", {"app": "targets.fastapi_app:app"}, "missing: 'server'"),
+        ("targets.api", {"url": "127.0.0.1:8000"}, "http(s) URL"),
+        ("targets.api", {"url": "http://127.0.0.1:1/?q=1"}, "without '?query'"),
     ],
 )
 def test_bad_values_are_reported(path: str, value: Any, expected: str) -> None:
@@ -150,3 +157,11 @@ def test_dsn_password_never_reaches_the_dump() -> None:
     assert "hunter2" not in repr(experiment)
     assert experiment.database.dsn is not None
     assert experiment.database.dsn.get_secret_value() == dsn
+
+
+def test_url_target_needs_no_app_or_server() -> None:
+    experiment = validate_experiment(
+        with_change("targets.api", {"url": "http://127.0.0.1:9/"}), "t"
+    )
+    target = experiment.targets["api"]
+    assert target.external and target.url == "http://127.0.0.1:9" and target.app is None

@@ -1,8 +1,15 @@
 """A bare ASGI app for tests: known answers, a known share of HTTP 500s, a slow path, and
-`/echo`, which answers 200 with what it received only for the request the tests send."""
+`/echo`, which answers 200 with what it received only for the request the tests send.
+
+Start-up faults, by environment variable:
+- FAULTY_STARTUP_HANG=1: start-up never completes, so the server never answers;
+- FAULTY_LOG_LINE=text: printed to the server log at start-up (a secret, in the redaction test).
+"""
 
 import asyncio
 import json
+import os
+import sys
 
 _counter = {"flaky": 0}
 
@@ -12,6 +19,10 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if os.environ.get("FAULTY_LOG_LINE"):
+                    print(os.environ["FAULTY_LOG_LINE"], file=sys.stderr, flush=True)
+                if os.environ.get("FAULTY_STARTUP_HANG"):
+                    await asyncio.Event().wait()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
