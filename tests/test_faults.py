@@ -7,6 +7,7 @@ Bad input (nothing may start) is in tests/test_cli_errors.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -130,11 +132,17 @@ class WatchedRun:
     def output(self) -> str:
         return self.stderr_path.read_text()
 
-    def lines(self) -> list[dict]:  # type: ignore[type-arg]
+    def lines(self) -> list[dict[str, Any]]:
         path = self.run_dir / "results.jsonl"
         if not path.is_file():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def kill_leftovers(self) -> None:
+        """Teardown after a failed assertion: no test leaves an orphan behind."""
+        for seen in self.left_behind():
+            with contextlib.suppress(OSError):
+                os.kill(seen.pid, signal.SIGKILL)
 
     def left_behind(self, within_s: float = 0) -> list[Seen]:
         """Seen server and k6 processes still alive (waiting up to `within_s` for them)."""
@@ -160,7 +168,7 @@ def finished_in_output(output: str) -> set[tuple[str, int, int]]:
     return {(m.group(1), int(m.group(2)), int(m.group(3))) for m in pattern.finditer(output)}
 
 
-def stored_steps(lines: list[dict]) -> set[tuple[str, int, int]]:  # type: ignore[type-arg]
+def stored_steps(lines: list[dict[str, Any]]) -> set[tuple[str, int, int]]:
     return {
         (line["label"], line["concurrency"], line["repetition"])
         for line in lines
@@ -218,9 +226,10 @@ def startup_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartupRun
         )
         status = run.wait()
         yield StartupRun(run, status, ext.pid, ext.alive())
+        run.kill_leftovers()
 
 
-def failures_by_target(run: WatchedRun) -> dict[str, dict]:  # type: ignore[type-arg]
+def failures_by_target(run: WatchedRun) -> dict[str, dict[str, Any]]:
     return {line["target"]: line for line in run.lines() if line["kind"] == "failure"}
 
 
@@ -317,7 +326,7 @@ def test_report_states_remote_load_when_it_was_allowed(startup_run: StartupRun) 
         }
     )
     report = render(record, analyze(record))
-    assert "remote hosts, allowed by `allow_remote: true`" in report
+    assert "remote hosts, allowed by allow_remote: true" in report
     assert "192.0.2.10" in report
 
 
@@ -330,8 +339,14 @@ def test_startup_run_leaves_no_process(startup_run: StartupRun) -> None:
 # --- a server killed mid-step, k6 killed mid-step -------------------------------------------
 
 
+# The run, its exit status, and the pids the test killed ("server", "k6").
+MidstepRun = tuple[WatchedRun, int, dict[str, int]]
+
+
 @pytest.fixture(scope="module")
-def midstep_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[WatchedRun, int, dict]:  # type: ignore[type-arg]
+def midstep_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[MidstepRun]:
     """Kill the first target's server once its first step is stored (so during its second
     step), then kill k6 during the second target's first step."""
     run = WatchedRun.start(tmp_path_factory.mktemp("midstep") / "run", "faults_midstep")
@@ -349,10 +364,11 @@ def midstep_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[WatchedRun, i
         killed["k6"] = k6.pid
     finally:
         status = run.wait()
-    return run, status, killed
+    yield run, status, killed
+    run.kill_leftovers()
 
 
-def test_server_killed_mid_step_fails_its_step_and_skips_the_rest(midstep_run) -> None:  # type: ignore[no-untyped-def]
+def test_server_killed_mid_step_fails_its_step_and_skips_the_rest(midstep_run: MidstepRun) -> None:
     run, status, _killed = midstep_run
     assert status == 1, run.output
     victim = [line for line in run.lines() if line["target"] == "victim"]
@@ -364,7 +380,7 @@ def test_server_killed_mid_step_fails_its_step_and_skips_the_rest(midstep_run) -
     assert "skipped 2 step(s): Server killed is not running" in run.output
 
 
-def test_k6_killed_mid_step_fails_that_step_and_the_run_goes_on(midstep_run) -> None:  # type: ignore[no-untyped-def]
+def test_k6_killed_mid_step_fails_that_step_and_the_run_goes_on(midstep_run: MidstepRun) -> None:
     run, _status, _killed = midstep_run
     k6_target = [line for line in run.lines() if line["target"] == "k6_victim"]
     assert [(line["kind"], line["concurrency"]) for line in k6_target] == [
@@ -378,7 +394,7 @@ def test_k6_killed_mid_step_fails_that_step_and_the_run_goes_on(midstep_run) -> 
     assert "**Server killed** at c=4 rep 1" in report
 
 
-def test_midstep_run_keeps_every_step_and_leaves_no_process(midstep_run) -> None:  # type: ignore[no-untyped-def]
+def test_midstep_run_keeps_every_step_and_leaves_no_process(midstep_run: MidstepRun) -> None:
     run, _status, killed = midstep_run
     assert_every_finished_step_stored(run)
     assert killed["server"] in run.seen and killed["k6"] in run.seen
@@ -386,7 +402,7 @@ def test_midstep_run_keeps_every_step_and_leaves_no_process(midstep_run) -> None
 
 
 def test_k6_that_refuses_its_options_fails_each_step_and_the_run_goes_on(
-    tmp_path: Path,
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """k6 reads K6_* environment variables as options; an invalid one makes it exit at once."""
     run = WatchedRun.start(
@@ -397,6 +413,7 @@ def test_k6_that_refuses_its_options_fails_each_step_and_the_run_goes_on(
         env={"K6_VUS": "not-a-number"},
     )
     status = run.wait()
+    request.addfinalizer(run.kill_leftovers)
     assert status == 1, run.output
     lines = run.lines()
     assert [(line["kind"], line["concurrency"]) for line in lines] == [
@@ -428,7 +445,7 @@ class SignalledRun:
 )
 def signalled_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> SignalledRun:
+) -> Iterator[SignalledRun]:
     """A gunicorn target with 2 workers; the runner is signalled once a step is stored."""
     signum = request.param
     run = WatchedRun.start(
@@ -440,7 +457,8 @@ def signalled_run(
         run.process.send_signal(signum)
     finally:
         status = run.wait()
-    return SignalledRun(run, signum, status)
+    yield SignalledRun(run, signum, status)
+    run.kill_leftovers()
 
 
 def test_signal_exit_status_and_message(signalled_run: SignalledRun) -> None:
