@@ -300,7 +300,7 @@ def target_findings(label: str, series: list[Cell], unit: str) -> list[str]:
         )
     memory = _max_memory(series)
     if memory is None:
-        lines.append(f"{label} was already running: its CPU and memory were not sampled.")
+        lines.append(f"{label} was not started by sweepbench: its CPU and memory were not sampled.")
     else:
         lines.append(f"{label} holds at most {memory:.1f} MiB resident (RSS, whole process tree).")
     return lines
