@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from runner import k6, safety
+from runner import safety
 from runner.errors import UserError
 from runner.model import validate_experiment
 from runner.redact import redact_data, redact_file, redact_text
@@ -22,6 +22,7 @@ BASE: dict[str, Any] = {
     "targets": {"api": {"app": "targets.fastapi_app:app", "server": "uvicorn"}},
     "sweep": {"concurrency": {"levels": [1]}},
     "load": {"duration": "1s"},
+    "scenario": {"name": "json", "requests": [{"path": "/json"}]},
 }
 
 
@@ -124,9 +125,3 @@ def test_run_directory_without_enough_space(tmp_path: Path) -> None:
     check_run_dir(tmp_path, min_free_mib=1)
     with pytest.raises(UserError, match=r"at least 1,000,000,000 MiB \(runner.min_free_mib\)"):
         check_run_dir(tmp_path, min_free_mib=10**9)
-
-
-def test_missing_k6_script_is_named(tmp_path: Path) -> None:
-    assert k6.check_script(k6.STANDARD_SCRIPT, "standard") == k6.STANDARD_SCRIPT
-    with pytest.raises(UserError, match=r"no-such\.js \(load\.script\) does not exist"):
-        k6.check_script(tmp_path / "no-such.js", "load.script")
