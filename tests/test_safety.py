@@ -15,8 +15,9 @@ from runner import safety
 from runner.errors import UserError
 from runner.model import validate_experiment
 from runner.redact import redact_data, redact_file, redact_text
-from runner.store import check_run_dir
+from runner.store import ResultStore, check_run_dir
 
+DSN = "postgresql://bench:pw12@127.0.0.1:5432/bench"
 BASE: dict[str, Any] = {
     "name": "t",
     "targets": {"api": {"app": "targets.fastapi_app:app", "server": "uvicorn"}},
@@ -125,3 +126,15 @@ def test_run_directory_without_enough_space(tmp_path: Path) -> None:
     check_run_dir(tmp_path, min_free_mib=1)
     with pytest.raises(UserError, match=r"at least 1,000,000,000 MiB \(runner.min_free_mib\)"):
         check_run_dir(tmp_path, min_free_mib=10**9)
+
+
+def test_a_run_with_a_secret_in_its_config_can_be_resumed(tmp_path: Path) -> None:
+    """run.json holds the masked config; resuming compares it with the masked current one."""
+    experiment = experiment_with(
+        {"api": {"app": "targets.fastapi_app:app", "server": "uvicorn", "env": {"DSN": DSN}}}
+    )
+    composed = experiment.model_dump(mode="json", by_alias=True)
+    store = ResultStore(tmp_path)
+    store.start(composed, {"overrides": []})
+    assert "pw12" not in (tmp_path / "run.json").read_text()
+    assert store.resume(composed) == set()
