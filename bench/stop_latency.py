@@ -110,6 +110,7 @@ def preflight_cost() -> float:
             "targets": {n: {"app": a, "server": s} for n, (a, s) in targets.items()},
             "sweep": {"concurrency": {"levels": [1]}},
             "load": {"duration": "1s"},
+            "scenario": {"name": "json", "requests": [{"path": "/json"}]},
         },
         "bench",
     )
