@@ -58,7 +58,7 @@ class SweepProgress:
         self._describe(f"starting {label}")
 
     def step_starting(self, label: str, step: Step) -> None:
-        self._describe(f"{label} c={step.concurrency} rep {step.repetition}")
+        self._describe(f"{label} {step.level_text} rep {step.repetition}")
 
     def step_finished(self, summary: str) -> None:
         self.done += 1

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from runner import k6, measure, provenance
 from runner.errors import TargetError, UserError
-from runner.lifecycle import running_server
+from runner.lifecycle import RunningServer, running_server
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
 from runner.plan import Plan, Step, build_plan
@@ -48,13 +49,19 @@ def run_experiment(
         # The runner and its sampler stay off the server's cores.
         os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
     complete = False
+    # Seconds from asking for each server to its verified answer, per start (overhead, bench/).
+    start_times: dict[str, list[float]] = {}
+    found: dict[str, object] = {}
     try:
         with SweepProgress(len(plan.steps)) as progress, exclusive_machine(progress.log):
+            # Imports every app once: CPU work, so only while this run holds the machine.
+            found["target_packages"] = provenance.target_packages(experiment)
             for target in experiment.targets:
-                _run_target(plan, target, store, run_dir, k6_path, progress)
+                _run_target(plan, target, store, run_dir, k6_path, progress, start_times)
         complete = True
     finally:
-        record = store.finish(complete, {"ended_at": time.time()})
+        ended = {"ended_at": time.time(), "target_start_s": start_times, **found}
+        record = store.finish(complete, ended)
     return record
 
 
@@ -65,40 +72,38 @@ def _run_target(
     run_dir: Path,
     k6_path: Path,
     progress: SweepProgress,
+    start_times: dict[str, list[float]],
 ) -> None:
     experiment = plan.experiment
     label = experiment.label(target)
     steps = plan.for_target(target)
-    progress.target_starting(label)
     remaining = list(steps)
+    in_step = False
     try:
-        with running_server(
-            target,
-            experiment.targets[target],
-            run_dir / "logs",
-            measure.server_cpus(experiment),
-            experiment.load.endpoint,
-            experiment.load.expect,
-            experiment.runner.startup_timeout,
-            experiment.runner.stop_grace,
-        ) as server:
-            for step in steps:
-                progress.step_starting(label, step)
-                entry = measure.run_step(
-                    step, server, experiment, k6_path, _step_dir(run_dir, step)
-                )
-                store.append(entry)
-                remaining.remove(step)
-                progress.step_finished(_one_line(label, step, entry))
+        # One server for all the target's steps, or a fresh one per repetition.
+        for session in plan.server_sessions(target):
+            progress.target_starting(label)
+            asked_at = time.monotonic()
+            with _server(experiment, target, run_dir) as server:
+                start_times.setdefault(target, []).append(round(time.monotonic() - asked_at, 3))
+                for step in session:
+                    progress.step_starting(label, step)
+                    in_step = True
+                    entry = measure.run_step(
+                        step, server, experiment, k6_path, _step_dir(run_dir, step)
+                    )
+                    in_step = False
+                    store.append(entry)
+                    remaining.remove(step)
+                    progress.step_finished(_one_line(label, step, entry))
     except TargetError as error:
-        stage = "start" if len(remaining) == len(steps) else "step"
-        failed = remaining[0] if stage == "step" else None
+        failed = remaining[0] if in_step else None
         store.append(
             Failure(
                 target=target,
                 label=label,
-                stage=stage,
-                concurrency=failed.concurrency if failed else None,
+                stage="step" if in_step else "start",
+                concurrency=failed.level if failed else None,
                 repetition=failed.repetition if failed else None,
                 message=str(error),
                 log_tail=error.log_tail,
@@ -108,15 +113,34 @@ def _run_target(
         progress.steps_skipped(len(remaining), f"{label} is not running")
 
 
+def _server(
+    experiment: Experiment, target: str, run_dir: Path
+) -> AbstractContextManager[RunningServer]:
+    return running_server(
+        target,
+        experiment.targets[target],
+        run_dir / "logs",
+        measure.server_cpus(experiment),
+        experiment.load.endpoint,
+        experiment.load.expect,
+        experiment.runner.startup_timeout,
+        experiment.runner.stop_grace,
+    )
+
+
 def _step_dir(run_dir: Path, step: Step) -> Path:
-    return run_dir / "steps" / step.target / f"c{step.concurrency}-r{step.repetition}"
+    level = f"rps{step.level}" if step.model == "open" else f"c{step.level}"
+    return run_dir / "steps" / step.target / f"{level}-r{step.repetition}"
 
 
 def _one_line(label: str, step: Step, entry: StepResult | Failure) -> str:
-    where = f"{label} c={step.concurrency} rep {step.repetition}"
+    where = f"{label} {step.level_text} rep {step.repetition}"
     if isinstance(entry, Failure):
         return f"{where}: FAILED: {entry.message}"
+    dropped = (
+        f" ({entry.dropped_iterations:,} dropped)" if entry.dropped_iterations is not None else ""
+    )
     return (
-        f"{where}: {entry.rps:,.0f} RPS, p99 {entry.latency_ms.p99:.1f} ms, "
+        f"{where}: {entry.rps:,.0f} RPS{dropped}, p99 {entry.latency_ms.p99:.1f} ms, "
         f"errors {entry.error_rate:.2%}, server CPU {entry.cpu_percent.avg:.0f}% of one core"
     )

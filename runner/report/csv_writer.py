@@ -30,6 +30,14 @@ COLUMNS = [
     "server_processes",
     "k6_cpu_avg_percent_of_one_core",
     "client_bound",
+    "model",
+    "target_rps",
+    "dropped_iterations",
+    "server_cores",
+    "cpu_share_avg_percent_of_server_cores",
+    "cpu_share_max_percent_of_server_cores",
+    "memory_uss_avg_mib",
+    "memory_uss_max_mib",
 ]
 
 
@@ -63,6 +71,19 @@ def write_steps(path: Path, record: RunRecord) -> Path:
                     s.server_processes,
                     s.client_cpu_percent.avg,
                     s.client_bound,
+                    s.model,
+                    _blank(s.target_rps),
+                    _blank(s.dropped_iterations),
+                    _blank(s.server_cores),
+                    _blank(s.cpu_share_percent and s.cpu_share_percent.avg),
+                    _blank(s.cpu_share_percent and s.cpu_share_percent.max),
+                    _blank(s.memory_uss_mib and s.memory_uss_mib.avg),
+                    _blank(s.memory_uss_mib and s.memory_uss_mib.max),
                 ]
             )
     return path
+
+
+def _blank(value: float | None) -> float | str:
+    """Columns that only some steps have (open model, USS) are blank on the others."""
+    return "" if value is None else value
