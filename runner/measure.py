@@ -21,7 +21,7 @@ from runner.store import Failure, LatencyMs, Stat, StepResult
 K6_EXTRA_TIME_S = 60.0
 # A k6 using this share of the cores it may use is the bottleneck, not the server.
 CLIENT_BOUND_SHARE = 0.9
-# samples.csv: one row per sample and tree. USS/PSS are blank on the samples that skip them.
+# samples.csv: one row per sample and tree. Memory columns are blank on CPU-only samples.
 SAMPLE_COLUMNS = [
     "tree",
     "unix_time",
@@ -84,7 +84,9 @@ def run_step(
     timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
     server_cores = cores_of(server.pid)
     sampling = experiment.sampler
-    with TreeSampler({"server": server.pid}, sampling.interval, sampling.uss_interval) as sampler:
+    with TreeSampler(
+        {"server": server.pid}, sampling.interval, sampling.memory_interval, sampling.uss
+    ) as sampler:
         run = k6.run_k6(
             k6_path,
             k6.STANDARD_SCRIPT,
@@ -209,7 +211,7 @@ def write_samples(samples: dict[str, list[Sample]], path: Path) -> None:
                         f"{s.at:.3f}",
                         f"{s.cpu_percent:.1f}",
                         f"{s.cpu_seconds:.2f}",
-                        f"{s.rss_mib:.1f}",
+                        _blank_or(s.rss_mib),
                         _blank_or(s.uss_mib),
                         _blank_or(s.pss_mib),
                         s.processes,

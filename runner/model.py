@@ -231,13 +231,19 @@ class Pinning(Strict):
 
 
 class Sampler(Strict):
-    interval: float = Field(default=0.1, gt=0.005, le=10, description="Seconds between samples.")
-    uss_interval: float = Field(
+    interval: float = Field(
+        default=0.1, gt=0.005, le=10, description="Seconds between CPU samples."
+    )
+    memory_interval: float = Field(
         default=1.0,
-        ge=0,
+        gt=0.005,
         le=60,
-        description="Seconds between USS/PSS memory samples (they read /proc/PID/smaps_rollup, "
-        "which costs far more than RSS); 0 turns them off.",
+        description="Seconds between memory samples (RSS; USS and PSS of the server too).",
+    )
+    uss: bool = Field(
+        default=True,
+        description="Read the server's USS and PSS (/proc/PID/smaps_rollup, about ten times "
+        "the cost of RSS) on each memory sample.",
     )
 
 

@@ -45,22 +45,23 @@ def run_experiment(
     store.start(
         composed, provenance.collect(composed, experiments_dir, overrides, k6.k6_version(k6_path))
     )
-    if experiment.pinning.enabled:
-        # The runner and its sampler stay off the server's cores.
-        os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
     complete = False
-    # Seconds from asking for each server to its verified answer, per start (overhead, bench/).
-    start_times: dict[str, list[float]] = {}
+    # Seconds to start (until the verified answer) and to stop each server (overhead, bench/).
+    lifecycle: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
     found: dict[str, object] = {}
     try:
         with SweepProgress(len(plan.steps)) as progress, exclusive_machine(progress.log):
-            # Imports every app once: CPU work, so only while this run holds the machine.
+            # Imports every app once: CPU work, so only while this run holds the machine, and
+            # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
+            if experiment.pinning.enabled:
+                # The runner and its sampler stay off the server's cores.
+                os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
             for target in experiment.targets:
-                _run_target(plan, target, store, run_dir, k6_path, progress, start_times)
+                _run_target(plan, target, store, run_dir, k6_path, progress, lifecycle)
         complete = True
     finally:
-        ended = {"ended_at": time.time(), "target_start_s": start_times, **found}
+        ended = {"ended_at": time.time(), **lifecycle, **found}
         record = store.finish(complete, ended)
     return record
 
@@ -72,7 +73,7 @@ def _run_target(
     run_dir: Path,
     k6_path: Path,
     progress: SweepProgress,
-    start_times: dict[str, list[float]],
+    lifecycle: dict[str, dict[str, list[float]]],
 ) -> None:
     experiment = plan.experiment
     label = experiment.label(target)
@@ -85,7 +86,7 @@ def _run_target(
             progress.target_starting(label)
             asked_at = time.monotonic()
             with _server(experiment, target, run_dir) as server:
-                start_times.setdefault(target, []).append(round(time.monotonic() - asked_at, 3))
+                _note(lifecycle["target_start_s"], target, asked_at)
                 for step in session:
                     progress.step_starting(label, step)
                     in_step = True
@@ -96,6 +97,8 @@ def _run_target(
                     store.append(entry)
                     remaining.remove(step)
                     progress.step_finished(_one_line(label, step, entry))
+                stopping_at = time.monotonic()
+            _note(lifecycle["target_stop_s"], target, stopping_at)
     except TargetError as error:
         failed = remaining[0] if in_step else None
         store.append(
@@ -111,6 +114,10 @@ def _run_target(
         )
         progress.log(f"FAILED {label}: {error.describe()}")
         progress.steps_skipped(len(remaining), f"{label} is not running")
+
+
+def _note(durations: dict[str, list[float]], target: str, since: float) -> None:
+    durations.setdefault(target, []).append(round(time.monotonic() - since, 3))
 
 
 def _server(

@@ -74,7 +74,7 @@ def test_unknown_target_key_is_named_by_path() -> None:
         ("load.max_vus", 50, "'load.max_vus' applies to the open load model only"),
         ("sweep", {"rate": {"levels": [100]}}, "'sweep.rate' is for the open load model"),
         ("sweep", {}, "'sweep.concurrency' is required"),
-        ("sampler", {"uss_interval": -1}, "sampler.uss_interval"),
+        ("sampler", {"memory_interval": 0}, "sampler.memory_interval"),
     ],
 )
 def test_bad_values_are_reported(path: str, value: Any, expected: str) -> None:

@@ -89,6 +89,7 @@ def test_restart_between_repetitions_starts_a_server_each_time(
 ) -> None:
     assert len({s["server_pid"] for s in restarted_run["steps"]}) == 3
     assert len(restarted_run["provenance"]["target_start_s"]["faulty"]) == 3
+    assert len(restarted_run["provenance"]["target_stop_s"]["faulty"]) == 3
 
 
 def test_without_restart_one_server_serves_every_repetition(
