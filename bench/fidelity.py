@@ -1,6 +1,6 @@
 """Fidelity: does measuring through the runner change what k6 measures?
 
-    python bench/fidelity.py [--experiment quickstart] [--target fastapi] [--pairs 3] [OVERRIDE ...]
+    python bench/fidelity.py [--experiment quickstart] [--target fastapi] [--pairs 6] [OVERRIDE ...]
 
 Starts one server and, alternately, measures the same step through the runner
 (runner.measure.run_step: launcher, sampler, summary parsing) and with a bare `taskset -c CORES
@@ -36,6 +36,10 @@ def through_runner(server: RunningServer, experiment: Experiment, step: Step, wo
     entry = measure.run_step(step, server, experiment, k6.find_k6(), work)
     if not isinstance(entry, StepResult):
         raise SystemExit(f"the runner's step failed: {entry.message}")
+    say(
+        f"  runner: server CPU {entry.cpu_percent.avg:.0f}% of one core, k6 CPU "
+        f"{entry.client_cpu_percent.avg:.0f}% of one core, client_bound={entry.client_bound}"
+    )
     return entry.rps
 
 
@@ -59,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", default="quickstart")
     parser.add_argument("--target", default="fastapi")
-    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("overrides", nargs="*", default=DEFAULT_OVERRIDES)
     args = parser.parse_args()
     experiment = compose_experiment(args.experiment, args.overrides)
@@ -81,10 +85,17 @@ def main() -> None:
             experiment.runner.stop_grace,
         ) as server:
             for pair in range(args.pairs):
-                runner_rps.append(through_runner(server, experiment, step, work / f"r{pair}"))
-                bare_rps.append(bare_k6(server, experiment, step, work / f"b{pair}"))
+                # Alternate which goes first, so a drift of the machine favours neither.
+                order = ("runner", "bare") if pair % 2 == 0 else ("bare", "runner")
+                for way in order:
+                    if way == "runner":
+                        rps = through_runner(server, experiment, step, work / f"r{pair}")
+                        runner_rps.append(rps)
+                    else:
+                        bare_rps.append(bare_k6(server, experiment, step, work / f"b{pair}"))
                 say(
-                    f"pair {pair + 1}: runner {runner_rps[-1]:,.1f} RPS, bare k6 {bare_rps[-1]:,.1f} RPS"
+                    f"pair {pair + 1}: runner {runner_rps[-1]:,.1f} RPS, "
+                    f"bare k6 {bare_rps[-1]:,.1f} RPS"
                 )
     ratio = statistics.median(runner_rps) / statistics.median(bare_rps)
     print(
@@ -92,6 +103,8 @@ def main() -> None:
     )
     print("through the runner (RPS): " + ", ".join(f"{v:,.1f}" for v in runner_rps))
     print("bare k6 (RPS):            " + ", ".join(f"{v:,.1f}" for v in bare_rps))
+    paired = statistics.median(r / b for r, b in zip(runner_rps, bare_rps, strict=True))
+    print(f"median of the pairs' ratios (neighbours in time, so drift cancels): {paired:.3f}")
     print(f"ratio median runner / median bare k6: {ratio:.3f}  (budget >= 0.98)")
 
 
