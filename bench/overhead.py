@@ -53,6 +53,11 @@ def main() -> None:
     for target, times in starts.items():
         print(f"target start {target}: " + ", ".join(f"{t:.2f} s" for t in times))
     print(f"overhead per step (wall - starts - stops - configured) / steps: {per_step_s:.3f} s")
+    budget_s = 1.05 * configured_s + 2.0 * sum(len(times) for times in starts.values())
+    verdict = "within" if wall_s <= budget_s else "OVER"
+    print(
+        f"wall time budget 1.05 x configured + 2 s per target start: {budget_s:.1f} s ({verdict})"
+    )
     print(f"ratio (wall - starts) / configured: {ratio:.3f}  (budget <= 1.05)")
 
 
