@@ -325,15 +325,16 @@ def describe_validation_error(error: ValidationError, source: str) -> str:
     problems = []
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
-        if not path:  # a whole-experiment check: its message names the keys itself
-            problems.append(item["msg"].removeprefix("Value error, "))
+        message = item["msg"].removeprefix("Value error, ")
+        if message.startswith(f"'{path}"):  # a check across keys: its message names them
+            problems.append(message)
         elif item["type"] == "extra_forbidden":
             problems.append(f"'{path}' is not a known key")
         elif item["type"] == "missing":
             problems.append(f"'{path}' is required but missing")
         else:
-            message = item["msg"].removeprefix("Value error, ")
-            problems.append(f"'{path}': {message} (got {item.get('input')!r})")
+            shown = path or "(top level)"
+            problems.append(f"'{shown}': {message} (got {item.get('input')!r})")
     return f"Invalid experiment ({source}): " + "; ".join(problems) + "."
 
 
