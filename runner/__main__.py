@@ -58,7 +58,9 @@ def run_job(cfg: DictConfig) -> int:
         # A resumed run continues in its own directory (Hydra's defaults to it too).
         run_dir = Path(experiment.runner.resume or output_dir)
         overrides = list(hydra_config.overrides.task)
-        record = run_experiment(experiment, run_dir, config.EXPERIMENTS_DIR, overrides)
+        chosen = hydra_config.runtime.choices.get("experiment")
+        source_dir = config.experiment_source_dir(sys.argv[1:], chosen)
+        record = run_experiment(experiment, run_dir, source_dir, overrides)
     except UserError as error:
         report_error(str(error))
         return error.exit_code

@@ -16,7 +16,7 @@ from typing import Any
 
 from scipy import stats
 
-from runner.model import LevelRange, ReportSettings
+from runner.model import LEVEL_UNIT, ReportSettings, planned_levels
 from runner.store import RunRecord, Stat, StepResult
 
 
@@ -78,6 +78,7 @@ class Cell:
     memory_mib: float | None
     memory_max_mib: float | None
     client_bound: bool
+    dropped_iterations: float | None = None  # open model: median of k6's dropped iterations
 
     @property
     def rps_per_core(self) -> float | None:
@@ -107,6 +108,16 @@ class Analysis:
     findings: list[str]
     recommendations: list[str]
     rules: dict[str, str] = field(default_factory=dict)
+    model: str = "closed"
+
+    @property
+    def level_name(self) -> str:
+        """The first column of every per-level table."""
+        return "Rate (RPS)" if self.model == "open" else "Concurrency"
+
+    @property
+    def level_unit(self) -> str:
+        return LEVEL_UNIT[self.model]
 
     def cell(self, target: str, level: int) -> Cell | None:
         return self.cells.get((target, level))
@@ -151,6 +162,9 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
         memory_mib=_server_median([s.memory_mib for s in steps]),
         memory_max_mib=_server_max([s.memory_mib for s in steps]),
         client_bound=any(s.client_bound for s in steps),
+        dropped_iterations=_median([s.dropped_iterations for s in steps])
+        if all(s.dropped_iterations is not None for s in steps)
+        else None,
     )
 
 
@@ -403,13 +417,14 @@ def analyze(record: RunRecord) -> Analysis:
     for step in record.steps:
         grouped.setdefault((step.target, step.concurrency), []).append(step)
     cells = {key: make_cell(steps, settings.confidence) for key, steps in grouped.items()}
-    levels = sorted({level for (_t, level) in cells} | set(_planned_levels(experiment)))
+    levels = sorted({level for (_t, level) in cells} | set(planned_levels(experiment)))
     by_target = {t: [c for lv in levels if (c := cells.get((t, lv)))] for t in targets}
     winners = {
         level: winner_at(level, [c for (_t, lv), c in cells.items() if lv == level], settings)
         for level in levels
     }
-    unit = "virtual users"
+    model = experiment.get("load", {}).get("model", "closed")
+    unit = LEVEL_UNIT[model]
     findings = [line for t in targets for line in target_findings(labels[t], by_target[t], unit)]
     findings += client_findings(record) + failure_findings(record)
     return Analysis(
@@ -423,13 +438,10 @@ def analyze(record: RunRecord) -> Analysis:
         saturation={t: saturation_point(by_target[t], settings) for t in targets},
         findings=findings,
         recommendations=comparison_findings(by_target, labels, settings),
+        model=model,
         rules={
             "winner": winner_rule(settings),
             "breaking": breaking_rule(settings),
             "saturation": saturation_rule(settings),
         },
     )
-
-
-def _planned_levels(experiment: dict[str, Any]) -> list[int]:
-    return LevelRange.model_validate(experiment["sweep"]["concurrency"]).values()

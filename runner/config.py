@@ -46,6 +46,14 @@ def available_experiments(dirs: list[Path]) -> list[str]:
     return sorted(names)
 
 
+def experiment_source_dir(argv: list[str], name: str | None) -> Path:
+    """The config directory that holds `experiment/NAME.yaml` (its git state is recorded)."""
+    for directory in config_dirs(argv):
+        if name and (directory / "experiment" / f"{name}.yaml").is_file():
+            return directory
+    return EXPERIMENTS_DIR
+
+
 def requested_experiments(argv: list[str]) -> list[str]:
     names: list[str] = []
     for arg in argv:

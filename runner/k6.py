@@ -67,22 +67,44 @@ def k6_version(k6_path: Path) -> str:
 
 
 def step_options(vus: int, duration: str, warmup_s: float) -> dict[str, Any]:
-    """k6 options for one closed-model step: warmup scenario, then the measured scenario."""
+    """k6 options for one closed-model step: `vus` constant virtual users."""
+    return _options({"executor": "constant-vus", "vus": vus}, duration, warmup_s)
+
+
+def open_step_options(
+    rate: int, duration: str, warmup_s: float, preallocated_vus: int, max_vus: int
+) -> dict[str, Any]:
+    """k6 options for one open-model step: `rate` new requests per second, whatever the answers.
+
+    When every allowed VU is busy waiting for the server, k6 cannot start the next request on
+    time and counts it in `dropped_iterations`; the runner reports that instead of hiding it.
+    """
+    executor = {
+        "executor": "constant-arrival-rate",
+        "rate": rate,
+        "timeUnit": "1s",
+        "preAllocatedVUs": preallocated_vus,
+        "maxVUs": max_vus,
+    }
+    return _options(executor, duration, warmup_s, extra_counts=["dropped_iterations"])
+
+
+def _options(
+    executor: dict[str, Any],
+    duration: str,
+    warmup_s: float,
+    extra_counts: list[str] | None = None,
+) -> dict[str, Any]:
+    """The warmup scenario (same load, not counted), then the measured scenario."""
     scenarios: dict[str, Any] = {}
     if warmup_s > 0:
         # Warmup users finish the request they are in when the window opens (gracefulStop):
         # interrupting them could leave a connection open with no request on it, which blocks
         # a sync worker (gunicorn) for the whole measured window. Their requests stay tagged
         # `warmup` and are not counted.
-        scenarios["warmup"] = {
-            "executor": "constant-vus",
-            "vus": vus,
-            "duration": f"{warmup_s}s",
-            "gracefulStop": "30s",
-        }
+        scenarios["warmup"] = {**executor, "duration": f"{warmup_s}s", "gracefulStop": "30s"}
     scenarios["measure"] = {
-        "executor": "constant-vus",
-        "vus": vus,
+        **executor,
         "duration": duration,
         "startTime": f"{warmup_s}s",
         "gracefulStop": "10s",
@@ -93,6 +115,7 @@ def step_options(vus: int, duration: str, warmup_s: float) -> dict[str, Any]:
         f"http_req_failed{MEASURE}": ["rate>=0"],
         f"iterations{MEASURE}": ["count>=0"],
     }
+    thresholds |= {f"{name}{MEASURE}": ["count>=0"] for name in extra_counts or []}
     return {
         "scenarios": scenarios,
         # Always-true thresholds: they make k6 report the measure-only sub-metrics.
@@ -234,6 +257,7 @@ class K6Metrics:
     iterations: int
     latency_ms: dict[str, float]
     errors: dict[str, int]
+    dropped_iterations: int = 0  # open model: requests k6 could not start on time
 
 
 def _metric(summary: dict[str, Any], name: str) -> dict[str, Any]:
@@ -264,7 +288,8 @@ def parse_summary(summary: dict[str, Any]) -> K6Metrics:
         for cause in ERROR_CAUSES
     }
     iterations = int(_metric(summary, f"iterations{MEASURE}").get("count", 0))
-    return K6Metrics(requests, failed, iterations, latency, errors)
+    dropped = int(_metric(summary, f"dropped_iterations{MEASURE}").get("count", 0))
+    return K6Metrics(requests, failed, iterations, latency, errors, dropped)
 
 
 @dataclass(frozen=True)

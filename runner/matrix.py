@@ -24,7 +24,7 @@ from plotly.offline import get_plotlyjs
 
 from runner.analysis import Analysis, analyze
 from runner.report import formatting as fmt
-from runner.report.html import script_json
+from runner.report.html import axis_title, script_json
 from runner.store import RUN_FILE, load_run
 
 MATRIX_FILES = ("matrix.md", "matrix.html", "matrix.csv")
@@ -79,7 +79,7 @@ def _label(jobs: list[Job], target: str) -> str:
 def target_table(jobs: list[Job], target: str) -> tuple[list[str], list[list[str]]]:
     """Levels as rows; per job, median RPS and p99 (n/a where the job did not measure it)."""
     levels = sorted({lv for job in jobs for (t, lv) in job.analysis.cells if t == target})
-    header = ["Concurrency"]
+    header = [jobs[0].analysis.level_name if jobs else "Concurrency"]
     for job in jobs:
         header += [f"{job.settings} RPS", f"{job.settings} p99 ms"]
     rows = []
@@ -173,7 +173,7 @@ def throughput_chart(jobs: list[Job]) -> dict[str, Any]:
                 )
     figure.update_layout(
         title={"text": "Median throughput per job"},
-        xaxis={"title": {"text": "concurrency (virtual users)"}},
+        xaxis={"title": {"text": axis_title(jobs[0].analysis) if jobs else ""}},
         yaxis={"title": {"text": "requests per second"}, "rangemode": "tozero"},
         legend={"orientation": "h", "yanchor": "top", "y": -0.22},
         margin={"b": 120},

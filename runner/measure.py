@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from runner import k6, launch
 from runner.errors import TargetError
 from runner.lifecycle import ServerHandle, free_port
@@ -25,6 +27,17 @@ K6_EXTRA_TIME_S = 60.0
 LIVE_INTERVAL_S = 1.0
 # A k6 using this share of the cores it may use is the bottleneck, not the server.
 CLIENT_BOUND_SHARE = 0.9
+# samples.csv: one row per sample and tree. Memory columns are blank on CPU-only samples.
+SAMPLE_COLUMNS = [
+    "tree",
+    "unix_time",
+    "cpu_percent_of_one_core",
+    "cpu_seconds_total",
+    "rss_mib",
+    "uss_mib",
+    "pss_mib",
+    "processes",
+]
 
 
 def requests_json(experiment: Experiment) -> str:
@@ -52,17 +65,13 @@ def step_env(base_url: str, experiment: Experiment, step: Step) -> dict[str, str
         "SWEEPBENCH_REQUESTS": requests_json(experiment),
         "SWEEPBENCH_PATH": experiment.scenario.requests[0].target,
         "SWEEPBENCH_TIMEOUT": load.timeout,
-        "SWEEPBENCH_LEVEL": str(step.concurrency),
+        "SWEEPBENCH_LEVEL": str(step.level),
+        "SWEEPBENCH_MODEL": load.model,
         "SWEEPBENCH_TARGET": step.target,
         "SWEEPBENCH_REPETITION": str(step.repetition),
         "SWEEPBENCH_DURATION": load.duration,
         "SWEEPBENCH_WARMUP": load.warmup,
     }
-
-
-def k6_options(experiment: Experiment, step: Step) -> dict[str, Any]:
-    load = experiment.load
-    return k6.step_options(step.concurrency, load.duration, load.warmup_s)
 
 
 def client_cpus(experiment: Experiment) -> list[int] | None:
@@ -98,6 +107,23 @@ class _LiveFeed(threading.Thread):
             self.sink(LiveView(self.reader.poll(), server, self.sampler.latest("k6")))
 
 
+def step_k6_options(experiment: Experiment, step: Step) -> dict[str, Any]:
+    """k6 options for the step's load model and level."""
+    load = experiment.load
+    if load.model == "open":
+        preallocated, maximum = load.open_vus(step.level)
+        return k6.open_step_options(step.level, load.duration, load.warmup_s, preallocated, maximum)
+    return k6.step_options(step.level, load.duration, load.warmup_s)
+
+
+def cores_of(pid: int) -> int | None:
+    """How many CPU cores a process may run on (its affinity), None if it is gone."""
+    try:
+        return len(psutil.Process(pid).cpu_affinity() or [])
+    except psutil.Error:
+        return None
+
+
 def run_step(
     step: Step,
     server: ServerHandle,
@@ -113,12 +139,14 @@ def run_step(
     step a Failure (with k6's output tail) and the sweep goes on.
     """
     load = experiment.load
-    options = k6_options(experiment, step)
+    options = step_k6_options(experiment, step)
     timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
     api_port = free_port()
     # A server not started by the runner (a `url` target) has no process tree to sample.
     roots = {"server": server.pid} if server.pid is not None else {}
-    with TreeSampler(roots, experiment.sampler.interval) as sampler:
+    server_cores = cores_of(server.pid) if server.pid is not None else None
+    sampling = experiment.sampler
+    with TreeSampler(roots, sampling.interval, sampling.memory_interval, sampling.uss) as sampler:
         feed = _LiveFeed(api_port, sampler, on_live) if on_live else None
         if feed:
             feed.start()
@@ -143,7 +171,7 @@ def run_step(
     label = experiment.label(step.target)
     if not server.alive():
         raise TargetError(
-            f"Target '{step.target}' exited during the step at concurrency {step.concurrency} "
+            f"Target '{step.target}' exited during the step at {step.level_words} "
             f"({server.exit_description()}).",
             server.log_tail(),
         )
@@ -160,9 +188,27 @@ def run_step(
     result = _step_result(
         step, label, run, window_start, load.duration_s, server_usage, client_usage
     )
-    k6_cores = len(client_cpus(experiment) or range(os.cpu_count() or 1))
+    k6_cores = len(client_cpus(experiment) or os.sched_getaffinity(0))
     bound = client_usage.cpu_percent.avg >= CLIENT_BOUND_SHARE * 100 * k6_cores
-    return result.model_copy(update={"client_bound": bound})
+    update: dict[str, Any] = {
+        "client_bound": bound,
+        "client_cores": k6_cores,
+        "server_pid": server.pid,
+        "server_cores": server_cores,
+        "cpu_share_percent": _share(result.cpu_percent, server_cores)
+        if result.cpu_percent
+        else None,
+    }
+    if step.model == "open":
+        update["max_vus"] = load.open_vus(step.level)[1]
+    return result.model_copy(update=update)
+
+
+def _share(cpu: Stat, cores: int | None) -> Stat | None:
+    """% of one core -> % of the cores the server may use."""
+    if not cores:
+        return None
+    return Stat(avg=round(cpu.avg / cores, 2), max=round(cpu.max / cores, 2))
 
 
 def _k6_problem(run: k6.K6Run) -> str:
@@ -176,7 +222,7 @@ def _step_failure(step: Step, label: str, message: str, tail: list[str]) -> Fail
         target=step.target,
         label=label,
         stage="step",
-        concurrency=step.concurrency,
+        concurrency=step.level,
         repetition=step.repetition,
         message=message,
         log_tail="\n".join(tail[-20:]),
@@ -189,8 +235,10 @@ def _stat(usage: WindowSummary, field: str) -> Stat:
 
 
 def _server_stat(usage: WindowSummary | None, field: str) -> Stat | None:
-    """None for a server the runner did not start (nothing to sample)."""
-    return _stat(usage, field) if usage is not None else None
+    """None for a server the runner did not start (nothing to sample), or a figure not taken."""
+    if usage is None or getattr(usage, field) is None:
+        return None
+    return _stat(usage, field)
 
 
 def _step_result(
@@ -205,21 +253,28 @@ def _step_result(
     assert run.summary is not None
     metrics = k6.parse_summary(run.summary)
     error_rate = metrics.failed_requests / metrics.requests if metrics.requests else 0.0
+    is_open = step.model == "open"
     return StepResult(
         target=step.target,
         label=label,
-        concurrency=step.concurrency,
+        model="open" if is_open else "closed",
+        level=step.level,
+        concurrency=step.level,
         repetition=step.repetition,
         started_at=round(window_start, 3),
         duration_s=duration_s,
         requests=metrics.requests,
         rps=round(metrics.requests / duration_s, 2),
+        target_rps=float(step.level) if is_open else None,
+        dropped_iterations=metrics.dropped_iterations if is_open else None,
         failed_requests=metrics.failed_requests,
         error_rate=round(error_rate, 6),
         errors=metrics.errors,
         latency_ms=LatencyMs(**{k: round(v, 3) for k, v in metrics.latency_ms.items()}),
         cpu_percent=_server_stat(server_usage, "cpu_percent"),
         memory_mib=_server_stat(server_usage, "memory_mib"),
+        memory_uss_mib=_server_stat(server_usage, "uss_mib"),
+        memory_pss_mib=_server_stat(server_usage, "pss_mib"),
         server_processes=server_usage.processes if server_usage else None,
         client_cpu_percent=_stat(client_usage, "cpu_percent"),
         k6_exit_code=run.exit_code,
@@ -230,9 +285,22 @@ def write_samples(samples: dict[str, list[Sample]], path: Path) -> None:
     """Keep the raw time series beside the step's k6 files, for anyone who wants to look."""
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["tree", "unix_time", "cpu_percent_of_one_core", "rss_mib", "processes"])
+        writer.writerow(SAMPLE_COLUMNS)
         for name, series in samples.items():
             for s in series:
                 writer.writerow(
-                    [name, f"{s.at:.3f}", f"{s.cpu_percent:.1f}", f"{s.rss_mib:.1f}", s.processes]
+                    [
+                        name,
+                        f"{s.at:.3f}",
+                        f"{s.cpu_percent:.1f}",
+                        f"{s.cpu_seconds:.2f}",
+                        _blank_or(s.rss_mib),
+                        _blank_or(s.uss_mib),
+                        _blank_or(s.pss_mib),
+                        s.processes,
+                    ]
                 )
+
+
+def _blank_or(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"

@@ -7,6 +7,7 @@ to a default.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -37,6 +38,15 @@ GUNICORN_WORKER_CLASSES = ("sync", "gthread", "eventlet", "gevent", "tornado")
 # The only target keys that mean something for a `url` target (the others describe a server
 # the runner starts).
 _URL_TARGET_KEYS = {"url", "label"}
+
+LoadModel = Literal["closed", "open"]
+# Which sweep key holds the levels of each load model, and what a level is.
+SWEEP_KEY: dict[str, str] = {"closed": "concurrency", "open": "rate"}
+LEVEL_UNIT: dict[str, str] = {"closed": "virtual users", "open": "requests per second"}
+# Open-model virtual-user defaults (see Load.open_vus).
+OPEN_MIN_VUS = 10
+OPEN_MAX_VUS_DEFAULT = 1000
+OPEN_PREALLOCATED_FOR_MS = 100.0
 
 
 def parse_duration(text: str) -> float:
@@ -199,8 +209,8 @@ class LevelRange(Strict):
             if any(v is not None for v in ranged):
                 raise ValueError(
                     "give either 'levels' or 'start'/'stop'/'step', not both (to replace a range "
-                    "on the command line: sweep.concurrency.levels=[..] ~sweep.concurrency.start "
-                    "~sweep.concurrency.stop ~sweep.concurrency.step)"
+                    "on the command line: sweep.KEY.levels=[..] ~sweep.KEY.start ~sweep.KEY.stop "
+                    "~sweep.KEY.step, with KEY concurrency or rate)"
                 )
             if not self.levels:
                 raise ValueError("'levels' must list at least one level")
@@ -222,7 +232,14 @@ class LevelRange(Strict):
 
 
 class Sweep(Strict):
-    concurrency: LevelRange = Field(description="Virtual users per step (closed load model).")
+    """The levels of the sweep: virtual users (closed model) or requests per second (open model)."""
+
+    concurrency: LevelRange | None = Field(
+        default=None, description="Virtual users per step (closed load model)."
+    )
+    rate: LevelRange | None = Field(
+        default=None, description="Requests per second per step (open load model)."
+    )
 
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -350,6 +367,11 @@ class Scenario(Strict):
 
 
 class Load(Strict):
+    model: LoadModel = Field(
+        default="closed",
+        description="closed: constant virtual users (sweep.concurrency); open: constant arrival "
+        "rate in requests per second (sweep.rate), with k6's dropped iterations reported.",
+    )
     duration: str = Field(description="Measured time per step, k6 duration string (e.g. '30s').")
     warmup: str = Field(default="0s", description="Unmeasured load before each step.")
     timeout: str = Field(default="10s", description="k6 request timeout.")
@@ -358,6 +380,49 @@ class Load(Strict):
         description="A custom k6 script, relative to experiments/scripts/; the standard "
         "script (runner/scripts/http.js) when unset.",
     )
+    max_vus: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Open model: most virtual users k6 may use at once (default: the rate, "
+        f"between {OPEN_MIN_VUS} and {OPEN_MAX_VUS_DEFAULT}).",
+    )
+    preallocated_vus: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Open model: virtual users k6 starts before the load (default: enough for "
+        f"{OPEN_PREALLOCATED_FOR_MS:g} ms responses, at least {OPEN_MIN_VUS}).",
+    )
+
+    @model_validator(mode="after")
+    def _vus_only_for_open_model(self) -> Load:
+        given = [k for k in ("max_vus", "preallocated_vus") if getattr(self, k) is not None]
+        if given and self.model != "open":
+            raise ValueError(
+                f"'load.{given[0]}' applies to the open load model only (load.model is "
+                f"'{self.model}', whose virtual users are the sweep levels)"
+            )
+        maximum, preallocated = self.max_vus, self.preallocated_vus
+        if maximum is not None and preallocated is not None and preallocated > maximum:
+            raise ValueError(
+                f"'load.preallocated_vus' ({self.preallocated_vus}) must not exceed "
+                f"'load.max_vus' ({self.max_vus})"
+            )
+        return self
+
+    def open_vus(self, rate: int) -> tuple[int, int]:
+        """(preallocated, maximum) virtual users for an open-model step at `rate` requests/s.
+
+        By Little's law k6 needs rate x response time VUs in flight. The default maximum, one VU
+        per request per second, lets responses take up to ~1 s before k6 must drop iterations,
+        so dropped iterations mean a server that cannot keep up, not a stingy k6.
+        """
+        maximum = self.max_vus or max(OPEN_MIN_VUS, min(rate, OPEN_MAX_VUS_DEFAULT))
+        preallocated = self.preallocated_vus or max(
+            OPEN_MIN_VUS, math.ceil(rate * OPEN_PREALLOCATED_FOR_MS / 1000)
+        )
+        return min(preallocated, maximum), maximum
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -442,7 +507,20 @@ class Pinning(Strict):
 
 
 class Sampler(Strict):
-    interval: float = Field(default=0.1, gt=0.005, le=10, description="Seconds between samples.")
+    interval: float = Field(
+        default=0.1, gt=0.005, le=10, description="Seconds between CPU samples."
+    )
+    memory_interval: float = Field(
+        default=1.0,
+        gt=0.005,
+        le=60,
+        description="Seconds between memory samples (RSS; USS and PSS of the server too).",
+    )
+    uss: bool = Field(
+        default=True,
+        description="Read the server's USS and PSS (/proc/PID/smaps_rollup, about ten times "
+        "the cost of RSS) on each memory sample.",
+    )
 
 
 class ReportSettings(Strict):
@@ -503,6 +581,11 @@ class Experiment(Strict):
         default=False,
         description="Allow `url` targets on non-loopback hosts (load leaves this machine).",
     )
+    restart_between_repetitions: bool = Field(
+        default=False,
+        description="Start a fresh server for every repetition (cold state each time) instead "
+        "of one server per target for all repetitions.",
+    )
     pinning: Pinning = Field(default_factory=Pinning)
     sampler: Sampler = Field(default_factory=Sampler)
     report: ReportSettings = Field(default_factory=ReportSettings)
@@ -520,22 +603,56 @@ class Experiment(Strict):
                 )
         return value
 
+    @model_validator(mode="after")
+    def _sweep_matches_load_model(self) -> Experiment:
+        model = self.load.model
+        other_model = "open" if model == "closed" else "closed"
+        wanted, other = SWEEP_KEY[model], SWEEP_KEY[other_model]
+        if getattr(self.sweep, other) is not None:
+            raise ValueError(
+                f"'sweep.{other}' is for the {other_model} load model, but load.model is "
+                f"'{model}', whose levels are {LEVEL_UNIT[model]}: give 'sweep.{wanted}' instead "
+                f"(on the command line: '~sweep.{other}' '+sweep.{wanted}.levels=[..]'), or set "
+                f"load.model={other_model}"
+            )
+        if getattr(self.sweep, wanted) is None:
+            raise ValueError(
+                f"'sweep.{wanted}' is required: load.model is '{model}', whose levels are "
+                f"{LEVEL_UNIT[model]}"
+            )
+        return self
+
     def label(self, target_name: str) -> str:
         return self.targets[target_name].label or target_name
+
+    def levels(self) -> list[int]:
+        """The sweep levels, in the load model's unit (virtual users or requests per second)."""
+        levels = getattr(self.sweep, SWEEP_KEY[self.load.model])
+        assert levels is not None  # guaranteed by _sweep_matches_load_model
+        return levels.values()
+
+
+def planned_levels(experiment: dict[str, Any]) -> list[int]:
+    """The sweep levels of a stored (dumped) experiment, whichever load model it used."""
+    model = experiment.get("load", {}).get("model", "closed")
+    return LevelRange.model_validate(experiment["sweep"][SWEEP_KEY[model]]).values()
 
 
 def describe_validation_error(error: ValidationError, source: str) -> str:
     """One paragraph naming every bad key path and why, for humans."""
     problems = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
+        path = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if message.startswith(f"'{path}"):  # a check across keys: its message names them
+            problems.append(message)
+        elif item["type"] == "extra_forbidden":
             problems.append(f"'{path}' is not a known key")
         elif item["type"] == "missing":
             problems.append(f"'{path}' is required but missing")
         else:
-            message = item["msg"].removeprefix("Value error, ")
-            problems.append(f"'{path}': {message} (got {item.get('input')!r})")
+            shown = path or "(top level)"
+            problems.append(f"'{shown}': {message} (got {item.get('input')!r})")
     return f"Invalid experiment ({source}): " + "; ".join(problems) + "."
 
 

@@ -15,12 +15,27 @@ TARGET_START_S = 1.0
 @dataclass(frozen=True)
 class Step:
     target: str
-    concurrency: int
+    concurrency: int  # the step's level: virtual users (closed) or requests per second (open)
     repetition: int
+    model: str = "closed"
 
     @property
     def key(self) -> tuple[str, int, int]:
         return (self.target, self.concurrency, self.repetition)
+
+    @property
+    def level(self) -> int:
+        return self.concurrency
+
+    @property
+    def level_text(self) -> str:
+        """How progress lines and messages name the level, with its unit."""
+        return f"{self.level} RPS" if self.model == "open" else f"c={self.level}"
+
+    @property
+    def level_words(self) -> str:
+        """The level in a sentence: 'concurrency 20' or 'rate 500 RPS'."""
+        return f"rate {self.level} RPS" if self.model == "open" else f"concurrency {self.level}"
 
 
 @dataclass(frozen=True)
@@ -35,22 +50,28 @@ class Plan:
     def for_target(self, target: str) -> list[Step]:
         return [step for step in self.steps if step.target == target]
 
+    def server_sessions(self, target: str) -> list[list[Step]]:
+        """The target's steps grouped by server start: one group, or one per repetition."""
+        steps = self.for_target(target)
+        if not self.experiment.restart_between_repetitions:
+            return [steps]
+        repetitions = sorted({step.repetition for step in steps})
+        return [[s for s in steps if s.repetition == r] for r in repetitions]
+
     @property
     def seconds_per_step(self) -> float:
         return self.experiment.load.duration_s + self.experiment.load.warmup_s
 
     def estimated_seconds(self) -> float:
-        targets = len(self.experiment.targets)
-        return (
-            len(self.steps) * (self.seconds_per_step + STEP_OVERHEAD_S) + targets * TARGET_START_S
-        )
+        starts = sum(len(self.server_sessions(target)) for target in self.experiment.targets)
+        return len(self.steps) * (self.seconds_per_step + STEP_OVERHEAD_S) + starts * TARGET_START_S
 
 
 def build_plan(experiment: Experiment) -> Plan:
     """Target by target; within a target, every level once per repetition, lowest level first."""
-    levels = experiment.sweep.concurrency.values()
+    levels = experiment.levels()
     steps = [
-        Step(target, level, repetition)
+        Step(target, level, repetition, experiment.load.model)
         for target in experiment.targets
         for repetition in range(1, experiment.repetitions + 1)
         for level in levels

@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from runner.model import LEVEL_UNIT
 from runner.plan import Plan, Step
 from runner.redact import redact_text
 from runner.store import Failure, StepResult
@@ -114,7 +115,7 @@ class SweepProgress:
         self.live_text.plain = ""
         self._step.update(
             self._step_task,
-            description=f"{label} at {step.concurrency} VUs, rep {step.repetition}",
+            description=f"{label} {step.level_text}, rep {step.repetition}",
             completed=0,
             phase="warmup" if self.plan.experiment.load.warmup_s > 0 else "measuring",
         )
@@ -172,7 +173,7 @@ class SweepProgress:
         table = Table(title="Measured steps")
         for column in (
             "target",
-            "VUs",
+            "level",
             "rep",
             "RPS",
             "p95 ms",
@@ -204,9 +205,8 @@ def live_line(view: LiveView) -> str:
             f"live: {view.k6.rps:,.0f} RPS, p95 {view.k6.p95_ms:.2f} ms, errors {view.k6.error_rate:.2%}"
         )
     if view.server is not None:
-        parts.append(
-            f"server {view.server.cpu_percent:.0f}% of one core, {view.server.rss_mib:.0f} MiB"
-        )
+        memory = f", {view.server.rss_mib:.0f} MiB" if view.server.rss_mib is not None else ""
+        parts.append(f"server {view.server.cpu_percent:.0f}% of one core{memory}")
     if view.client is not None:
         parts.append(f"k6 {view.client.cpu_percent:.0f}% of one core")
     return " | ".join(parts)
@@ -235,9 +235,9 @@ def print_plan(console: Console, plan: Plan) -> None:
     experiment = plan.experiment
     load = experiment.load
     console.print(plan_table(plan))
-    levels = ", ".join(str(v) for v in experiment.sweep.concurrency.values())
+    levels = ", ".join(str(v) for v in experiment.levels())
     console.print(
-        f"Levels (virtual users): {levels}; repetitions: {experiment.repetitions}; "
+        f"Levels ({LEVEL_UNIT[experiment.load.model]}): {levels}; repetitions: {experiment.repetitions}; "
         f"{load.warmup} warmup + {load.duration} measured per step; scenario "
         f"{experiment.scenario.name}: {experiment.scenario.describe()}.",
         highlight=False,

@@ -15,7 +15,14 @@ from typing import Any
 
 import psutil
 
+from runner.lifecycle import PROJECT_ROOT, server_env
+from runner.model import Experiment, Target
+
 PACKAGES = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "django", "gunicorn")
+# The harness itself: psutil does the sampling, so its version matters to the CPU figures.
+HARNESS_PACKAGES = ("sweepbench", "psutil", "pydantic", "hydra-core")
+# Enough uncommitted paths to see what changed without bloating run.json.
+MAX_CHANGES_LISTED = 50
 
 
 def config_hash(experiment: dict[str, Any]) -> str:
@@ -33,21 +40,80 @@ def git_state(directory: Path) -> dict[str, Any]:
             )
         except (OSError, subprocess.SubprocessError):
             return None
-        return result.stdout.strip() if result.returncode == 0 else None
+        return result.stdout.rstrip() if result.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain")
-    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+    status = git("status", "--porcelain", "--untracked-files=all")
+    changes = status.splitlines() if status else []
+    return {
+        "directory": str(directory),
+        "commit": commit,
+        "dirty": bool(changes) if status is not None else None,
+        # `git status --porcelain` lines: ` M file` modified, `?? file` untracked, ...
+        "changes": changes[:MAX_CHANGES_LISTED],
+    }
 
 
-def package_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES + HARNESS_PACKAGES) -> dict[str, str | None]:
+    return {name: _version(name) for name in names}
+
+
+# Run in a fresh interpreter set up as the server will be: import the app, list what got loaded.
+_IMPORT_PROBE = (
+    "import importlib, sys; before = set(sys.modules); importlib.import_module(sys.argv[1]); "
+    "print('\\n'.join(sorted({name.split('.')[0] for name in set(sys.modules) - before})))"
+)
+PROBE_TIMEOUT_S = 60
+
+
+def target_packages(experiment: Experiment) -> dict[str, dict[str, str | None]]:
+    """Per target, every installed distribution its server and app load, with its version.
+
+    Each app is imported in a child interpreter with the target's environment, as the server
+    will import it, so a framework nobody listed in PACKAGES (Flask, Litestar...) is found too.
+    """
+    owners = importlib.metadata.packages_distributions()
+    # A `url` target runs elsewhere: there is nothing here to import.
+    started = {name: t for name, t in experiment.targets.items() if t.app and t.server}
+    probes = {name: _start_probe(target) for name, target in started.items()}
+    found: dict[str, dict[str, str | None]] = {}
+    for name, target in started.items():
+        modules = {str(target.server), (target.worker_class or "").split(".")[0]}
+        modules |= _probe_modules(probes[name])
+        distributions = {dist for module in modules for dist in owners.get(module, [])}
+        found[name] = {dist: _version(dist) for dist in sorted(distributions)}
+    return found
+
+
+def _start_probe(target: Target) -> subprocess.Popen[str]:
+    module = str(target.app).split(":")[0]
+    return subprocess.Popen(
+        [sys.executable, "-c", _IMPORT_PROBE, module],
+        cwd=PROJECT_ROOT,
+        env=server_env(target),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _probe_modules(probe: subprocess.Popen[str]) -> set[str]:
+    """Top-level modules the app loaded; none if it does not import (start-up reports why)."""
+    try:
+        output, _ = probe.communicate(timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.communicate()
+        return set()
+    return set(output.split()) if probe.returncode == 0 else set()
 
 
 def cpu_model() -> str:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runner.errors import UserError
 from runner.model import INVOCATION_KEYS
@@ -55,29 +55,73 @@ class StepResult(Record):
     kind: Literal["step"] = "step"
     target: str
     label: str
-    concurrency: int = Field(description="Virtual users (closed load model).")
+    model: Literal["closed", "open"] = Field(
+        default="closed",
+        description="Load model: closed (constant virtual users) or open (constant arrival rate).",
+    )
+    level: int = Field(
+        description="The step's level: virtual users (closed) or requests per second (open)."
+    )
+    concurrency: int = Field(
+        description="Same as `level` (kept for readers written for the closed model only)."
+    )
     repetition: int = Field(description="1-based repetition number.")
     started_at: float = Field(description="Start of the measured window, Unix seconds.")
     duration_s: float = Field(description="Length of the measured window, seconds.")
     requests: int
     rps: float = Field(description="Requests per second in the measured window.")
+    target_rps: float | None = Field(
+        default=None, description="Open model: the arrival rate asked of k6, requests per second."
+    )
+    dropped_iterations: int | None = Field(
+        default=None,
+        description="Open model: requests k6 could not start on time because every allowed "
+        "virtual user was still waiting for the server (k6 `dropped_iterations`).",
+    )
+    max_vus: int | None = Field(default=None, description="Open model: k6's virtual-user cap.")
     failed_requests: int
     error_rate: float = Field(description="Failed / all requests, a fraction (0.01 = 1%).")
     errors: dict[str, int] = Field(description="Failed requests by cause.")
     latency_ms: LatencyMs
     cpu_percent: Stat | None = Field(
-        description="Server process tree CPU, % of one core (null: a `url` target, not sampled)."
+        description="Server process tree CPU, % of one core (200% = two cores busy); `max` is "
+        "the busiest 1 s of the window (null: a `url` target, not sampled)."
     )
+    cpu_share_percent: Stat | None = Field(
+        default=None,
+        description="Server process tree CPU, % of the cores the server may use (100% = all "
+        "of them busy).",
+    )
+    server_cores: int | None = Field(default=None, description="CPU cores the server may use.")
     memory_mib: Stat | None = Field(
-        description="Server process tree RSS, MiB (null: a `url` target, not sampled)."
+        description="Server process tree RSS, MiB (summed: an upper bound; null: a `url` target)."
+    )
+    memory_uss_mib: Stat | None = Field(
+        default=None,
+        description="Server process tree USS (memory private to each process), MiB (summed: a "
+        "lower bound of what the tree holds).",
+    )
+    memory_pss_mib: Stat | None = Field(
+        default=None,
+        description="Server process tree PSS (shared pages split between their users), MiB.",
     )
     server_processes: int | None
+    server_pid: int | None = Field(default=None, description="PID of the server's main process.")
     client_cpu_percent: Stat = Field(description="k6 CPU, % of one core.")
+    client_cores: int | None = Field(default=None, description="CPU cores k6 may use.")
     client_bound: bool = Field(
         default=False,
         description="k6 used >= 90% of its cores: the step measured k6, not the server.",
     )
     k6_exit_code: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _level_defaults_to_concurrency(cls, data: Any) -> Any:
+        # Records written before `level` existed carry the level in `concurrency` only.
+        if isinstance(data, dict) and "level" not in data and "concurrency" in data:
+            return {**data, "level": data["concurrency"]}
+        return data
 
 
 class Failure(Record):

@@ -50,7 +50,7 @@ def check_script(
         return
     first = plan.steps[0]
     env = measure.step_env(f"http://{HOST}:9", experiment, first)
-    options = measure.k6_options(experiment, first)
+    options = measure.step_k6_options(experiment, first)
     k6_script.check(k6_path, script, options, env, run_dir / "steps")
 
 
@@ -82,27 +82,32 @@ def run_experiment(
         facts = provenance.collect(composed, experiments_dir, overrides, version)
         store.start(composed, {**facts, "load_destinations": destinations})
     todo = plan.without(done)
-    if experiment.pinning.enabled:
-        # The runner and its sampler stay off the server's cores.
-        os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
     server_commands: dict[str, list[str]] = {}
     shared = TargetSetup(script, database_env, server_commands)
     complete = False
+    # Seconds to start (until the verified answer) and to stop each server (overhead, bench/).
+    lifecycle: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
+    found: dict[str, object] = {}
     try:
         with SweepProgress(todo) as progress, exclusive_machine(progress.log):
+            # Imports every app once: CPU work, so only while this run holds the machine, and
+            # before the runner confines itself (and so its children) to the client's cores.
+            found["target_packages"] = provenance.target_packages(experiment)
+            if experiment.pinning.enabled:
+                # The runner and its sampler stay off the server's cores.
+                os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
             if done:
                 progress.log(
                     f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
                 )
             for target in experiment.targets:
                 if todo.for_target(target):
-                    _run_target(todo, target, store, run_dir, k6_path, progress, shared)
+                    _run_target(todo, target, store, run_dir, k6_path, progress, shared, lifecycle)
         complete = True
     finally:
+        ended = {"ended_at": time.time(), "server_commands": server_commands, **lifecycle, **found}
         with interrupts.deferred():
-            record = store.finish(
-                complete, {"ended_at": time.time(), "server_commands": server_commands}
-            )
+            record = store.finish(complete, ended)
         os.sched_setaffinity(0, AVAILABLE_CPUS)
     return record
 
@@ -124,34 +129,42 @@ def _run_target(
     k6_path: Path,
     progress: SweepProgress,
     shared: TargetSetup,
+    lifecycle: dict[str, dict[str, list[float]]],
 ) -> None:
     experiment = plan.experiment
     label = experiment.label(target)
     steps = plan.for_target(target)
-    progress.target_starting(label)
     remaining = list(steps)
     started = False
     try:
-        with _server_for(target, experiment, run_dir, shared) as server:
-            started = True
-            progress.log(f"{label}: {_server_line(server)}")
-            if isinstance(server, RunningServer):
-                shared.server_commands[target] = server.command
-            for step in steps:
-                progress.step_starting(label, step)
-                entry = measure.run_step(
-                    step,
-                    server,
-                    experiment,
-                    k6_path,
-                    _step_dir(run_dir, step),
-                    on_live=progress.live,
-                    script=shared.script,
-                )
-                with interrupts.deferred():
-                    store.append(entry)
-                remaining.remove(step)
-                progress.step_finished(_one_line(label, step, entry), entry)
+        # One server for all the target's steps, or a fresh one per repetition.
+        for session in plan.server_sessions(target):
+            progress.target_starting(label)
+            asked_at = time.monotonic()
+            started = False
+            with _server_for(target, experiment, run_dir, shared) as server:
+                started = True
+                _note(lifecycle["target_start_s"], target, asked_at)
+                progress.log(f"{label}: {_server_line(server)}")
+                if isinstance(server, RunningServer):
+                    shared.server_commands[target] = server.command
+                for step in session:
+                    progress.step_starting(label, step)
+                    entry = measure.run_step(
+                        step,
+                        server,
+                        experiment,
+                        k6_path,
+                        _step_dir(run_dir, step),
+                        on_live=progress.live,
+                        script=shared.script,
+                    )
+                    with interrupts.deferred():
+                        store.append(entry)
+                    remaining.remove(step)
+                    progress.step_finished(_one_line(label, step, entry), entry)
+                stopping_at = time.monotonic()
+            _note(lifecycle["target_stop_s"], target, stopping_at)
     except TargetError as error:
         # Policy: a target whose server fails is not restarted; its remaining steps are
         # skipped (a crash under load is a finding, and a restart would hide it).
@@ -164,7 +177,7 @@ def _run_target(
                     target=target,
                     label=label,
                     stage="step" if started else "start",
-                    concurrency=failed.concurrency if failed else None,
+                    concurrency=failed.level if failed else None,
                     repetition=failed.repetition if failed else None,
                     message=str(error) + skipped,
                     log_tail=error.log_tail,
@@ -200,20 +213,28 @@ def _server_line(server: ServerHandle) -> str:
     return f"started, pid {server.pid}, at {server.base_url}"
 
 
+def _note(durations: dict[str, list[float]], target: str, since: float) -> None:
+    durations.setdefault(target, []).append(round(time.monotonic() - since, 3))
+
+
 def _step_dir(run_dir: Path, step: Step) -> Path:
-    return run_dir / "steps" / step.target / f"c{step.concurrency}-r{step.repetition}"
+    level = f"rps{step.level}" if step.model == "open" else f"c{step.level}"
+    return run_dir / "steps" / step.target / f"{level}-r{step.repetition}"
 
 
 def _one_line(label: str, step: Step, entry: StepResult | Failure) -> str:
-    where = f"{label} c={step.concurrency} rep {step.repetition}"
+    where = f"{label} {step.level_text} rep {step.repetition}"
     if isinstance(entry, Failure):
         return f"{where}: FAILED: {entry.message}"
+    dropped = (
+        f" ({entry.dropped_iterations:,} dropped)" if entry.dropped_iterations is not None else ""
+    )
     cpu = (
         f"server CPU {entry.cpu_percent.avg:.0f}% of one core"
         if entry.cpu_percent
         else "server CPU not sampled"
     )
     return (
-        f"{where}: {entry.rps:,.0f} RPS, p99 {entry.latency_ms.p99:.1f} ms, "
+        f"{where}: {entry.rps:,.0f} RPS{dropped}, p99 {entry.latency_ms.p99:.1f} ms, "
         f"errors {entry.error_rate:.2%}, {cpu}"
     )

@@ -102,7 +102,7 @@ def test_weighted_mix_sends_each_request_its_share(faulty_server, tmp_path: Path
         "test",
     )
     step = Step("t", 4, 1)
-    options = measure.k6_options(experiment, step)
+    options = measure.step_k6_options(experiment, step)
     for name in ("get", "post"):
         options["thresholds"][f"http_reqs{{scenario:measure,name:{name}}}"] = ["count>=0"]
     env = measure.step_env(faulty_server.base_url, experiment, step)

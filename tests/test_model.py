@@ -77,6 +77,12 @@ def test_unknown_target_key_is_named_by_path() -> None:
         ("targets.api", {"app": "targets.fastapi_app:app"}, "missing: 'server'"),
         ("targets.api", {"url": "127.0.0.1:8000"}, "http(s) URL"),
         ("targets.api", {"url": "http://127.0.0.1:1/?q=1"}, "without '?query'"),
+        ("load.model", "poisson", "load.model"),
+        ("load.model", "open", "give 'sweep.rate' instead"),
+        ("load.max_vus", 50, "'load.max_vus' applies to the open load model only"),
+        ("sweep", {"rate": {"levels": [100]}}, "'sweep.rate' is for the open load model"),
+        ("sweep", {}, "'sweep.concurrency' is required"),
+        ("sampler", {"memory_interval": 0}, "sampler.memory_interval"),
     ],
 )
 def test_bad_values_are_reported(path: str, value: Any, expected: str) -> None:
@@ -165,3 +171,36 @@ def test_url_target_needs_no_app_or_server() -> None:
     )
     target = experiment.targets["api"]
     assert target.external and target.url == "http://127.0.0.1:9" and target.app is None
+
+
+OPEN: dict[str, Any] = {
+    **VALID,
+    "sweep": {"rate": {"levels": [5, 100, 5000]}},
+    "load": {**VALID["load"], "model": "open"},
+}
+
+
+def test_open_model_levels_are_rates_with_vu_defaults() -> None:
+    experiment = validate_experiment(OPEN, "test")
+    assert experiment.levels() == [5, 100, 5000]
+    # (preallocated, maximum): one VU per request per second, between 10 and 1000.
+    assert experiment.load.open_vus(5) == (10, 10)
+    assert experiment.load.open_vus(100) == (10, 100)
+    assert experiment.load.open_vus(5000) == (500, 1000)
+
+
+def test_open_model_vu_settings() -> None:
+    data = copy.deepcopy(OPEN)
+    data["load"] |= {"max_vus": 20}
+    assert validate_experiment(data, "test").load.open_vus(5000) == (20, 20)
+    data["load"] |= {"preallocated_vus": 30}
+    assert "must not exceed 'load.max_vus' (20)" in error_for(data)
+
+
+def test_open_model_with_concurrency_levels_says_how_to_fix() -> None:
+    data = copy.deepcopy(OPEN)
+    data["sweep"] = {"concurrency": {"levels": [10]}}
+    message = error_for(data)
+    assert "'sweep.concurrency' is for the closed load model" in message
+    assert "'~sweep.concurrency' '+sweep.rate.levels=[..]'" in message
+    assert "(top level)" not in message

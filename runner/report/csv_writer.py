@@ -31,6 +31,14 @@ COLUMNS = [
     "server_processes",
     "k6_cpu_avg_percent_of_one_core",
     "client_bound",
+    "model",
+    "target_rps",
+    "dropped_iterations",
+    "server_cores",
+    "cpu_share_avg_percent_of_server_cores",
+    "cpu_share_max_percent_of_server_cores",
+    "memory_uss_avg_mib",
+    "memory_uss_max_mib",
 ]
 
 
@@ -65,6 +73,14 @@ def write_steps(path: Path, record: RunRecord) -> Path:
                     s.server_processes if s.server_processes is not None else "",
                     s.client_cpu_percent.avg,
                     s.client_bound,
+                    s.model,
+                    _blank(s.target_rps),
+                    _blank(s.dropped_iterations),
+                    _blank(s.server_cores),
+                    _blank(s.cpu_share_percent and s.cpu_share_percent.avg),
+                    _blank(s.cpu_share_percent and s.cpu_share_percent.max),
+                    _blank(s.memory_uss_mib and s.memory_uss_mib.avg),
+                    _blank(s.memory_uss_mib and s.memory_uss_mib.max),
                 ]
             )
     return path
@@ -108,5 +124,6 @@ def write_aggregate(path: Path, analysis: Analysis) -> Path:
     return path
 
 
-def _blank(value: float | None) -> str | float:
-    return "" if value is None else round(value, 2)
+def _blank(value: float | None) -> float | str:
+    """Columns that only some steps have (open model, USS) are blank on the others."""
+    return "" if value is None else value

@@ -119,12 +119,16 @@ def chart_figure(spec: ChartSpec, analysis: Analysis) -> go.Figure:
         )
     figure.update_layout(
         title={"text": spec.title},
-        xaxis={"title": {"text": "concurrency (virtual users)"}},
+        xaxis={"title": {"text": axis_title(analysis)}},
         yaxis={"title": {"text": spec.axis}, "rangemode": "tozero"},
         margin={"l": 60, "r": 20, "t": 50, "b": 90},
         legend={"orientation": "h", "yanchor": "top", "y": -0.22},
     )
     return figure
+
+
+def axis_title(analysis: Analysis) -> str:
+    return f"{analysis.level_name.split(' ')[0].lower()} ({analysis.level_unit})"
 
 
 def charts(analysis: Analysis) -> list[dict[str, Any]]:
@@ -167,12 +171,12 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         target_rows=markdown.target_rows(record),
         summary_header=summary_header,
         summary_rows=summary_rows,
-        summary_note=markdown.SUMMARY_NOTE,
+        summary_note=markdown.summary_note(analysis),
         rules=analysis.rules,
         charts=charts(analysis),
         details=details,
-        aggregate_header=markdown.AGGREGATE_HEADER,
-        step_header=markdown.STEP_HEADER,
+        aggregate_header=markdown.aggregate_header(analysis),
+        step_header=markdown.step_header(analysis),
         breaking=[(analysis.labels[t], analysis.breaking_points[t].text) for t in analysis.targets],
         saturation=[(analysis.labels[t], analysis.saturation[t].text) for t in analysis.targets],
         findings=analysis.findings,

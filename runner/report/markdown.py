@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.analysis import Analysis
-from runner.model import LevelRange, Scenario
+from runner.model import LEVEL_UNIT, SWEEP_KEY, Scenario, planned_levels
 from runner.report import formatting as fmt
 from runner.store import RunRecord, StepResult
 
@@ -21,14 +21,24 @@ def _cell_text(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+LOAD_MODEL_TEXT = {
+    "closed": "closed, constant virtual users (k6 constant-vus)",
+    "open": "open, constant arrival rate (k6 constant-arrival-rate); requests k6 could not "
+    "start on time are counted as dropped iterations",
+}
+
+
 def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
     """(name, value) pairs describing what ran, derived from the stored config and provenance."""
     experiment = record.experiment
     prov = record.provenance
     load = experiment["load"]
-    concurrency = experiment["sweep"]["concurrency"]
-    levels = LevelRange.model_validate(concurrency).values()
-    step = f"{concurrency['step']}" if concurrency.get("step") else "explicit list"
+    model = load.get("model", "closed")
+    sweep = experiment["sweep"][SWEEP_KEY[model]]
+    levels = planned_levels(experiment)
+    step = f"{sweep['step']}" if sweep.get("step") else "explicit list"
+    unit = LEVEL_UNIT[model]
+    kind = "Rate" if model == "open" else "Concurrency"
     pinning = experiment["pinning"]
     pin_text = (
         f"server on core(s) {pinning['server_cpus']}, k6 on core(s) {pinning['client_cpus']}"
@@ -41,12 +51,12 @@ def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
     software = ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v)
     plural = "s" if len(levels) != 1 else ""
     return [
-        ("Load model", "closed, constant virtual users (k6 constant-vus)"),
+        ("Load model", LOAD_MODEL_TEXT[model]),
         ("Scenario", _scenario_text(experiment)),
-        ("Concurrency range", f"{min(levels)} to {max(levels)} virtual users"),
+        (f"{kind} range", f"{min(levels)} to {max(levels)} {unit}"),
         (
-            "Concurrency levels",
-            f"{', '.join(str(v) for v in levels)} virtual users ({len(levels)} level{plural}, step {step})",
+            f"{kind} levels",
+            f"{', '.join(str(v) for v in levels)} {unit} ({len(levels)} level{plural}, step {step})",
         ),
         (
             "Measured duration",
@@ -148,10 +158,12 @@ def _server_settings(spec: dict[str, Any]) -> str:
 
 def summary_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
     """Exactly one row per level, one column group per target: shared by every writer."""
-    header = ["Concurrency"]
+    open_model = analysis.model == "open"
+    header = [analysis.level_name]
     for target in analysis.targets:
         label = analysis.labels[target]
         header += [f"{label} RPS", f"{label} p99 ms", f"{label} Err %"]
+        header += [f"{label} Dropped"] if open_model else []
     header.append("Winner")
     rows = []
     for level in analysis.levels:
@@ -159,13 +171,12 @@ def summary_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
         for target in analysis.targets:
             cell = analysis.cell(target, level)
             if cell is None:
-                row += ["n/a", "n/a", "n/a"]
-            else:
-                row += [
-                    fmt.rps(cell.rps.median),
-                    fmt.ms(cell.p99.median),
-                    fmt.percent(cell.error_rate),
-                ]
+                row += ["n/a"] * (4 if open_model else 3)
+                continue
+            row += [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median), fmt.percent(cell.error_rate)]
+            if open_model:
+                dropped = cell.dropped_iterations
+                row.append("n/a" if dropped is None else f"{dropped:.0f}")
         row.append(analysis.winners[level].text)
         rows.append(row)
     return header, rows
@@ -182,7 +193,7 @@ def summary(analysis: Analysis) -> list[str]:
     header, rows = summary_table(analysis)
     lines = ["## Summary", ""]
     lines += _table([_cell_text(h) for h in header], [[_cell_text(c) for c in r] for r in rows])
-    return [*lines, "", SUMMARY_NOTE, "", _cell_text(analysis.rules["winner"])]
+    return [*lines, "", summary_note(analysis), "", _cell_text(analysis.rules["winner"])]
 
 
 def aggregate_rows(analysis: Analysis, target: str) -> list[list[str]]:
@@ -267,7 +278,28 @@ def step_row(s: StepResult) -> list[str]:
         fmt.mib(s.memory_mib.max if s.memory_mib else None),
         str(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
         fmt.cpu(s.client_cpu_percent.avg),
-    ]
+    ] + (
+        [fmt.rps(s.target_rps or 0.0), str(s.dropped_iterations or 0)] if s.model == "open" else []
+    )
+
+
+def step_header(analysis: Analysis) -> list[str]:
+    """The per-step columns; an open-model run adds its target rate and dropped iterations."""
+    extra = ["Target RPS", "Dropped"] if analysis.model == "open" else []
+    return [analysis.level_name, *STEP_HEADER[1:], *extra]
+
+
+def aggregate_header(analysis: Analysis) -> list[str]:
+    return [analysis.level_name, *AGGREGATE_HEADER[1:]]
+
+
+def summary_note(analysis: Analysis) -> str:
+    if analysis.model != "open":
+        return SUMMARY_NOTE
+    return (
+        SUMMARY_NOTE + " Dropped: requests k6 could not start on schedule because every allowed "
+        "virtual user was still waiting for the server (open model)."
+    )
 
 
 def steps_of(record: RunRecord, target: str) -> list[StepResult]:
@@ -286,9 +318,9 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
             continue
         if any(cell.runs > 1 for cell in analysis.series(target)):
             lines += ["Per level, over repetitions:", ""]
-            lines += _table(AGGREGATE_HEADER, aggregate_rows(analysis, target))
+            lines += _table(aggregate_header(analysis), aggregate_rows(analysis, target))
             lines += ["", "Per step:", ""]
-        lines += _table(STEP_HEADER, [step_row(s) for s in steps])
+        lines += _table(step_header(analysis), [step_row(s) for s in steps])
         for s in (s for s in steps if s.failed_requests):
             causes = ", ".join(f"{cause}: {n}" for cause, n in s.errors.items() if n)
             lines.append(

@@ -1,5 +1,12 @@
-"""A bare ASGI app for tests: known answers, a known share of HTTP 500s, a slow path, and
-`/echo`, which answers 200 with what it received only for the request the tests send.
+"""A bare ASGI app for tests: known answers, a known share of HTTP 500s, slow paths, a counter.
+
+- /json: the standard answer.
+- /flaky: every 4th request is an HTTP 500.
+- /slow: waits 50 ms without blocking (asyncio.sleep): slow, but answers many at once.
+- /blocking: busy for 20 ms holding the event loop, so the server answers at most ~50 requests
+  per second however many arrive: a server that cannot keep up.
+- /count: how many requests this process answered (itself excluded), to check what k6 counted.
+- /echo: answers 200 with what it received, only for the request the tests send.
 
 Start-up faults, by environment variable:
 - FAULTY_STARTUP_HANG=1: start-up never completes, so the server never answers;
@@ -10,8 +17,9 @@ import asyncio
 import json
 import os
 import sys
+import time
 
-_counter = {"flaky": 0}
+_counter = {"flaky": 0, "all": 0}
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -29,6 +37,10 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
                 return
     path = scope["path"]
     status, body = 200, json.dumps({"message": "Hello, World!"}).encode()
+    if path == "/count":
+        body = json.dumps({"requests": _counter["all"]}).encode()
+    else:
+        _counter["all"] += 1
     if path == "/flaky":
         # Every 4th request fails: exactly a quarter of the requests are HTTP 500.
         _counter["flaky"] += 1
@@ -38,6 +50,8 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.05)
     elif path == "/echo":
         status, body = await _echo(scope, receive)
+    elif path == "/blocking":
+        time.sleep(0.02)
     headers = [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,111 @@
+"""Sampler cost: CPU used by the sampling thread itself, in % of one core.
+
+    python bench/sampler_cost.py [--seconds 10] [--interval 0.1]
+
+Starts a real server (Django on gunicorn, 2 workers: a tree of 3 processes) under light k6 load
+and samples it, and k6, as a step does, reading the sampling thread's own CPU time from
+/proc (psutil). Prints the cost with USS/PSS at the default 1 s interval (budget: < 1% of one
+core at 10 Hz), and, to show why USS/PSS are read less often, with them off and at every sample.
+Holds the machine-wide load lock while it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from _shared import say
+
+from runner import k6
+from runner.lifecycle import running_server
+from runner.machine_lock import exclusive_machine
+from runner.model import Expect, Target
+from runner.sampler import TreeSampler
+
+SERVER = Target(app="targets.django_project.wsgi:application", server="gunicorn", workers=2)
+EXPECT = Expect(status=200, json={"message": "Hello, World!"})
+SERVER_CPUS, CLIENT_CPUS = [0], [1]
+DEFAULT = "defaults: CPU every interval, memory (RSS, USS, PSS) every 1 s"
+
+
+def thread_cpu_seconds(native_id: int | None) -> float:
+    """CPU time of one of our threads, from the first field of its schedstat (nanoseconds)."""
+    schedstat = Path(f"/proc/self/task/{native_id}/schedstat").read_text()
+    return int(schedstat.split()[0]) / 1e9
+
+
+def sampler_cost(
+    server_pid: int, k6_pid: int, seconds: float, settings: dict[str, float | bool]
+) -> tuple[float, int]:
+    """(% of one core used by the sampling thread, CPU samples taken) over `seconds`."""
+    with TreeSampler(
+        {"server": server_pid},
+        float(settings["interval_s"]),
+        float(settings["memory_interval_s"]),
+        bool(settings["uss"]),
+    ) as sampler:
+        sampler.track("k6", k6_pid)
+        thread_id = sampler.native_thread_id
+        began, cpu_before = time.monotonic(), thread_cpu_seconds(thread_id)
+        time.sleep(seconds)
+        cpu_used = thread_cpu_seconds(thread_id) - cpu_before
+        wall = time.monotonic() - began
+    return 100 * cpu_used / wall, len(sampler.samples["server"])
+
+
+def start_light_load(base_url: str, seconds: float, work: Path) -> subprocess.Popen[bytes]:
+    options = k6.step_options(2, f"{seconds:g}s", 0)
+    (work / "options.json").write_text(json.dumps(options))
+    command = ["taskset", "-c", ",".join(map(str, CLIENT_CPUS)), str(k6.find_k6()), "run"]
+    command += ["--quiet", "--config", str(work / "options.json"), str(k6.STANDARD_SCRIPT)]
+    env = {**os.environ, "SWEEPBENCH_BASE_URL": base_url, "SWEEPBENCH_PATH": "/json"}
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--interval", type=float, default=0.1)
+    args = parser.parse_args()
+    every = args.interval
+    variants: dict[str, dict[str, float | bool]] = {
+        DEFAULT: {"interval_s": every, "memory_interval_s": 1.0, "uss": True},
+        "memory every 1 s without USS/PSS": {
+            "interval_s": every,
+            "memory_interval_s": 1.0,
+            "uss": False,
+        },
+        "memory with USS/PSS on every sample": {
+            "interval_s": every,
+            "memory_interval_s": every,
+            "uss": True,
+        },
+    }
+    results: dict[str, tuple[float, int]] = {}
+    with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        os.sched_setaffinity(0, set(CLIENT_CPUS))  # where a sweep's runner (and sampler) runs
+        with running_server("django", SERVER, work, SERVER_CPUS, "/json", EXPECT, 30, 5) as server:
+            load = start_light_load(server.base_url, len(variants) * (args.seconds + 1) + 2, work)
+            try:
+                time.sleep(1)  # k6 up and sending
+                for name, settings in variants.items():
+                    results[name] = sampler_cost(server.pid, load.pid, args.seconds, settings)
+            finally:
+                load.terminate()
+                load.wait(timeout=30)
+    print(
+        f"sampling a 3-process gunicorn tree and k6, CPU every {every:g} s, {args.seconds:g} s each"
+    )
+    for name, (percent, samples) in results.items():
+        print(f"{name}: {percent:.3f}% of one core ({samples} CPU samples)")
+    print(f"sampler cost ({DEFAULT}): {results[DEFAULT][0]:.3f}% of one core  (budget < 1%)")
+
+
+if __name__ == "__main__":
+    main()
