@@ -66,6 +66,7 @@ class Cell:
     level: int
     runs: int
     rps: Spread
+    ok_rps: Spread  # successful requests per second: rps x (1 - error rate)
     p95: Spread
     p99: Spread
     error_rate: float
@@ -150,6 +151,7 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
         level=first.concurrency,
         runs=len(steps),
         rps=spread([s.rps for s in steps], confidence),
+        ok_rps=spread([s.rps * (1 - s.error_rate) for s in steps], confidence),
         p95=spread([x.p95 for x in lat], confidence),
         p99=spread([x.p99 for x in lat], confidence),
         error_rate=_median([s.error_rate for s in steps]),
@@ -178,20 +180,33 @@ def welch_p_value(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
-def winner_at(level: int, cells: list[Cell], settings: ReportSettings) -> Verdict:
+def winner_metric(cell: Cell, model: str) -> Spread:
+    """What decides a level: successful throughput under the closed model; under the open
+    model every target is offered the same rate, so the lower p95 latency decides."""
+    return cell.p95 if model == "open" else cell.ok_rps
+
+
+def winner_at(
+    level: int, cells: list[Cell], settings: ReportSettings, model: str = "closed"
+) -> Verdict:
     if not cells:
         return Verdict(None, level, "no data")
-    ranked = sorted(cells, key=lambda c: c.rps.median, reverse=True)
+    higher_is_better = model != "open"
+    ranked = sorted(cells, key=lambda c: winner_metric(c, model).median, reverse=higher_is_better)
     best = ranked[0]
     if len(ranked) == 1:
         return Verdict(None, level, f"only {best.label} measured")
     second = ranked[1]
-    lead = best.rps.median / second.rps.median - 1 if second.rps.median > 0 else math.inf
+    a, b = winner_metric(best, model), winner_metric(second, model)
+    if higher_is_better:
+        lead = a.median / b.median - 1 if b.median > 0 else math.inf
+    else:
+        lead = b.median / a.median - 1 if a.median > 0 else math.inf
     if best.runs < 2 or second.runs < 2:
         if lead < settings.min_effect:
             return Verdict(None, level, f"no clear difference ({best.label} +{lead:.1%}, 1 run)")
         return Verdict(best.target, level, f"{best.label}, +{lead:.0%} (provisional: 1 run)")
-    p_value = welch_p_value(best.rps.values, second.rps.values)
+    p_value = welch_p_value(a.values, b.values)
     if lead < settings.min_effect or p_value >= 1 - settings.confidence:
         return Verdict(
             None, level, f"no significant difference ({best.label} +{lead:.1%}, p={p_value:.2f})"
@@ -199,13 +214,20 @@ def winner_at(level: int, cells: list[Cell], settings: ReportSettings) -> Verdic
     return Verdict(best.target, level, f"{best.label}, +{lead:.0%} (p={p_value:.3f})")
 
 
-def winner_rule(settings: ReportSettings) -> str:
+def winner_rule(settings: ReportSettings, model: str = "closed") -> str:
+    decided_by = (
+        "the lowest median p95 latency at that level (every target is offered the same rate "
+        "under the open model)"
+        if model == "open"
+        else "the highest median successful throughput at that level (RPS x (1 - error "
+        "rate): failed requests do not count towards a win)"
+    )
     return (
-        "Winner: the target with the highest median throughput at that level, declared only when "
-        f"its lead over the runner-up is at least {settings.min_effect:.0%} and, with two or more "
-        "repetitions each, a two-sided Welch t-test on their throughputs gives "
-        f"p < {1 - settings.confidence:.2f}. With a single repetition run-to-run noise is "
-        "unmeasured, so a lead of at least that size is marked provisional."
+        f"Winner: the target with {decided_by}, declared only when its lead over the runner-up "
+        f"is at least {settings.min_effect:.0%} and, with two or more repetitions each, a "
+        f"two-sided Welch t-test on that figure gives p < {1 - settings.confidence:.2f}. With a "
+        "single repetition run-to-run noise is unmeasured, so a lead of at least that size is "
+        "marked provisional."
     )
 
 
@@ -419,11 +441,13 @@ def analyze(record: RunRecord) -> Analysis:
     cells = {key: make_cell(steps, settings.confidence) for key, steps in grouped.items()}
     levels = sorted({level for (_t, level) in cells} | set(planned_levels(experiment)))
     by_target = {t: [c for lv in levels if (c := cells.get((t, lv)))] for t in targets}
+    model = experiment.get("load", {}).get("model", "closed")
     winners = {
-        level: winner_at(level, [c for (_t, lv), c in cells.items() if lv == level], settings)
+        level: winner_at(
+            level, [c for (_t, lv), c in cells.items() if lv == level], settings, model
+        )
         for level in levels
     }
-    model = experiment.get("load", {}).get("model", "closed")
     unit = LEVEL_UNIT[model]
     findings = [line for t in targets for line in target_findings(labels[t], by_target[t], unit)]
     findings += client_findings(record) + failure_findings(record)
@@ -440,7 +464,7 @@ def analyze(record: RunRecord) -> Analysis:
         recommendations=comparison_findings(by_target, labels, settings),
         model=model,
         rules={
-            "winner": winner_rule(settings),
+            "winner": winner_rule(settings, model),
             "breaking": breaking_rule(settings),
             "saturation": saturation_rule(settings),
         },

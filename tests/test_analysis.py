@@ -87,3 +87,20 @@ def test_every_finding_carries_a_number() -> None:
     assert any(
         line.startswith("For peak throughput, prefer a") for line in analysis.recommendations
     )
+
+
+def test_failed_requests_do_not_count_towards_a_win() -> None:
+    # b answers faster, but half of its answers are errors: a's successful throughput is higher.
+    steps = [step("a", 10, 1000), step("b", 10, 1500, error_rate=0.5)]
+    winner = analyze(record(steps)).winners[10]
+    assert winner.target == "a"
+
+
+def test_open_model_winner_is_the_lower_latency() -> None:
+    steps = [step("a", 100, 100, p95=20.0), step("b", 100, 100, p95=5.0)]
+    rec = record(steps)
+    rec.experiment["load"]["model"] = "open"
+    rec.experiment["sweep"] = {"rate": {"levels": [100]}}
+    analysis = analyze(rec)
+    assert analysis.winners[100].target == "b"
+    assert "lowest median p95 latency" in analysis.rules["winner"]
