@@ -54,7 +54,7 @@ def bare_k6(server: RunningServer, experiment: Experiment, step: Step, work: Pat
     command = ["taskset", "-c", cores] if experiment.pinning.enabled else []
     command += [str(k6.find_k6()), "run", "--quiet", "--config", str(options_path)]
     command += ["--summary-export", str(summary_path), str(k6.STANDARD_SCRIPT)]
-    env = {**os.environ, **measure.step_env(server, experiment, step)}
+    env = {**os.environ, **measure.step_env(server.base_url, experiment, step)}
     timeout_s = experiment.load.warmup_s + experiment.load.duration_s + 60
     subprocess.run(command, env=env, check=True, capture_output=True, timeout=timeout_s)
     metrics = k6.parse_summary(json.loads(summary_path.read_text()))
@@ -81,8 +81,7 @@ def main() -> None:
             experiment.targets[args.target],
             work / "logs",
             measure.server_cpus(experiment),
-            experiment.load.endpoint,
-            experiment.load.expect,
+            experiment.scenario.requests,
             experiment.runner.startup_timeout,
             experiment.runner.stop_grace,
         ) as server:

@@ -74,7 +74,9 @@ def main() -> int:
             for t in range(TARGETS)
         },
         "sweep": {"concurrency": {"levels": LEVELS}},
-        "load": {"duration": "30s", "warmup": "5s", "endpoint": "/json"},
+        "load": {"duration": "30s", "warmup": "5s"},
+        "scenario": {"name": "json", "requests": [{"path": "/json"}]},
+        "database": {"engine": "sqlite"},
         "repetitions": REPETITIONS,
         "pinning": {"enabled": True, "server_cpus": [0], "client_cpus": [1]},
         "report": {},

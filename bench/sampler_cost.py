@@ -24,11 +24,11 @@ from _shared import say
 from runner import k6
 from runner.lifecycle import running_server
 from runner.machine_lock import exclusive_machine
-from runner.model import Expect, Target
+from runner.model import Expect, Request, Target
 from runner.sampler import TreeSampler
 
 SERVER = Target(app="targets.django_project.wsgi:application", server="gunicorn", workers=2)
-EXPECT = Expect(status=200, json={"message": "Hello, World!"})
+CHECK = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))
 SERVER_CPUS, CLIENT_CPUS = [0], [1]
 DEFAULT = "defaults: CPU every interval, memory (RSS, USS, PSS) every 1 s"
 
@@ -90,7 +90,7 @@ def main() -> None:
     with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         os.sched_setaffinity(0, set(CLIENT_CPUS))  # where a sweep's runner (and sampler) runs
-        with running_server("django", SERVER, work, SERVER_CPUS, "/json", EXPECT, 30, 5) as server:
+        with running_server("django", SERVER, work, SERVER_CPUS, [CHECK], 30, 5) as server:
             load = start_light_load(server.base_url, len(variants) * (args.seconds + 1) + 2, work)
             try:
                 time.sleep(1)  # k6 up and sending
