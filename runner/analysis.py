@@ -382,6 +382,12 @@ def comparison_findings(
         goals.append(("efficiency (RPS per core used)", efficiency, True, "RPS/core"))
     for goal, values, higher_is_better, unit in goals:
         lines.append(_preference(goal, values, higher_is_better, unit, labels, settings))
+    bound = [labels[t] for t, s in measured.items() if any(c.client_bound for c in s)]
+    if bound:
+        lines.append(
+            f"k6 was the bottleneck in some steps of {', '.join(bound)}: their throughput there is "
+            "a floor, and the gaps above may understate how much faster they are."
+        )
     return lines
 
 
