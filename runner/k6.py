@@ -297,7 +297,7 @@ class LiveNumbers:
     """What k6 reports while it runs (cumulative over the step so far, warmup included until the
     measured window starts)."""
 
-    rps: float
+    rps: float | None  # None on the first reading: throughput needs two
     p95_ms: float
     error_rate: float
     measuring: bool
@@ -321,14 +321,17 @@ class K6Live:
         samples = {m["id"]: m["attributes"].get("sample", {}) for m in payload.get("data", [])}
         count = float(samples.get("http_reqs", {}).get("count", 0))
         now = time.monotonic()
-        rps = 0.0
+        rps = None
         if self._last is not None and now > self._last[0]:
             rps = (count - self._last[1]) / (now - self._last[0])
         self._last = (now, count)
-        measured = samples.get(f"http_req_duration{MEASURE}", {})
-        measuring = bool(measured)
-        duration = measured or samples.get("http_req_duration", {})
-        failed = samples.get(f"http_req_failed{MEASURE}") or samples.get("http_req_failed", {})
+        # The measure sub-metrics exist from the start (thresholds declare them): the window
+        # has opened once they count requests.
+        measuring = float(samples.get(f"http_reqs{MEASURE}", {}).get("count", 0)) > 0
+        duration = samples.get(
+            f"http_req_duration{MEASURE}" if measuring else "http_req_duration", {}
+        )
+        failed = samples.get(f"http_req_failed{MEASURE}" if measuring else "http_req_failed", {})
         return LiveNumbers(
             rps, float(duration.get("p(95)", 0.0)), float(failed.get("rate", 0.0)), measuring
         )

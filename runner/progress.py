@@ -201,9 +201,8 @@ class SweepProgress:
 def live_line(view: LiveView) -> str:
     parts = []
     if view.k6 is not None:
-        parts.append(
-            f"live: {view.k6.rps:,.0f} RPS, p95 {view.k6.p95_ms:.2f} ms, errors {view.k6.error_rate:.2%}"
-        )
+        rps = "... RPS" if view.k6.rps is None else f"{view.k6.rps:,.0f} RPS"
+        parts.append(f"live: {rps}, p95 {view.k6.p95_ms:.2f} ms, errors {view.k6.error_rate:.2%}")
     if view.server is not None:
         memory = f", {view.server.rss_mib:.0f} MiB" if view.server.rss_mib is not None else ""
         parts.append(f"server {view.server.cpu_percent:.0f}% of one core{memory}")

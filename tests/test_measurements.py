@@ -19,6 +19,7 @@ from runner import k6, measure
 from runner.lifecycle import RunningServer, running_server
 from runner.model import Expect, Experiment, Request, validate_experiment
 from runner.plan import Step
+from runner.progress import live_line
 from runner.sampler import PEAK_WINDOW_S, Sample, summarize
 from runner.store import StepResult
 
@@ -185,3 +186,21 @@ def test_cpu_peak_is_not_an_artifact_of_the_clock_tick() -> None:
     assert 99 <= usage.cpu_percent.max <= 101.5
     assert usage.cpu_percent.avg == pytest.approx(100, abs=1)
     assert PEAK_WINDOW_S == 1.0
+
+
+def test_live_numbers_reach_the_progress_display(
+    faulty_server: RunningServer, tmp_path: Path
+) -> None:
+    """While k6 runs, the live feed reports k6's throughput and p95 and the sampler's figures."""
+    spec = experiment({"duration": "2s", "warmup": "1s"}, {"concurrency": {"levels": [2]}})
+    views: list[measure.LiveView] = []
+    step = Step("faulty", 2, 1, "closed")
+    entry = measure.run_step(
+        step, faulty_server, spec, k6.find_k6(), tmp_path, on_live=views.append
+    )
+    assert isinstance(entry, StepResult)
+    measured = [v for v in views if v.k6 is not None and v.k6.measuring and v.k6.rps]
+    assert measured, views
+    assert all(v.k6.p95_ms > 0 for v in measured if v.k6 is not None)
+    assert any(v.server is not None and v.server.rss_mib for v in views)
+    assert "RPS" in live_line(measured[-1]) and "of one core" in live_line(measured[-1])
