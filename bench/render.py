@@ -31,7 +31,7 @@ def synthetic_steps(rng: random.Random) -> list[StepResult]:
                     StepResult(
                         target=f"target{t}",
                         label=f"Target {t}",
-                        concurrency=level,
+                        level=level,
                         repetition=rep,
                         started_at=1.7e9,
                         duration_s=30.0,

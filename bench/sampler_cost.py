@@ -23,6 +23,7 @@ from _shared import say
 
 from runner import k6
 from runner.lifecycle import running_server
+from runner.load_model import CLOSED
 from runner.machine_lock import exclusive_machine
 from runner.model import Expect, Request, Target
 from runner.sampler import TreeSampler
@@ -59,7 +60,7 @@ def sampler_cost(
 
 
 def start_light_load(base_url: str, seconds: float, work: Path) -> subprocess.Popen[bytes]:
-    options = k6.step_options(2, f"{seconds:g}s", 0)
+    options = k6.step_options(CLOSED.executor(2), f"{seconds:g}s", 0)
     (work / "options.json").write_text(json.dumps(options))
     command = ["taskset", "-c", ",".join(map(str, CLIENT_CPUS)), str(k6.find_k6()), "run"]
     command += ["--quiet", "--config", str(work / "options.json"), str(k6.STANDARD_SCRIPT)]

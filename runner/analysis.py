@@ -16,7 +16,8 @@ from typing import Any
 
 from scipy import stats
 
-from runner.model import LEVEL_UNIT, ReportSettings, planned_levels
+from runner.load_model import CLOSED, LoadModel, load_model
+from runner.model import ReportSettings, planned_levels
 from runner.store import RunRecord, Stat, StepResult
 
 
@@ -109,16 +110,16 @@ class Analysis:
     findings: list[str]
     recommendations: list[str]
     rules: dict[str, str] = field(default_factory=dict)
-    model: str = "closed"
+    model: LoadModel = CLOSED
 
     @property
     def level_name(self) -> str:
         """The first column of every per-level table."""
-        return "Rate (RPS)" if self.model == "open" else "Concurrency"
+        return self.model.level_header
 
     @property
     def level_unit(self) -> str:
-        return LEVEL_UNIT[self.model]
+        return self.model.unit
 
     def cell(self, target: str, level: int) -> Cell | None:
         return self.cells.get((target, level))
@@ -148,7 +149,7 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
     return Cell(
         target=first.target,
         label=first.label,
-        level=first.concurrency,
+        level=first.level,
         runs=len(steps),
         rps=spread([s.rps for s in steps], confidence),
         ok_rps=spread([s.rps * (1 - s.error_rate) for s in steps], confidence),
@@ -180,18 +181,19 @@ def welch_p_value(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
-def winner_metric(cell: Cell, model: str) -> Spread:
+def winner_metric(cell: Cell, model: LoadModel) -> Spread:
     """What decides a level: successful throughput under the closed model; under the open
     model every target is offered the same rate, so the lower p95 latency decides."""
-    return cell.p95 if model == "open" else cell.ok_rps
+    figure: Spread = getattr(cell, model.deciding_figure)
+    return figure
 
 
 def winner_at(
-    level: int, cells: list[Cell], settings: ReportSettings, model: str = "closed"
+    level: int, cells: list[Cell], settings: ReportSettings, model: LoadModel = CLOSED
 ) -> Verdict:
     if not cells:
         return Verdict(None, level, "no data")
-    higher_is_better = model != "open"
+    higher_is_better = model.higher_is_better
     ranked = sorted(cells, key=lambda c: winner_metric(c, model).median, reverse=higher_is_better)
     best = ranked[0]
     if len(ranked) == 1:
@@ -214,11 +216,11 @@ def winner_at(
     return Verdict(best.target, level, f"{best.label}, +{lead:.0%} (p={p_value:.3f})")
 
 
-def winner_rule(settings: ReportSettings, model: str = "closed") -> str:
+def winner_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
     decided_by = (
         "the lowest median p95 latency at that level (every target is offered the same rate "
         "under the open model)"
-        if model == "open"
+        if model.fixed_rate
         else "the highest median successful throughput at that level (RPS x (1 - error "
         "rate): failed requests do not count towards a win)"
     )
@@ -413,7 +415,7 @@ def client_findings(record: RunRecord) -> list[str]:
     bound = [s for s in record.steps if s.client_bound]
     if not bound:
         return []
-    where = ", ".join(f"{s.label} at {s.concurrency}" for s in bound)
+    where = ", ".join(f"{s.label} at {s.level}" for s in bound)
     return [
         f"k6 used at least 90% of its cores in {len(bound)} step(s) ({where}): those throughput "
         "figures measure the load generator, not the server."
@@ -423,7 +425,7 @@ def client_findings(record: RunRecord) -> list[str]:
 def failure_findings(record: RunRecord) -> list[str]:
     return [
         f"{f.label} failed"
-        + (f" at {f.concurrency}" if f.concurrency is not None else " to start")
+        + (f" at {f.level}" if f.level is not None else " to start")
         + f": {f.message}"
         for f in record.failures
     ]
@@ -443,18 +445,18 @@ def analyze(record: RunRecord) -> Analysis:
     labels = {name: experiment["targets"][name].get("label") or name for name in targets}
     grouped: dict[tuple[str, int], list[StepResult]] = {}
     for step in record.steps:
-        grouped.setdefault((step.target, step.concurrency), []).append(step)
+        grouped.setdefault((step.target, step.level), []).append(step)
     cells = {key: make_cell(steps, settings.confidence) for key, steps in grouped.items()}
     levels = sorted({level for (_t, level) in cells} | set(planned_levels(experiment)))
     by_target = {t: [c for lv in levels if (c := cells.get((t, lv)))] for t in targets}
-    model = experiment.get("load", {}).get("model", "closed")
+    model = load_model(experiment.get("load", {}).get("model", "closed"))
     winners = {
         level: winner_at(
             level, [c for (_t, lv), c in cells.items() if lv == level], settings, model
         )
         for level in levels
     }
-    unit = LEVEL_UNIT[model]
+    unit = model.unit
     findings = [line for t in targets for line in target_findings(labels[t], by_target[t], unit)]
     findings += client_findings(record) + failure_findings(record)
     return Analysis(

@@ -66,36 +66,17 @@ def k6_version(k6_path: Path) -> str:
     return output.strip().splitlines()[0] if output.strip() else "unknown"
 
 
-def step_options(vus: int, duration: str, warmup_s: float) -> dict[str, Any]:
-    """k6 options for one closed-model step: `vus` constant virtual users."""
-    return _options({"executor": "constant-vus", "vus": vus}, duration, warmup_s)
-
-
-def open_step_options(
-    rate: int, duration: str, warmup_s: float, preallocated_vus: int, max_vus: int
-) -> dict[str, Any]:
-    """k6 options for one open-model step: `rate` new requests per second, whatever the answers.
-
-    When every allowed VU is busy waiting for the server, k6 cannot start the next request on
-    time and counts it in `dropped_iterations`; the runner reports that instead of hiding it.
-    """
-    executor = {
-        "executor": "constant-arrival-rate",
-        "rate": rate,
-        "timeUnit": "1s",
-        "preAllocatedVUs": preallocated_vus,
-        "maxVUs": max_vus,
-    }
-    return _options(executor, duration, warmup_s, extra_counts=["dropped_iterations"])
-
-
-def _options(
+def step_options(
     executor: dict[str, Any],
     duration: str,
     warmup_s: float,
     extra_counts: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The warmup scenario (same load, not counted), then the measured scenario."""
+    """k6 options for one step: the warmup scenario (same load, not counted), then the measured
+    scenario, both with `executor` (see LoadModel.executor). `extra_counts` are further counters
+    to report for the measured window only, such as `dropped_iterations` under a fixed rate:
+    when every allowed VU is still waiting for the server, k6 cannot start the next request on
+    time and counts it there; the runner reports that instead of hiding it."""
     scenarios: dict[str, Any] = {}
     if warmup_s > 0:
         # Warmup users finish the request they are in when the window opens (gracefulStop):

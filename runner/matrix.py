@@ -138,7 +138,7 @@ def write_csv(path: Path, jobs: list[Job]) -> Path:
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(
-            ["job", "settings", "target", "label", "concurrency", "runs", "rps_median"]
+            ["job", "settings", "target", "label", "level", "runs", "rps_median"]
             + ["latency_p95_ms_median", "latency_p99_ms_median", "error_rate_median"]
             + ["cpu_avg_percent_of_one_core_median", "memory_max_mib"]
         )

@@ -110,10 +110,8 @@ class _LiveFeed(threading.Thread):
 def step_k6_options(experiment: Experiment, step: Step) -> dict[str, Any]:
     """k6 options for the step's load model and level."""
     load = experiment.load
-    if load.model == "open":
-        preallocated, maximum = load.open_vus(step.level)
-        return k6.open_step_options(step.level, load.duration, load.warmup_s, preallocated, maximum)
-    return k6.step_options(step.level, load.duration, load.warmup_s)
+    counts = ["dropped_iterations"] if load.kind.fixed_rate else []
+    return k6.step_options(load.k6_executor(step.level), load.duration, load.warmup_s, counts)
 
 
 def cores_of(pid: int) -> int | None:
@@ -199,7 +197,7 @@ def run_step(
         if result.cpu_percent
         else None,
     }
-    if step.model == "open":
+    if load.kind.fixed_rate:
         update["max_vus"] = load.open_vus(step.level)[1]
     return result.model_copy(update=update)
 
@@ -222,7 +220,7 @@ def _step_failure(step: Step, label: str, message: str, tail: list[str]) -> Fail
         target=step.target,
         label=label,
         stage="step",
-        concurrency=step.level,
+        level=step.level,
         repetition=step.repetition,
         message=message,
         log_tail="\n".join(tail[-20:]),
@@ -253,20 +251,19 @@ def _step_result(
     assert run.summary is not None
     metrics = k6.parse_summary(run.summary)
     error_rate = metrics.failed_requests / metrics.requests if metrics.requests else 0.0
-    is_open = step.model == "open"
+    fixed_rate = step.model.fixed_rate
     return StepResult(
         target=step.target,
         label=label,
-        model="open" if is_open else "closed",
+        model=step.model.name,
         level=step.level,
-        concurrency=step.level,
         repetition=step.repetition,
         started_at=round(window_start, 3),
         duration_s=duration_s,
         requests=metrics.requests,
         rps=round(metrics.requests / duration_s, 2),
-        target_rps=float(step.level) if is_open else None,
-        dropped_iterations=metrics.dropped_iterations if is_open else None,
+        target_rps=float(step.level) if fixed_rate else None,
+        dropped_iterations=metrics.dropped_iterations if fixed_rate else None,
         failed_requests=metrics.failed_requests,
         error_rate=round(error_rate, 6),
         errors=metrics.errors,

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from runner.errors import UserError
+from runner.load_model import LOAD_MODELS, LoadModel, LoadModelName, load_model
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -39,10 +40,6 @@ GUNICORN_WORKER_CLASSES = ("sync", "gthread", "eventlet", "gevent", "tornado")
 # the runner starts).
 _URL_TARGET_KEYS = {"url", "label"}
 
-LoadModel = Literal["closed", "open"]
-# Which sweep key holds the levels of each load model, and what a level is.
-SWEEP_KEY: dict[str, str] = {"closed": "concurrency", "open": "rate"}
-LEVEL_UNIT: dict[str, str] = {"closed": "virtual users", "open": "requests per second"}
 # Open-model virtual-user defaults (see Load.open_vus).
 OPEN_MIN_VUS = 10
 OPEN_MAX_VUS_DEFAULT = 1000
@@ -367,7 +364,7 @@ class Scenario(Strict):
 
 
 class Load(Strict):
-    model: LoadModel = Field(
+    model: LoadModelName = Field(
         default="closed",
         description="closed: constant virtual users (sweep.concurrency); open: constant arrival "
         "rate in requests per second (sweep.rate), with k6's dropped iterations reported.",
@@ -398,7 +395,7 @@ class Load(Strict):
     @model_validator(mode="after")
     def _vus_only_for_open_model(self) -> Load:
         given = [k for k in ("max_vus", "preallocated_vus") if getattr(self, k) is not None]
-        if given and self.model != "open":
+        if given and not self.kind.fixed_rate:
             raise ValueError(
                 f"'load.{given[0]}' applies to the open load model only (load.model is "
                 f"'{self.model}', whose virtual users are the sweep levels)"
@@ -445,6 +442,16 @@ class Load(Strict):
         if value is not None and not value.endswith((".js", ".mjs")):
             raise ValueError(f"{value!r} is not a k6 script (a .js file)")
         return value
+
+    @property
+    def kind(self) -> LoadModel:
+        """The load model itself: what a level means and how k6 drives it."""
+        return load_model(self.model)
+
+    def k6_executor(self, level: int) -> dict[str, Any]:
+        """k6's executor settings for one step at `level`."""
+        vus = self.open_vus(level) if self.kind.fixed_rate else None
+        return self.kind.executor(level, vus)
 
     @property
     def duration_s(self) -> float:
@@ -605,20 +612,21 @@ class Experiment(Strict):
 
     @model_validator(mode="after")
     def _sweep_matches_load_model(self) -> Experiment:
-        model = self.load.model
-        other_model = "open" if model == "closed" else "closed"
-        wanted, other = SWEEP_KEY[model], SWEEP_KEY[other_model]
-        if getattr(self.sweep, other) is not None:
+        model = self.load.kind
+        wanted = model.sweep_key
+        for other in LOAD_MODELS.values():
+            if other is model or getattr(self.sweep, other.sweep_key) is None:
+                continue
             raise ValueError(
-                f"'sweep.{other}' is for the {other_model} load model, but load.model is "
-                f"'{model}', whose levels are {LEVEL_UNIT[model]}: give 'sweep.{wanted}' instead "
-                f"(on the command line: '~sweep.{other}' '+sweep.{wanted}.levels=[..]'), or set "
-                f"load.model={other_model}"
+                f"'sweep.{other.sweep_key}' is for the {other.name} load model, but load.model is "
+                f"'{model.name}', whose levels are {model.unit}: give 'sweep.{wanted}' instead "
+                f"(on the command line: '~sweep.{other.sweep_key}' '+sweep.{wanted}.levels=[..]'), "
+                f"or set load.model={other.name}"
             )
         if getattr(self.sweep, wanted) is None:
             raise ValueError(
-                f"'sweep.{wanted}' is required: load.model is '{model}', whose levels are "
-                f"{LEVEL_UNIT[model]}"
+                f"'sweep.{wanted}' is required: load.model is '{model.name}', whose levels are "
+                f"{model.unit}"
             )
         return self
 
@@ -627,15 +635,15 @@ class Experiment(Strict):
 
     def levels(self) -> list[int]:
         """The sweep levels, in the load model's unit (virtual users or requests per second)."""
-        levels = getattr(self.sweep, SWEEP_KEY[self.load.model])
+        levels: LevelRange | None = getattr(self.sweep, self.load.kind.sweep_key)
         assert levels is not None  # guaranteed by _sweep_matches_load_model
         return levels.values()
 
 
 def planned_levels(experiment: dict[str, Any]) -> list[int]:
     """The sweep levels of a stored (dumped) experiment, whichever load model it used."""
-    model = experiment.get("load", {}).get("model", "closed")
-    return LevelRange.model_validate(experiment["sweep"][SWEEP_KEY[model]]).values()
+    model = load_model(experiment.get("load", {}).get("model", "closed"))
+    return LevelRange.model_validate(experiment["sweep"][model.sweep_key]).values()
 
 
 def describe_validation_error(error: ValidationError, source: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from runner.load_model import CLOSED, LoadModel
 from runner.model import Experiment
 
 # Seconds per step beyond its configured load: k6 start-up and summary writing.
@@ -15,27 +16,23 @@ TARGET_START_S = 1.0
 @dataclass(frozen=True)
 class Step:
     target: str
-    concurrency: int  # the step's level: virtual users (closed) or requests per second (open)
+    level: int  # virtual users (closed model) or requests per second (open model)
     repetition: int
-    model: str = "closed"
+    model: LoadModel = CLOSED
 
     @property
     def key(self) -> tuple[str, int, int]:
-        return (self.target, self.concurrency, self.repetition)
-
-    @property
-    def level(self) -> int:
-        return self.concurrency
+        return (self.target, self.level, self.repetition)
 
     @property
     def level_text(self) -> str:
         """How progress lines and messages name the level, with its unit."""
-        return f"{self.level} RPS" if self.model == "open" else f"c={self.level}"
+        return self.model.level_text(self.level)
 
     @property
     def level_words(self) -> str:
         """The level in a sentence: 'concurrency 20' or 'rate 500 RPS'."""
-        return f"rate {self.level} RPS" if self.model == "open" else f"concurrency {self.level}"
+        return self.model.level_words(self.level)
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ def build_plan(experiment: Experiment) -> Plan:
     """Target by target; within a target, every level once per repetition, lowest level first."""
     levels = experiment.levels()
     steps = [
-        Step(target, level, repetition, experiment.load.model)
+        Step(target, level, repetition, experiment.load.kind)
         for target in experiment.targets
         for repetition in range(1, experiment.repetitions + 1)
         for level in levels

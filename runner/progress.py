@@ -25,7 +25,6 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from runner.model import LEVEL_UNIT
 from runner.plan import Plan, Step
 from runner.redact import redact_text
 from runner.store import Failure, StepResult
@@ -131,7 +130,7 @@ class SweepProgress:
         self._refresh_eta()
 
     def step_finished(self, line: str, entry: StepResult | Failure) -> None:
-        self._drop(entry.target, entry.concurrency, entry.repetition)
+        self._drop(entry.target, entry.level, entry.repetition)
         if isinstance(entry, StepResult):
             self.results.append(entry)
         self._advance()
@@ -152,7 +151,7 @@ class SweepProgress:
         self.remaining = [
             s
             for s in self.remaining
-            if (s.target, s.concurrency, s.repetition) != (target, level, repetition)
+            if (s.target, s.level, s.repetition) != (target, level, repetition)
         ]
 
     def _advance(self) -> None:
@@ -186,7 +185,7 @@ class SweepProgress:
         for s in self.results:
             table.add_row(
                 s.label,
-                str(s.concurrency),
+                str(s.level),
                 str(s.repetition),
                 f"{s.rps:,.0f}",
                 f"{s.latency_ms.p95:.2f}",
@@ -236,7 +235,7 @@ def print_plan(console: Console, plan: Plan) -> None:
     console.print(plan_table(plan))
     levels = ", ".join(str(v) for v in experiment.levels())
     console.print(
-        f"Levels ({LEVEL_UNIT[experiment.load.model]}): {levels}; repetitions: {experiment.repetitions}; "
+        f"Levels ({experiment.load.kind.unit}): {levels}; repetitions: {experiment.repetitions}; "
         f"{load.warmup} warmup + {load.duration} measured per step; scenario "
         f"{experiment.scenario.name}: {experiment.scenario.describe()}.",
         highlight=False,

@@ -20,10 +20,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runner.errors import UserError
+from runner.load_model import LoadModelName
 from runner.model import INVOCATION_KEYS
 from runner.redact import redact_data
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUN_FILE = "run.json"
 STEPS_FILE = "results.jsonl"
 RESULTS_FILE = "results.json"
@@ -55,15 +56,12 @@ class StepResult(Record):
     kind: Literal["step"] = "step"
     target: str
     label: str
-    model: Literal["closed", "open"] = Field(
+    model: LoadModelName = Field(
         default="closed",
         description="Load model: closed (constant virtual users) or open (constant arrival rate).",
     )
     level: int = Field(
         description="The step's level: virtual users (closed) or requests per second (open)."
-    )
-    concurrency: int = Field(
-        description="Same as `level` (kept for readers written for the closed model only)."
     )
     repetition: int = Field(description="1-based repetition number.")
     started_at: float = Field(description="Start of the measured window, Unix seconds.")
@@ -117,10 +115,13 @@ class StepResult(Record):
 
     @model_validator(mode="before")
     @classmethod
-    def _level_defaults_to_concurrency(cls, data: Any) -> Any:
-        # Records written before `level` existed carry the level in `concurrency` only.
-        if isinstance(data, dict) and "level" not in data and "concurrency" in data:
-            return {**data, "level": data["concurrency"]}
+    def _level_from_concurrency(cls, data: Any) -> Any:
+        # Schema 1 wrote the level twice, as `level` and `concurrency` (the oldest runs only
+        # as `concurrency`); `level` is its one name now.
+        if isinstance(data, dict) and "concurrency" in data:
+            rest = {key: value for key, value in data.items() if key != "concurrency"}
+            rest.setdefault("level", data["concurrency"])
+            return rest
         return data
 
 
@@ -131,10 +132,20 @@ class Failure(Record):
     target: str
     label: str
     stage: Literal["start", "step"]
-    concurrency: int | None = None
+    level: int | None = Field(default=None, description="The step's level (stage 'step').")
     repetition: int | None = None
     message: str
     log_tail: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _level_from_concurrency(cls, data: Any) -> Any:
+        # Failures of schema 1 name their level `concurrency`.
+        if isinstance(data, dict) and "concurrency" in data:
+            rest = {key: value for key, value in data.items() if key != "concurrency"}
+            rest.setdefault("level", data["concurrency"])
+            return rest
+        return data
 
 
 class RunRecord(Record):
@@ -184,7 +195,7 @@ class ResultStore:
         run["provenance"].setdefault("resumed_at", []).append(time.time())
         _write_json(run_file, run)
         (self.run_dir / RESULTS_FILE).unlink(missing_ok=True)
-        return {(s.target, s.concurrency, s.repetition) for s in steps}
+        return {(s.target, s.level, s.repetition) for s in steps}
 
     def append(self, entry: StepResult | Failure) -> None:
         line = json.dumps(redact_data(entry.model_dump(mode="json")))
@@ -261,7 +272,7 @@ def load_run(run_dir: Path) -> RunRecord:
 def _unique_steps(steps: list[StepResult]) -> list[StepResult]:
     seen: dict[tuple[str, int, int], StepResult] = {}
     for step in steps:
-        seen.setdefault((step.target, step.concurrency, step.repetition), step)
+        seen.setdefault((step.target, step.level, step.repetition), step)
     return list(seen.values())
 
 

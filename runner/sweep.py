@@ -177,7 +177,7 @@ def _run_target(
                     target=target,
                     label=label,
                     stage="step" if started else "start",
-                    concurrency=failed.level if failed else None,
+                    level=failed.level if failed else None,
                     repetition=failed.repetition if failed else None,
                     message=str(error) + skipped,
                     log_tail=error.log_tail,
@@ -218,8 +218,7 @@ def _note(durations: dict[str, list[float]], target: str, since: float) -> None:
 
 
 def _step_dir(run_dir: Path, step: Step) -> Path:
-    level = f"rps{step.level}" if step.model == "open" else f"c{step.level}"
-    return run_dir / "steps" / step.target / f"{level}-r{step.repetition}"
+    return run_dir / "steps" / step.target / step.model.step_dir_name(step.level, step.repetition)
 
 
 def _one_line(label: str, step: Step, entry: StepResult | Failure) -> str:

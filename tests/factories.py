@@ -21,7 +21,7 @@ def step(
     return StepResult(
         target=target,
         label=label or target,
-        concurrency=level,
+        level=level,
         repetition=repetition,
         started_at=1_700_000_000.0,
         duration_s=5.0,
@@ -55,7 +55,7 @@ def record(
     failures: list[Failure] | None = None,
 ) -> RunRecord:
     targets = sorted({s.target for s in steps} | {f.target for f in failures or []})
-    levels = sorted({s.concurrency for s in steps})
+    levels = sorted({s.level for s in steps})
     labels = labels or {}
     experiment = {
         "name": "synthetic",

@@ -25,7 +25,7 @@ def summary_rows(report: str) -> tuple[list[str], list[list[str]]]:
 def test_every_planned_step_is_stored(quickstart_run: Path) -> None:
     results = json.loads((quickstart_run / "results.json").read_text())
     assert results["complete"] is True
-    keys = {(s["target"], s["concurrency"], s["repetition"]) for s in results["steps"]}
+    keys = {(s["target"], s["level"], s["repetition"]) for s in results["steps"]}
     expected = {(t, c, 1) for t in ("fastapi", "django_wsgi", "django_asgi") for c in (10, 20, 30)}
     assert keys == expected
     lines = (quickstart_run / "results.jsonl").read_text().splitlines()
@@ -41,7 +41,7 @@ def test_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
     header, rows = summary_rows(report)
     assert [row[0] for row in rows] == ["10", "20", "30"]  # exactly one row per level
     labels = {name: spec["label"] for name, spec in results["experiment"]["targets"].items()}
-    by_key = {(s["target"], s["concurrency"]): s for s in results["steps"]}
+    by_key = {(s["target"], s["level"]): s for s in results["steps"]}
     for row in rows:
         level = int(row[0])
         for target, label in labels.items():
@@ -64,7 +64,7 @@ def test_winner_follows_the_data(quickstart_run: Path) -> None:
     for row in rows:
         level = int(row[0])
         steps = sorted(
-            (s for s in results["steps"] if s["concurrency"] == level),
+            (s for s in results["steps"] if s["level"] == level),
             key=lambda s: s["rps"],
             reverse=True,
         )

@@ -163,14 +163,14 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = RUN_
 
 
 def finished_in_output(output: str) -> set[tuple[str, int, int]]:
-    """(label, concurrency, repetition) of each step the runner reported as measured."""
+    """(label, level, repetition) of each step the runner reported as measured."""
     pattern = re.compile(r"^\[\d+/\d+\] (.+) c=(\d+) rep (\d+): [\d,]+ RPS", re.MULTILINE)
     return {(m.group(1), int(m.group(2)), int(m.group(3))) for m in pattern.finditer(output)}
 
 
 def stored_steps(lines: list[dict[str, Any]]) -> set[tuple[str, int, int]]:
     return {
-        (line["label"], line["concurrency"], line["repetition"])
+        (line["label"], line["level"], line["repetition"])
         for line in lines
         if line["kind"] == "step"
     }
@@ -187,7 +187,7 @@ def assert_every_finished_step_stored(run: WatchedRun) -> None:
     results_file = run.run_dir / "results.json"
     if results_file.is_file():
         results = json.loads(results_file.read_text())
-        assert {(s["label"], s["concurrency"], s["repetition"]) for s in results["steps"]} == stored
+        assert {(s["label"], s["level"], s["repetition"]) for s in results["steps"]} == stored
 
 
 # --- start-up faults, a busy port, an already-running URL target, secrets --------------------
@@ -374,7 +374,7 @@ def test_server_killed_mid_step_fails_its_step_and_skips_the_rest(midstep_run: M
     victim = [line for line in run.lines() if line["target"] == "victim"]
     assert [line["kind"] for line in victim] == ["step", "failure"]
     failure = victim[1]
-    assert failure["stage"] == "step" and failure["concurrency"] == 4
+    assert failure["stage"] == "step" and failure["level"] == 4
     assert "exited during the step at concurrency 4 (killed by SIGKILL)" in failure["message"]
     assert "Its 1 later step(s) were skipped." in failure["message"]
     assert "skipped 2 step(s): Server killed is not running" in run.output
@@ -383,7 +383,7 @@ def test_server_killed_mid_step_fails_its_step_and_skips_the_rest(midstep_run: M
 def test_k6_killed_mid_step_fails_that_step_and_the_run_goes_on(midstep_run: MidstepRun) -> None:
     run, _status, _killed = midstep_run
     k6_target = [line for line in run.lines() if line["target"] == "k6_victim"]
-    assert [(line["kind"], line["concurrency"]) for line in k6_target] == [
+    assert [(line["kind"], line["level"]) for line in k6_target] == [
         ("failure", 2),
         ("step", 4),
         ("step", 6),
@@ -416,7 +416,7 @@ def test_k6_that_refuses_its_options_fails_each_step_and_the_run_goes_on(
     request.addfinalizer(run.kill_leftovers)
     assert status == 1, run.output
     lines = run.lines()
-    assert [(line["kind"], line["concurrency"]) for line in lines] == [
+    assert [(line["kind"], line["level"]) for line in lines] == [
         ("failure", 2),
         ("failure", 4),
     ]

@@ -8,6 +8,7 @@ import pytest
 
 from runner import k6, measure
 from runner.lifecycle import running_server
+from runner.load_model import CLOSED
 from runner.model import Expect, Request, Target, validate_experiment
 from runner.plan import Step
 
@@ -24,7 +25,7 @@ def faulty_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
 
 def run_step(server, path: str, tmp_path: Path, vus: int = 4, warmup_s: float = 1.0):  # type: ignore[no-untyped-def]
     env = {"SWEEPBENCH_BASE_URL": server.base_url, "SWEEPBENCH_PATH": path}
-    options = k6.step_options(vus, "1s", warmup_s)
+    options = k6.step_options(CLOSED.executor(vus), "1s", warmup_s)
     run = k6.run_k6(k6.find_k6(), k6.STANDARD_SCRIPT, options, env, tmp_path, [1], 60)
     assert run.exit_code == 0, run.output_tail
     assert run.summary is not None

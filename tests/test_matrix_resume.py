@@ -126,7 +126,7 @@ def test_resume_after_sigkill_measures_every_step_exactly_once(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "Resuming" in result.stderr
     steps = json.loads((run_dir / "results.json").read_text())["steps"]
-    keys = [(s["target"], s["concurrency"], s["repetition"]) for s in steps]
+    keys = [(s["target"], s["level"], s["repetition"]) for s in steps]
     assert len(keys) == len(set(keys)) == 6
     for entry in kept[:2]:
         assert entry in steps  # the steps measured before the kill are kept as they were

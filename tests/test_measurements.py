@@ -51,7 +51,7 @@ def served(server: RunningServer) -> int:
 
 
 def run_step(server: RunningServer, spec: Experiment, work_dir: Path) -> StepResult:
-    step = Step("faulty", spec.levels()[0], 1, spec.load.model)
+    step = Step("faulty", spec.levels()[0], 1, spec.load.kind)
     entry = measure.run_step(step, server, spec, k6.find_k6(), work_dir)
     assert isinstance(entry, StepResult), entry
     return entry
@@ -194,7 +194,7 @@ def test_live_numbers_reach_the_progress_display(
     """While k6 runs, the live feed reports k6's throughput and p95 and the sampler's figures."""
     spec = experiment({"duration": "2s", "warmup": "1s"}, {"concurrency": {"levels": [2]}})
     views: list[measure.LiveView] = []
-    step = Step("faulty", 2, 1, "closed")
+    step = Step("faulty", 2, 1)
     entry = measure.run_step(
         step, faulty_server, spec, k6.find_k6(), tmp_path, on_live=views.append
     )

@@ -78,7 +78,7 @@ def restarted_run(dirty_repo: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def test_repetitions_are_stored_apart_and_spread(restarted_run: dict[str, Any]) -> None:
     steps = restarted_run["steps"]
     assert sorted(s["repetition"] for s in steps) == [1, 2, 3]
-    assert {(s["target"], s["level"], s["concurrency"]) for s in steps} == {("faulty", 4, 4)}
+    assert {(s["target"], s["level"]) for s in steps} == {("faulty", 4)}
     rps = [s["rps"] for s in steps]
     assert all(value > 0 for value in rps)
     assert max(rps) > min(rps)  # three measurements, not one copied three times

@@ -25,7 +25,7 @@ def test_html_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
     results = json.loads((quickstart_run / "results.json").read_text())
     header, rows = summary_cells(quickstart_run)
     assert [row[0] for row in rows] == ["10", "20", "30"]
-    by_key = {(s["target"], s["concurrency"]): s for s in results["steps"]}
+    by_key = {(s["target"], s["level"]): s for s in results["steps"]}
     for row in rows:
         cell = dict(zip(header, row, strict=True))
         for target, spec in results["experiment"]["targets"].items():
@@ -42,7 +42,7 @@ def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
     for target in results["experiment"]["targets"]:
         header, *rows = found[f"steps:{target}"]
         stored = sorted(
-            (s for s in results["steps"] if s["target"] == target), key=lambda s: s["concurrency"]
+            (s for s in results["steps"] if s["target"] == target), key=lambda s: s["level"]
         )
         for row, s in zip(rows, stored, strict=True):
             cell = dict(zip(header, row, strict=True))
@@ -116,7 +116,7 @@ def test_compare_flags_an_injected_regression(quickstart_run: Path, tmp_path: Pa
     lines = []
     for line in (slower / STEPS_FILE).read_text().splitlines():
         entry = json.loads(line)
-        if entry["target"] == "fastapi" and entry["concurrency"] == 20:
+        if entry["target"] == "fastapi" and entry["level"] == 20:
             entry["rps"] = round(entry["rps"] * 0.7, 2)
         lines.append(json.dumps(entry))
     (slower / STEPS_FILE).write_text("\n".join(lines) + "\n")

@@ -6,12 +6,16 @@ import csv
 from pathlib import Path
 
 from runner.analysis import Analysis
+from runner.load_model import load_model
 from runner.store import RunRecord
+
+# The level column is named for the run's load model and unit (concurrency_vus or rate_rps).
+LEVEL_COLUMN = "{level}"
 
 COLUMNS = [
     "target",
     "label",
-    "concurrency",
+    LEVEL_COLUMN,
     "repetition",
     "requests",
     "rps",
@@ -42,17 +46,22 @@ COLUMNS = [
 ]
 
 
+def _header(columns: list[str], level_column: str) -> list[str]:
+    return [level_column if name == LEVEL_COLUMN else name for name in columns]
+
+
 def write_steps(path: Path, record: RunRecord) -> Path:
+    model = load_model(record.experiment.get("load", {}).get("model", "closed"))
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(COLUMNS)
+        writer.writerow(_header(COLUMNS, model.csv_column))
         for s in record.steps:
             lat = s.latency_ms
             writer.writerow(
                 [
                     s.target,
                     s.label,
-                    s.concurrency,
+                    s.level,
                     s.repetition,
                     s.requests,
                     s.rps,
@@ -89,7 +98,7 @@ def write_steps(path: Path, record: RunRecord) -> Path:
 AGGREGATE_COLUMNS = [
     "target",
     "label",
-    "concurrency",
+    LEVEL_COLUMN,
     "runs",
     "rps_median",
     "rps_min",
@@ -111,7 +120,7 @@ def write_aggregate(path: Path, analysis: Analysis) -> Path:
     """results_aggregated.csv: one row per target x level, over repetitions."""
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(AGGREGATE_COLUMNS)
+        writer.writerow(_header(AGGREGATE_COLUMNS, analysis.model.csv_column))
         for target in analysis.targets:
             for c in analysis.series(target):
                 winner = analysis.winners[c.level].target == target

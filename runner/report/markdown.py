@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.analysis import Analysis
-from runner.model import LEVEL_UNIT, SWEEP_KEY, Scenario, planned_levels
+from runner.load_model import load_model
+from runner.model import Scenario, planned_levels
 from runner.report import formatting as fmt
 from runner.store import RunRecord, StepResult
 
@@ -21,24 +22,17 @@ def _cell_text(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-LOAD_MODEL_TEXT = {
-    "closed": "closed, constant virtual users (k6 constant-vus)",
-    "open": "open, constant arrival rate (k6 constant-arrival-rate); requests k6 could not "
-    "start on time are counted as dropped iterations",
-}
-
-
 def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
     """(name, value) pairs describing what ran, derived from the stored config and provenance."""
     experiment = record.experiment
     prov = record.provenance
     load = experiment["load"]
-    model = load.get("model", "closed")
-    sweep = experiment["sweep"][SWEEP_KEY[model]]
+    model = load_model(load.get("model", "closed"))
+    sweep = experiment["sweep"][model.sweep_key]
     levels = planned_levels(experiment)
     step = f"{sweep['step']}" if sweep.get("step") else "explicit list"
-    unit = LEVEL_UNIT[model]
-    kind = "Rate" if model == "open" else "Concurrency"
+    unit = model.unit
+    kind = model.level_kind
     pinning = experiment["pinning"]
     pin_text = (
         f"server on core(s) {pinning['server_cpus']}, k6 on core(s) {pinning['client_cpus']}"
@@ -51,7 +45,7 @@ def configuration_facts(record: RunRecord) -> list[tuple[str, str]]:
     software = ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v)
     plural = "s" if len(levels) != 1 else ""
     return [
-        ("Load model", LOAD_MODEL_TEXT[model]),
+        ("Load model", model.description),
         ("Scenario", _scenario_text(experiment)),
         (f"{kind} range", f"{min(levels)} to {max(levels)} {unit}"),
         (
@@ -158,7 +152,7 @@ def _server_settings(spec: dict[str, Any]) -> str:
 
 def summary_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
     """Exactly one row per level, one column group per target: shared by every writer."""
-    open_model = analysis.model == "open"
+    open_model = analysis.model.fixed_rate
     header = [analysis.level_name]
     for target in analysis.targets:
         label = analysis.labels[target]
@@ -260,7 +254,7 @@ STEP_HEADER = [
 def step_row(s: StepResult) -> list[str]:
     lat = s.latency_ms
     return [
-        str(s.concurrency),
+        str(s.level),
         str(s.repetition),
         str(s.requests),
         fmt.rps(s.rps),
@@ -279,13 +273,15 @@ def step_row(s: StepResult) -> list[str]:
         str(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
         fmt.cpu(s.client_cpu_percent.avg),
     ] + (
-        [fmt.rps(s.target_rps or 0.0), str(s.dropped_iterations or 0)] if s.model == "open" else []
+        [fmt.rps(s.target_rps or 0.0), str(s.dropped_iterations or 0)]
+        if load_model(s.model).fixed_rate
+        else []
     )
 
 
 def step_header(analysis: Analysis) -> list[str]:
     """The per-step columns; an open-model run adds its target rate and dropped iterations."""
-    extra = ["Target RPS", "Dropped"] if analysis.model == "open" else []
+    extra = ["Target RPS", "Dropped"] if analysis.model.fixed_rate else []
     return [analysis.level_name, *STEP_HEADER[1:], *extra]
 
 
@@ -294,7 +290,7 @@ def aggregate_header(analysis: Analysis) -> list[str]:
 
 
 def summary_note(analysis: Analysis) -> str:
-    if analysis.model != "open":
+    if not analysis.model.fixed_rate:
         return SUMMARY_NOTE
     return (
         SUMMARY_NOTE + " Dropped: requests k6 could not start on schedule because every allowed "
@@ -304,7 +300,7 @@ def summary_note(analysis: Analysis) -> str:
 
 def steps_of(record: RunRecord, target: str) -> list[StepResult]:
     return sorted(
-        (s for s in record.steps if s.target == target), key=lambda s: (s.concurrency, s.repetition)
+        (s for s in record.steps if s.target == target), key=lambda s: (s.level, s.repetition)
     )
 
 
@@ -324,7 +320,7 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
         for s in (s for s in steps if s.failed_requests):
             causes = ", ".join(f"{cause}: {n}" for cause, n in s.errors.items() if n)
             lines.append(
-                f"\n- c={s.concurrency} rep {s.repetition}: {s.failed_requests} failed requests"
+                f"\n- c={s.level} rep {s.repetition}: {s.failed_requests} failed requests"
                 + (f" ({causes})" if causes else "")
             )
     return lines
@@ -356,11 +352,7 @@ def notes(record: RunRecord) -> list[str]:
     if record.failures:
         lines += ["", "## Failures", ""]
         for failure in record.failures:
-            where = (
-                f" at c={failure.concurrency} rep {failure.repetition}"
-                if failure.concurrency
-                else ""
-            )
+            where = f" at c={failure.level} rep {failure.repetition}" if failure.level else ""
             lines.append(f"- **{_cell_text(failure.label)}**{where}: {_cell_text(failure.message)}")
             if failure.log_tail:
                 lines += [
