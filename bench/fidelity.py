@@ -25,10 +25,10 @@ from pathlib import Path
 from _shared import compose_experiment, say
 
 from runner import k6, measure
-from runner.lifecycle import RunningServer, running_server
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
 from runner.plan import Step, build_plan
+from runner.server import RunningServer, running_server
 from runner.store import StepResult
 
 DEFAULT_OVERRIDES = ["load.duration=3s", "load.warmup=1s", "sweep.concurrency.levels=[10]"]
@@ -49,12 +49,12 @@ def bare_k6(server: RunningServer, experiment: Experiment, step: Step, work: Pat
     """The same script, options and environment, typed by hand; nothing of the runner around."""
     work.mkdir(parents=True, exist_ok=True)
     options_path, summary_path = work / "options.json", work / "summary.json"
-    options_path.write_text(json.dumps(measure.step_k6_options(experiment, step)))
+    options_path.write_text(json.dumps(k6.options_for_step(experiment, step)))
     cores = ",".join(str(c) for c in experiment.pinning.client_cpus)
     command = ["taskset", "-c", cores] if experiment.pinning.enabled else []
     command += [str(k6.find_k6()), "run", "--quiet", "--config", str(options_path)]
     command += ["--summary-export", str(summary_path), str(k6.STANDARD_SCRIPT)]
-    env = {**os.environ, **measure.step_env(server.base_url, experiment, step)}
+    env = {**os.environ, **k6.step_env(server.base_url, experiment, step)}
     timeout_s = experiment.load.warmup_s + experiment.load.duration_s + 60
     subprocess.run(command, env=env, check=True, capture_output=True, timeout=timeout_s)
     metrics = k6.parse_summary(json.loads(summary_path.read_text()))

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +12,15 @@ import psutil
 
 from runner import k6, launch
 from runner.errors import TargetError
-from runner.lifecycle import ServerHandle, free_port
 from runner.model import Experiment
 from runner.plan import Step
+from runner.ports import free_port
 from runner.sampler import Sample, TreeSampler, WindowSummary, summarize
+from runner.server import ServerHandle
 from runner.store import Failure, LatencyMs, Stat, StepResult
 
 # k6 needs a moment to start and to finish in-flight requests after the window closes.
 K6_EXTRA_TIME_S = 60.0
-# Seconds between live updates of the progress display.
-LIVE_INTERVAL_S = 1.0
 # A k6 using this share of the cores it may use is the bottleneck, not the server.
 CLIENT_BOUND_SHARE = 0.9
 # samples.csv: one row per sample and tree. Memory columns are blank on CPU-only samples.
@@ -40,78 +36,12 @@ SAMPLE_COLUMNS = [
 ]
 
 
-def requests_json(experiment: Experiment) -> str:
-    """The scenario's requests as k6 scripts read them from SWEEPBENCH_REQUESTS."""
-    return json.dumps(
-        [
-            {
-                "name": request.label,
-                "method": request.method,
-                "path": request.target,
-                "headers": request.all_headers,
-                "body": request.body_text,
-                "weight": request.weight,
-            }
-            for request in experiment.scenario.requests
-        ]
-    )
-
-
-def step_env(base_url: str, experiment: Experiment, step: Step) -> dict[str, str]:
-    """The documented contract between the runner and a k6 script (runner/scripts/sweepbench.js)."""
-    load = experiment.load
-    return {
-        "SWEEPBENCH_BASE_URL": base_url,
-        "SWEEPBENCH_REQUESTS": requests_json(experiment),
-        "SWEEPBENCH_PATH": experiment.scenario.requests[0].target,
-        "SWEEPBENCH_TIMEOUT": load.timeout,
-        "SWEEPBENCH_LEVEL": str(step.level),
-        "SWEEPBENCH_MODEL": load.model,
-        "SWEEPBENCH_TARGET": step.target,
-        "SWEEPBENCH_REPETITION": str(step.repetition),
-        "SWEEPBENCH_DURATION": load.duration,
-        "SWEEPBENCH_WARMUP": load.warmup,
-    }
-
-
 def client_cpus(experiment: Experiment) -> list[int] | None:
     return list(experiment.pinning.client_cpus) if experiment.pinning.enabled else None
 
 
 def server_cpus(experiment: Experiment) -> list[int] | None:
     return list(experiment.pinning.server_cpus) if experiment.pinning.enabled else None
-
-
-@dataclass(frozen=True)
-class LiveView:
-    """Live numbers of the running step: k6's, plus the latest server and k6 samples."""
-
-    k6: k6.LiveNumbers | None
-    server: Sample | None
-    client: Sample | None
-
-
-class _LiveFeed(threading.Thread):
-    """Once a second, hands the live numbers to the progress display."""
-
-    def __init__(self, port: int, sampler: TreeSampler, sink: Callable[[LiveView], None]) -> None:
-        super().__init__(name="live-feed", daemon=True)
-        self.reader = k6.K6Live(port)
-        self.sampler = sampler
-        self.sink = sink
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(LIVE_INTERVAL_S):
-            server = self.sampler.latest("server")
-            self.sink(LiveView(self.reader.poll(), server, self.sampler.latest("k6")))
-
-
-def step_k6_options(experiment: Experiment, step: Step) -> dict[str, Any]:
-    """k6 options for the step's load model and level."""
-    load = experiment.load
-    counts = ["dropped_iterations"] if load.kind.fixed_rate else []
-    return k6.step_options(load.k6_executor(step.level), load.duration, load.warmup_s, counts)
 
 
 def cores_of(pid: int) -> int | None:
@@ -128,7 +58,7 @@ def run_step(
     experiment: Experiment,
     k6_path: Path,
     work_dir: Path,
-    on_live: Callable[[LiveView], None] | None = None,
+    on_live: Callable[[k6.LiveView], None] | None = None,
     script: Path = k6.STANDARD_SCRIPT,
 ) -> StepResult | Failure:
     """Measure one step. Raises TargetError when the server dies, so its later steps are skipped.
@@ -137,35 +67,10 @@ def run_step(
     step a Failure (with k6's output tail) and the sweep goes on.
     """
     load = experiment.load
-    options = step_k6_options(experiment, step)
-    timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
-    api_port = free_port()
-    # A server not started by the runner (a `url` target) has no process tree to sample.
-    roots = {"server": server.pid} if server.pid is not None else {}
+    roots = _sampled_roots(server)
     server_cores = cores_of(server.pid) if server.pid is not None else None
-    sampling = experiment.sampler
-    with TreeSampler(roots, sampling.interval, sampling.memory_interval, sampling.uss) as sampler:
-        feed = _LiveFeed(api_port, sampler, on_live) if on_live else None
-        if feed:
-            feed.start()
-        try:
-            run = k6.run_k6(
-                k6_path,
-                script,
-                options,
-                step_env(server.base_url, experiment, step),
-                work_dir,
-                client_cpus(experiment),
-                timeout_s,
-                on_spawn=lambda pid: sampler.track("k6", pid),
-                api_port=api_port,
-                stop_when=lambda: None if server.alive() else "the server exited",
-            )
-        finally:
-            if feed:
-                feed.stopped.set()
-                feed.join(timeout=5)
-    write_samples(sampler.samples, work_dir / "samples.csv")
+    run, samples = _load_and_sample(step, server, experiment, k6_path, work_dir, on_live, script)
+    write_samples(samples, work_dir / "samples.csv")
     label = experiment.label(step.target)
     if not server.alive():
         raise TargetError(
@@ -179,26 +84,78 @@ def run_step(
         return _step_failure(step, label, _k6_problem(run), run.output_tail)
     window_start = (run.load_started_at or run.started_at) + load.warmup_s
     window_end = window_start + load.duration_s
-    server_usage = summarize(sampler.samples["server"], window_start, window_end) if roots else None
-    client_usage = summarize(sampler.samples.get("k6", []), window_start, window_end)
+    server_usage = summarize(samples["server"], window_start, window_end) if roots else None
+    client_usage = summarize(samples.get("k6", []), window_start, window_end)
     if (roots and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
     result = _step_result(
         step, label, run, window_start, load.duration_s, server_usage, client_usage
     )
+    return _with_context(result, experiment, step, server.pid, server_cores, client_usage)
+
+
+def _sampled_roots(server: ServerHandle) -> dict[str, int]:
+    """A server not started by the runner (a `url` target) has no process tree to sample."""
+    return {"server": server.pid} if server.pid is not None else {}
+
+
+def _load_and_sample(
+    step: Step,
+    server: ServerHandle,
+    experiment: Experiment,
+    k6_path: Path,
+    work_dir: Path,
+    on_live: Callable[[k6.LiveView], None] | None,
+    script: Path,
+) -> tuple[k6.K6Run, dict[str, list[Sample]]]:
+    """Run k6 for the step while the sampler watches the server's tree (if ours) and k6's."""
+    load = experiment.load
+    options = k6.options_for_step(experiment, step)
+    timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
+    api_port = free_port()
+    sampling = experiment.sampler
+    roots = _sampled_roots(server)
+    with (
+        TreeSampler(roots, sampling.interval, sampling.memory_interval, sampling.uss) as sampler,
+        k6.live_feed(api_port, sampler, on_live),
+    ):
+        run = k6.run_k6(
+            k6_path,
+            script,
+            options,
+            k6.step_env(server.base_url, experiment, step),
+            work_dir,
+            client_cpus(experiment),
+            timeout_s,
+            on_spawn=lambda pid: sampler.track("k6", pid),
+            api_port=api_port,
+            stop_when=lambda: None if server.alive() else "the server exited",
+        )
+    return run, sampler.samples
+
+
+def _with_context(
+    result: StepResult,
+    experiment: Experiment,
+    step: Step,
+    server_pid: int | None,
+    server_cores: int | None,
+    client_usage: WindowSummary,
+) -> StepResult:
+    """What the figures need to be read right: was k6 the bottleneck, on how many cores."""
     k6_cores = len(client_cpus(experiment) or os.sched_getaffinity(0))
     bound = client_usage.cpu_percent.avg >= CLIENT_BOUND_SHARE * 100 * k6_cores
     update: dict[str, Any] = {
         "client_bound": bound,
         "client_cores": k6_cores,
-        "server_pid": server.pid,
+        "server_pid": server_pid,
         "server_cores": server_cores,
         "cpu_share_percent": _share(result.cpu_percent, server_cores)
         if result.cpu_percent
         else None,
     }
-    if load.kind.fixed_rate:
-        update["max_vus"] = load.open_vus(step.level)[1]
+    if experiment.load.kind.fixed_rate:
+        update["max_vus"] = experiment.load.open_vus(step.level)[1]
     return result.model_copy(update=update)
 
 

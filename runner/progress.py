@@ -30,7 +30,7 @@ from runner.redact import redact_text
 from runner.store import Failure, StepResult
 
 if TYPE_CHECKING:
-    from runner.measure import LiveView
+    from runner.k6.live import LiveView
 
 
 def make_console() -> Console:

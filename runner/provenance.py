@@ -15,8 +15,8 @@ from typing import Any
 
 import psutil
 
-from runner.lifecycle import PROJECT_ROOT, server_env
 from runner.model import Experiment, Target
+from runner.server.command import PROJECT_ROOT, server_env
 
 PACKAGES = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "django", "gunicorn")
 # The harness itself: psutil does the sampling, so its version matters to the CPU figures.

@@ -14,8 +14,8 @@ import urllib.parse
 from typing import Any
 
 from runner.errors import UserError
-from runner.lifecycle import HOST
 from runner.model import Experiment
+from runner.ports import HOST
 from runner.redact import redact_text
 
 

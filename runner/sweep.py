@@ -8,21 +8,20 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import database, interrupts, k6, k6_script, measure, provenance, safety
+from runner import database, interrupts, k6, measure, provenance, safety
 from runner.errors import TargetError, UserError
-from runner.lifecycle import (
-    HOST,
+from runner.machine_lock import exclusive_machine
+from runner.model import Experiment
+from runner.plan import Plan, Step, build_plan
+from runner.progress import SweepProgress
+from runner.redact import redact_text
+from runner.server import (
     RunningServer,
     ServerHandle,
     check_importable,
     external_server,
     running_server,
 )
-from runner.machine_lock import exclusive_machine
-from runner.model import Experiment
-from runner.plan import Plan, Step, build_plan
-from runner.progress import SweepProgress
-from runner.redact import redact_text
 from runner.store import Failure, ResultStore, RunRecord, StepResult, check_run_dir
 
 # The cores this process may use before a run pins it (a multirun runs several jobs in-process).
@@ -42,18 +41,6 @@ def check_pinning(experiment: Experiment) -> None:
             )
 
 
-def check_script(
-    experiment: Experiment, plan: Plan, k6_path: Path, script: Path, run_dir: Path
-) -> None:
-    """A custom script must load in k6 and leave the scenarios to the runner."""
-    if script == k6.STANDARD_SCRIPT:
-        return
-    first = plan.steps[0]
-    env = measure.step_env(f"http://{HOST}:9", experiment, first)
-    options = measure.step_k6_options(experiment, first)
-    k6_script.check(k6_path, script, options, env, run_dir / "steps")
-
-
 def run_experiment(
     experiment: Experiment,
     run_dir: Path,
@@ -65,8 +52,9 @@ def run_experiment(
     k6_path = k6.find_k6()
     check_pinning(experiment)
     plan = build_plan(experiment)
-    script = k6_script.resolve(experiment.load, experiments_dir / "scripts")
-    check_script(experiment, plan, k6_path, script, run_dir)
+    script = k6.resolve_script(experiment.load, experiments_dir / "scripts")
+    # A custom script must load in k6 and leave the scenarios to the runner.
+    k6.check_script(k6_path, script, experiment, plan.steps[0], run_dir / "steps")
     destinations = safety.load_destinations(experiment)
     check_importable(experiment)
     check_run_dir(run_dir, experiment.runner.min_free_mib)

@@ -18,8 +18,8 @@ from omegaconf import OmegaConf
 
 from runner import database
 from runner.config import EXPERIMENTS_DIR
-from runner.lifecycle import RunningServer, running_server, send, verify_response
 from runner.model import Database, Request, Scenario, Target
+from runner.server import RunningServer, running_server, send, verify_response
 from targets.payloads import DATABASE_URL_ENV, WORLD_ROWS
 
 TARGETS = {

@@ -26,9 +26,9 @@ import psutil
 import pytest
 
 from runner.analysis import analyze
-from runner.lifecycle import running_server
 from runner.model import Expect, Request, Target
 from runner.report.markdown import render
+from runner.server import running_server
 from runner.store import load_run
 from tests.conftest import PROJECT_ROOT
 

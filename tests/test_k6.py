@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from runner import k6, measure
-from runner.lifecycle import running_server
+from runner import k6
 from runner.load_model import CLOSED
 from runner.model import Expect, Request, Target, validate_experiment
 from runner.plan import Step
+from runner.server import running_server
 
 FAULTY = Target(app="tests.apps.faulty:app", server="uvicorn")
 
@@ -103,10 +103,10 @@ def test_weighted_mix_sends_each_request_its_share(faulty_server, tmp_path: Path
         "test",
     )
     step = Step("t", 4, 1)
-    options = measure.step_k6_options(experiment, step)
+    options = k6.options_for_step(experiment, step)
     for name in ("get", "post"):
         options["thresholds"][f"http_reqs{{scenario:measure,name:{name}}}"] = ["count>=0"]
-    env = measure.step_env(faulty_server.base_url, experiment, step)
+    env = k6.step_env(faulty_server.base_url, experiment, step)
     run = k6.run_k6(k6.find_k6(), k6.STANDARD_SCRIPT, options, env, tmp_path, [1], 60)
     assert run.exit_code == 0 and run.summary is not None, run.output_tail
     metrics = k6.parse_summary(run.summary)

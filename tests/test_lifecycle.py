@@ -10,8 +10,8 @@ import psutil
 import pytest
 
 from runner.errors import TargetError
-from runner.lifecycle import running_server, send, server_command
 from runner.model import Expect, Request, Target
+from runner.server import running_server, send, server_command
 
 JSON_EXPECT = Expect(status=200, json={"message": "Hello, World!"})
 

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from runner import k6, measure
-from runner.lifecycle import RunningServer, running_server
 from runner.model import Expect, Experiment, Request, validate_experiment
 from runner.plan import Step
 from runner.progress import live_line
 from runner.sampler import PEAK_WINDOW_S, Sample, summarize
+from runner.server import RunningServer, running_server
 from runner.store import StepResult
 
 FAULTY = {"app": "tests.apps.faulty:app", "server": "uvicorn"}
@@ -193,7 +193,7 @@ def test_live_numbers_reach_the_progress_display(
 ) -> None:
     """While k6 runs, the live feed reports k6's throughput and p95 and the sampler's figures."""
     spec = experiment({"duration": "2s", "warmup": "1s"}, {"concurrency": {"levels": [2]}})
-    views: list[measure.LiveView] = []
+    views: list[k6.LiveView] = []
     step = Step("faulty", 2, 1)
     entry = measure.run_step(
         step, faulty_server, spec, k6.find_k6(), tmp_path, on_live=views.append

@@ -21,8 +21,9 @@ import pytest
 from pydantic import SecretStr
 
 from runner import database, launch
-from runner.lifecycle import free_port, running_server, send, verify_response
 from runner.model import Database, Request, Target
+from runner.ports import free_port
+from runner.server import running_server, send, verify_response
 from targets.payloads import WORLD_ROWS
 from tests.test_endpoints import shipped_scenarios
 
