@@ -74,7 +74,7 @@ def run_experiment(
     shared = TargetSetup(script, database_env, server_commands)
     complete = False
     # Seconds to start (until the verified answer) and to stop each server (overhead, bench/).
-    lifecycle: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
+    server_timings: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
     found: dict[str, object] = {}
     try:
         with SweepProgress(todo) as progress, exclusive_machine(progress.log):
@@ -90,10 +90,17 @@ def run_experiment(
                 )
             for target in experiment.targets:
                 if todo.for_target(target):
-                    _run_target(todo, target, store, run_dir, k6_path, progress, shared, lifecycle)
+                    _run_target(
+                        todo, target, store, run_dir, k6_path, progress, shared, server_timings
+                    )
         complete = True
     finally:
-        ended = {"ended_at": time.time(), "server_commands": server_commands, **lifecycle, **found}
+        ended = {
+            "ended_at": time.time(),
+            "server_commands": server_commands,
+            **server_timings,
+            **found,
+        }
         with interrupts.deferred():
             record = store.finish(complete, ended)
         os.sched_setaffinity(0, AVAILABLE_CPUS)
@@ -117,7 +124,7 @@ def _run_target(
     k6_path: Path,
     progress: SweepProgress,
     shared: TargetSetup,
-    lifecycle: dict[str, dict[str, list[float]]],
+    server_timings: dict[str, dict[str, list[float]]],
 ) -> None:
     experiment = plan.experiment
     label = experiment.label(target)
@@ -132,7 +139,7 @@ def _run_target(
             started = False
             with _server_for(target, experiment, run_dir, shared) as server:
                 started = True
-                _note(lifecycle["target_start_s"], target, asked_at)
+                _note(server_timings["target_start_s"], target, asked_at)
                 progress.log(f"{label}: {_server_line(server)}")
                 if isinstance(server, RunningServer):
                     shared.server_commands[target] = server.command
@@ -152,27 +159,32 @@ def _run_target(
                     remaining.remove(step)
                     progress.step_finished(_one_line(label, step, entry), entry)
                 stopping_at = time.monotonic()
-            _note(lifecycle["target_stop_s"], target, stopping_at)
+            _note(server_timings["target_stop_s"], target, stopping_at)
     except TargetError as error:
         # Policy: a target whose server fails is not restarted; its remaining steps are
         # skipped (a crash under load is a finding, and a restart would hide it).
-        failed = remaining[0] if started and remaining else None
-        later = len(remaining) - 1 if failed else len(remaining)
-        skipped = f" Its {later} {'later ' if failed else ''}step(s) were skipped." if later else ""
         with interrupts.deferred():
-            store.append(
-                Failure(
-                    target=target,
-                    label=label,
-                    stage="step" if started else "start",
-                    level=failed.level if failed else None,
-                    repetition=failed.repetition if failed else None,
-                    message=str(error) + skipped,
-                    log_tail=error.log_tail,
-                )
-            )
+            store.append(_target_failure(target, label, error, remaining, started))
         progress.log(f"FAILED {label}: {error.describe()}")
         progress.steps_skipped(len(remaining), f"{label} is not running")
+
+
+def _target_failure(
+    target: str, label: str, error: TargetError, remaining: list[Step], started: bool
+) -> Failure:
+    """The failure of a target's server: at start, or during its first remaining step."""
+    failed = remaining[0] if started and remaining else None
+    later = len(remaining) - 1 if failed else len(remaining)
+    skipped = f" Its {later} {'later ' if failed else ''}step(s) were skipped." if later else ""
+    return Failure(
+        target=target,
+        label=label,
+        stage="step" if started else "start",
+        level=failed.level if failed else None,
+        repetition=failed.repetition if failed else None,
+        message=str(error) + skipped,
+        log_tail=error.log_tail,
+    )
 
 
 def _server_for(
