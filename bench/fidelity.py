@@ -38,6 +38,8 @@ def through_runner(server: RunningServer, experiment: Experiment, step: Step, wo
     entry = measure.run_step(step, server, experiment, k6.find_k6(), work)
     if not isinstance(entry, StepResult):
         raise SystemExit(f"the runner's step failed: {entry.message}")
+    # The runner started this server, so its CPU was sampled.
+    assert entry.cpu_percent is not None
     say(
         f"  runner: server CPU {entry.cpu_percent.avg:.0f}% of one core, k6 CPU "
         f"{entry.client_cpu_percent.avg:.0f}% of one core, client_bound={entry.client_bound}"
