@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import server_like_processes
 
+# Every test here starts servers and k6 (or a database): see tests/conftest.py.
+pytestmark = pytest.mark.slow
+
 # The report prints two decimals: a stored 39.835 may print as 39.84, off by 0.005 plus the
 # binary rounding error of the float.
 HALF_CENT = 0.005 + 1e-9

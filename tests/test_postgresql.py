@@ -26,6 +26,9 @@ from runner.model import Database, Request, Target
 from targets.payloads import WORLD_ROWS
 from tests.test_endpoints import shipped_scenarios
 
+# Every test here starts servers and k6 (or a database): see tests/conftest.py.
+pytestmark = pytest.mark.slow
+
 TARGETS = {
     "fastapi": Target(app="targets.fastapi_app:app", server="uvicorn"),
     "django_wsgi": Target(app="targets.django_project.wsgi:application", server="gunicorn"),
