@@ -27,6 +27,8 @@ from runner.lifecycle import RunningServer, running_server
 from runner.machine_lock import exclusive_machine
 from runner.model import Expect, Request, Target
 
+pytest_plugins = ["pytester"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Experiments of the tests' own (faulty apps, bad input), next to the shipped ones.
 TEST_EXPERIMENTS = PROJECT_ROOT / "tests" / "experiments"
@@ -84,14 +86,15 @@ def load_kind(cmdline: Sequence[str]) -> str | None:
 class SpawnGuard:
     """Watches this process's descendants for servers and k6 while a test that is not slow runs.
 
-    A server takes far longer than the 50 ms poll to start and answer, and k6 runs for at least
+    A server takes far longer than the 0.1 s poll to start and answer, and k6 runs for at least
     its 1 s minimum, so any real load started by a test is seen, also through the CLI.
     """
 
-    POLL_S = 0.05
+    POLL_S = 0.1
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self._pids: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -115,8 +118,17 @@ class SpawnGuard:
             except psutil.Error:
                 continue
             kind = load_kind(cmdline)
-            if kind and proc.pid not in {int(s.split()[1]) for s in self.seen}:
+            if kind and ours(proc) and proc.pid not in self._pids:
+                self._pids.add(proc.pid)
                 self.seen.append(f"{kind} {proc.pid}: {' '.join(cmdline)[:200]}")
+
+
+def ours(proc: psutil.Process) -> bool:
+    """Started by this session, not by a pytest session this one runs (tests of this guard)."""
+    try:
+        return proc.environ().get(SESSION_ENV) == os.environ[SESSION_ENV]
+    except psutil.Error:
+        return True
 
 
 def launch_descendants() -> list[psutil.Process]:
@@ -198,13 +210,12 @@ def server_like_processes() -> list[psutil.Process]:
     Orphans are no longer our descendants, so they are found by the session's mark in their
     environment; another suite's servers on the same machine are not ours.
     """
-    mark = os.environ[SESSION_ENV]
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         if not load_kind(proc.info["cmdline"] or []):
             continue
         with contextlib.suppress(psutil.Error):
-            if proc.environ().get(SESSION_ENV) == mark and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.environ().get(SESSION_ENV) == os.environ[SESSION_ENV]:
                 found.append(proc)
     return found
 
