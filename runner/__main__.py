@@ -25,7 +25,6 @@ from runner.errors import (
 from runner.plan import build_plan
 from runner.progress import make_console, print_plan
 from runner.redact import redact_run_files, redact_text
-from runner.report import write_reports
 from runner.store import RUN_FILE, STEPS_FILE, RunRecord, load_run
 from runner.sweep import run_experiment
 
@@ -83,6 +82,10 @@ def run_job(cfg: DictConfig) -> int:
 
 
 def _finish(run_dir: Path, record: RunRecord) -> int:
+    # Imported here: the report's scipy and plotly take a second to load, which every run
+    # refused for bad input (and every test of one) would otherwise pay.
+    from runner.report import write_reports
+
     written = write_reports(run_dir, record)
     state = "complete" if record.complete else "PARTIAL"
     console.print(

@@ -4,6 +4,11 @@ Hydra composes `experiments/config.yaml` with the chosen `experiment/NAME.yaml` 
 groups; pydantic (runner.model) then validates the result. The pre-flight checks here turn the
 mistakes Hydra would report with a traceback (unknown experiment, malformed YAML) into one
 clear message.
+
+Defaults live in one place, the pydantic models. They reach Hydra as the `model_defaults` node of
+its ConfigStore, first in config.yaml's defaults list: every defaulted key is then in the
+composed config, so `repetitions=3` or `report.latency_slo_ms=50` override it without a `+`,
+and the YAML tree holds only what differs from the models.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hydra.core.config_store import ConfigStore
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from pydantic import BaseModel
 
 from runner.errors import UserError
-from runner.model import Experiment, validate_experiment
+from runner.model import Experiment, Load, validate_experiment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
@@ -25,6 +33,35 @@ EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
 OmegaConf.register_new_resolver(
     "first_set", lambda value, default: default if value is None else value, replace=True
 )
+
+# The name config.yaml's defaults list gives the node of model defaults.
+MODEL_DEFAULTS_NODE = "model_defaults"
+
+
+def field_defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's fields that have a default, with it, as plain YAML-able data."""
+    defaults: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if info.is_required():
+            continue
+        value = info.get_default(call_default_factory=True)
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json", by_alias=True)
+        defaults[info.alias or name] = value
+    return defaults
+
+
+def model_defaults() -> dict[str, Any]:
+    """Every experiment setting that has a default, as the models define it."""
+    return {**field_defaults(Experiment), "load": field_defaults(Load)}
+
+
+def register_model_defaults() -> None:
+    ConfigStore.instance().store(name=MODEL_DEFAULTS_NODE, node=model_defaults())
+
+
+# At import: before Hydra composes anything, in the CLI, the tests and bench/ alike.
+register_model_defaults()
 
 _EXPERIMENT_ARG = re.compile(r"^\+{0,2}experiment=(.*)$")
 _HELP_ARGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--shell-completion"}
@@ -119,3 +156,14 @@ def experiment_from_config(cfg: DictConfig, source_file: Path | None = None) -> 
     name = data.get("name") if isinstance(data, dict) else None
     where = f" in {source_file}" if source_file else ""
     return validate_experiment(data, f"experiment '{name}'{where}")
+
+
+class MatrixReportCallback(Callback):
+    """config.yaml's multirun callback. Hydra instantiates callbacks for every run, single runs
+    and runs refused for bad input too; the matrix report (scipy, plotly: a second to import)
+    loads only when a multirun has ended."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from runner.matrix import MatrixReportCallback as MatrixReport
+
+        MatrixReport().on_multirun_end(config, **kwargs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -155,13 +154,12 @@ def python_without_k6(tmp_path: Path) -> Path:
 
 
 def run_with_python(python: Path, run_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(python), "-m", "runner", "+experiment=quickstart", f"hydra.run.dir={run_dir}"],
-        cwd=Path(__file__).parent.parent,
-        capture_output=True,
-        text=True,
+    return run_cli(
+        "+experiment=quickstart",
+        f"hydra.run.dir={run_dir}",
+        python=python,
+        env={"PATH": "/usr/bin:/bin"},
         timeout=120,
-        env={**os.environ, "PATH": "/usr/bin:/bin"},
     )
 
 

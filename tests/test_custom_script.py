@@ -27,6 +27,7 @@ def custom_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_custom_script_summary_is_ingested(custom_run: Path) -> None:
     results = json.loads((custom_run / "results.json").read_text())
     assert results["complete"] and not results["failures"]
@@ -43,6 +44,7 @@ def test_custom_script_summary_is_ingested(custom_run: Path) -> None:
         assert summary["metrics"]["checks"]["fails"] == 0
 
 
+@pytest.mark.slow
 def test_worker_override_reaches_the_server(custom_run: Path) -> None:
     run = json.loads((custom_run / "run.json").read_text())
     command = run["provenance"]["server_commands"]["fastapi"]
@@ -54,12 +56,14 @@ def test_worker_override_reaches_the_server(custom_run: Path) -> None:
     assert steps["django_asgi"]["server_processes"] == 1
 
 
+@pytest.mark.slow
 def test_report_names_the_script_and_settings(custom_run: Path) -> None:
     report = (custom_run / "report.md").read_text()
     assert "custom k6 script browse.js" in report
     assert "database: sqlite" in report
 
 
+@pytest.mark.slow
 def test_no_process_outlives_the_run(custom_run: Path) -> None:
     assert server_like_processes() == []
 

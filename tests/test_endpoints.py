@@ -95,11 +95,13 @@ def test_seeded_file_holds_the_world_table(world_db: tuple[Path, dict[str, str]]
 
 
 @pytest.mark.parametrize("check", SCENARIO_REQUESTS)
+@pytest.mark.slow
 def test_scenario_check_passes(server: RunningServer, check: Request) -> None:
     """The runner's own pre-load check of every shipped scenario request."""
     verify_response(server, check)
 
 
+@pytest.mark.slow
 def test_db_row_is_the_one_in_the_seeded_file(
     server: RunningServer, world_db: tuple[Path, dict[str, str]]
 ) -> None:
@@ -113,6 +115,7 @@ def test_db_row_is_the_one_in_the_seeded_file(
 @pytest.mark.parametrize(
     ("query", "count"), [("n=3", 3), ("n=0", 1), ("n=-4", 1), ("n=foo", 1), ("", 1), ("n=900", 500)]
 )
+@pytest.mark.slow
 def test_queries_are_clamped_and_come_from_the_file(
     server: RunningServer, world_db: tuple[Path, dict[str, str]], query: str, count: int
 ) -> None:
@@ -133,6 +136,7 @@ def test_queries_are_clamped_and_come_from_the_file(
         ("/cpu?n=0", b'{"n":1,"result":0}'),
     ],
 )
+@pytest.mark.slow
 def test_deterministic_bodies_are_byte_identical(
     server: RunningServer, path: str, body: bytes
 ) -> None:
@@ -143,6 +147,7 @@ def test_deterministic_bodies_are_byte_identical(
     assert answer.content_type == expected_type
 
 
+@pytest.mark.slow
 def test_io_waits_at_least_what_it_was_asked(server: RunningServer) -> None:
     # A lower bound only: a slow machine can never break it, a view that skips the wait does.
     started = time.monotonic()
@@ -150,6 +155,7 @@ def test_io_waits_at_least_what_it_was_asked(server: RunningServer) -> None:
     assert time.monotonic() - started >= 0.2
 
 
+@pytest.mark.slow
 def test_cpu_result_is_the_sum_of_squares(server: RunningServer) -> None:
     n = 12_345
     answer = get_json(server, f"/cpu?n={n}")
@@ -157,5 +163,6 @@ def test_cpu_result_is_the_sum_of_squares(server: RunningServer) -> None:
     assert answer == {"n": n, "result": (n - 1) * n * (2 * n - 1) // 6 % 1_000_003}
 
 
+@pytest.mark.slow
 def test_unknown_path_is_404(server: RunningServer) -> None:
     assert send(server.port, Request(path="/nope"), timeout_s=10).status == 404

@@ -14,7 +14,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,13 +25,14 @@ import psutil
 import pytest
 
 from runner.analysis import analyze
-from runner.model import Expect, Request, Target
 from runner.report.markdown import render
 from runner.server import running_server
 from runner.store import load_run
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import FAULTY, JSON_CHECK, TEST_EXPERIMENTS, load_kind, start_cli
 
-FAULT_EXPERIMENTS = PROJECT_ROOT / "tests" / "experiments"
+# Every test here starts servers and k6 (or a database): see tests/conftest.py.
+pytestmark = pytest.mark.slow
+
 SECRET = "s3cret-pw"
 DSN = f"postgresql://bench:{SECRET}@127.0.0.1:5432/bench"
 # Bounds for the test driver's waits (liveness, not speed: a healthy run is far quicker).
@@ -56,15 +56,6 @@ class Seen:
             return True
 
 
-def kind_of(cmdline: list[str]) -> str | None:
-    """A server (`python -m uvicorn|gunicorn`, workers included) or k6 (`k6 run`)."""
-    if len(cmdline) > 2 and cmdline[1] == "-m" and cmdline[2] in ("uvicorn", "gunicorn"):
-        return "server"
-    if cmdline and Path(cmdline[0]).name == "k6" and "run" in cmdline:
-        return "k6"
-    return None
-
-
 @dataclass
 class WatchedRun:
     """`python -m runner` in the background; every server and k6 process below it is recorded."""
@@ -81,17 +72,10 @@ class WatchedRun:
         cls, run_dir: Path, experiment: str, *overrides: str, env: dict[str, str] | None = None
     ) -> WatchedRun:
         stderr_path = run_dir.parent / f"{run_dir.name}.stderr"
-        command = [sys.executable, "-m", "runner", "--config-dir", str(FAULT_EXPERIMENTS)]
-        command += [f"+experiment={experiment}", f"hydra.run.dir={run_dir}", *overrides]
+        args = ["--config-dir", str(TEST_EXPERIMENTS), f"+experiment={experiment}"]
+        args += [f"hydra.run.dir={run_dir}", *overrides]
         with stderr_path.open("w") as stderr:
-            process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                stdout=stderr,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env={**os.environ, "COLUMNS": "200", **(env or {})},
-            )
+            process = start_cli(*args, env=env, stdout=stderr, stderr=subprocess.STDOUT)
         run = cls(run_dir, process, stderr_path)
         threading.Thread(target=run._watch, daemon=True).start()
         return run
@@ -108,7 +92,7 @@ class WatchedRun:
             return
         for proc in below:
             try:
-                kind = kind_of(proc.cmdline())
+                kind = load_kind(proc.cmdline())
                 if kind and proc.pid not in self.seen:
                     with self._lock:
                         self.seen[proc.pid] = Seen(proc.pid, proc.create_time(), kind)
@@ -207,11 +191,9 @@ def startup_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartupRun
     and one already running (started here, not by the runner). The good one carries a DSN
     with a password in its environment and prints it to its log."""
     base = tmp_path_factory.mktemp("startup")
-    check = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))
-    external = Target(app="tests.apps.faulty:app", server="uvicorn")
     with (
         socket.socket() as holder,
-        running_server("ext", external, base / "ext-logs", None, [check], 30, 5) as ext,
+        running_server("ext", FAULTY, base / "ext-logs", None, [JSON_CHECK], 30, 5) as ext,
     ):
         holder.bind(("127.0.0.1", 0))
         holder.listen()

@@ -8,19 +8,9 @@ import pytest
 
 from runner import k6
 from runner.load_model import CLOSED
-from runner.model import Expect, Request, Target, validate_experiment
+from runner.model import validate_experiment
 from runner.plan import Step
-from runner.server import running_server
-
-FAULTY = Target(app="tests.apps.faulty:app", server="uvicorn")
-
-
-@pytest.fixture(scope="module")
-def faulty_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    logs = tmp_path_factory.mktemp("logs")
-    check = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))
-    with running_server("faulty", FAULTY, logs, [0], [check], 30, 5) as server:
-        yield server
+from tests.conftest import FAULTY
 
 
 def run_step(server, path: str, tmp_path: Path, vus: int = 4, warmup_s: float = 1.0):  # type: ignore[no-untyped-def]
@@ -32,6 +22,7 @@ def run_step(server, path: str, tmp_path: Path, vus: int = 4, warmup_s: float = 
     return run, k6.parse_summary(run.summary)
 
 
+@pytest.mark.slow
 def test_failed_requests_are_counted_as_failures(faulty_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _run, metrics = run_step(faulty_server, "/flaky", tmp_path)
     assert metrics.requests > 100
@@ -41,6 +32,7 @@ def test_failed_requests_are_counted_as_failures(faulty_server, tmp_path: Path) 
     assert sum(metrics.errors.values()) == metrics.failed_requests
 
 
+@pytest.mark.slow
 def test_clean_endpoint_has_no_failures_and_ordered_percentiles(
     faulty_server, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -60,6 +52,7 @@ def test_clean_endpoint_has_no_failures_and_ordered_percentiles(
     assert run.load_started_at is not None and run.started_at <= run.load_started_at <= run.ended_at
 
 
+@pytest.mark.slow
 def test_warmup_requests_are_not_counted(faulty_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The warmup runs as long as the window here; the counted requests must be the window's only."""
     run, metrics = run_step(faulty_server, "/json", tmp_path, warmup_s=2.0)
@@ -78,12 +71,13 @@ def test_missing_k6_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         k6.find_k6()
 
 
+@pytest.mark.slow
 def test_weighted_mix_sends_each_request_its_share(faulty_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Every request of the mix goes out as described (method, headers, body) in its proportion."""
     experiment = validate_experiment(
         {
             "name": "mix",
-            "targets": {"t": {"app": "tests.apps.faulty:app", "server": "uvicorn"}},
+            "targets": {"t": FAULTY},
             "sweep": {"concurrency": {"levels": [4]}},
             "load": {"duration": "1s", "warmup": "1s"},
             "scenario": {

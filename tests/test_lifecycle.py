@@ -12,12 +12,11 @@ import pytest
 from runner.errors import TargetError
 from runner.model import Expect, Request, Target
 from runner.server import running_server, send, server_command
+from tests.conftest import JSON_CHECK
 
-JSON_EXPECT = Expect(status=200, json={"message": "Hello, World!"})
 
-
-def start(target: Target, tmp_path: Path, expect: Expect = JSON_EXPECT, timeout: float = 30):  # type: ignore[no-untyped-def]
-    check = Request(path="/json", expect=expect)
+def start(target: Target, tmp_path: Path, expect: Expect = JSON_CHECK.expect, timeout: float = 30):  # type: ignore[no-untyped-def]
+    check = JSON_CHECK.model_copy(update={"expect": expect})
     return running_server("t", target, tmp_path, None, [check], timeout, 5)
 
 
@@ -29,6 +28,7 @@ def start(target: Target, tmp_path: Path, expect: Expect = JSON_EXPECT, timeout:
     ],
     ids=["uvicorn-2-workers", "gunicorn-2-workers"],
 )
+@pytest.mark.slow
 def test_server_tree_is_gone_after_stop(target: Target, tmp_path: Path) -> None:
     with start(target, tmp_path) as server:
         tree = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
@@ -38,6 +38,7 @@ def test_server_tree_is_gone_after_stop(target: Target, tmp_path: Path) -> None:
     assert survivors == []
 
 
+@pytest.mark.slow
 def test_app_that_cannot_import_fails_with_log_tail(tmp_path: Path) -> None:
     target = Target(app="targets.no_such_module:app", server="uvicorn")
     with pytest.raises(TargetError) as caught, start(target, tmp_path):
@@ -46,6 +47,7 @@ def test_app_that_cannot_import_fails_with_log_tail(tmp_path: Path) -> None:
     assert "no_such_module" in caught.value.log_tail
 
 
+@pytest.mark.slow
 def test_wrong_body_is_refused_before_load(tmp_path: Path) -> None:
     target = Target(app="targets.fastapi_app:app", server="uvicorn")
     expect = Expect(status=200, json={"message": "something else"})
@@ -82,6 +84,7 @@ def worker_processes(server_pid: int, expected: int) -> list[psutil.Process]:
     ],
     ids=["uvicorn", "gunicorn-sync", "gunicorn-uvicorn-worker"],
 )
+@pytest.mark.slow
 def test_worker_count_reaches_the_real_server(target: Target, tmp_path: Path) -> None:
     with start(target, tmp_path) as server:
         assert len(worker_processes(server.pid, 3)) == 3
@@ -108,6 +111,7 @@ def test_server_settings_reach_the_command_line() -> None:
     assert "--loop" not in server_command(Target(app="m:app", server="uvicorn"), "h", 1)
 
 
+@pytest.mark.slow
 def test_gthread_threads_reach_the_real_server(tmp_path: Path) -> None:
     """Eight blocking requests at once on one gthread worker with 8 threads: 8 threads serve."""
     target = Target(

@@ -7,14 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.conftest import PROJECT_ROOT, run_cli, server_like_processes
+from tests.conftest import run_cli, server_like_processes, start_cli
 
 SHORT = ["load.duration=1s", "load.warmup=0s"]
 TWO_TARGETS = """# @package _global_
@@ -48,6 +47,7 @@ def test_dry_run_prints_the_plan_and_starts_nothing(tmp_path: Path) -> None:
     assert server_like_processes() == []
 
 
+@pytest.mark.slow
 def test_two_by_two_multirun_writes_one_matrix_report(config_dir: Path, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
@@ -81,6 +81,7 @@ def test_two_by_two_multirun_writes_one_matrix_report(config_dir: Path, tmp_path
     assert fastapi_processes[0] < fastapi_processes[2]
 
 
+@pytest.mark.slow
 def test_plain_output_when_not_a_terminal(quickstart_run: Path) -> None:
     # The session's quickstart ran with pipes, as CI does: its log must be plain text.
     result = run_cli("+experiment=quickstart", "runner.dry_run=true")
@@ -96,6 +97,7 @@ def wait_for_lines(path: Path, count: int, timeout_s: float) -> None:
     raise AssertionError(f"{path} did not reach {count} lines in {timeout_s} s")
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_measures_every_step_exactly_once(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     args = [
@@ -104,12 +106,7 @@ def test_resume_after_sigkill_measures_every_step_exactly_once(tmp_path: Path) -
         *SHORT,
         f"hydra.run.dir={run_dir}",
     ]
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "runner", *args],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner = start_cli(*args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_lines(run_dir / "results.jsonl", 2, timeout_s=120)
         children = psutil.Process(runner.pid).children(recursive=True)
@@ -133,6 +130,7 @@ def test_resume_after_sigkill_measures_every_step_exactly_once(tmp_path: Path) -
     assert "Partial report" not in (run_dir / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_resume_with_a_changed_config_is_refused(quickstart_run: Path, tmp_path: Path) -> None:
     result = run_cli(
         "+experiment=quickstart",

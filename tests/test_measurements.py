@@ -9,21 +9,19 @@ from __future__ import annotations
 import csv
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner import k6, measure
-from runner.model import Expect, Experiment, Request, validate_experiment
+from runner.model import Experiment, validate_experiment
 from runner.plan import Step
 from runner.progress import live_line
 from runner.sampler import PEAK_WINDOW_S, Sample, summarize
-from runner.server import RunningServer, running_server
+from runner.server import RunningServer
 from runner.store import StepResult
-
-FAULTY = {"app": "tests.apps.faulty:app", "server": "uvicorn"}
+from tests.conftest import FAULTY
 
 
 def experiment(load: dict[str, Any], sweep: dict[str, Any]) -> Experiment:
@@ -33,15 +31,6 @@ def experiment(load: dict[str, Any], sweep: dict[str, Any]) -> Experiment:
     scenario = {"name": "m", "requests": [{"path": path}]}
     data = {"name": "m", "targets": {"faulty": FAULTY}, "sweep": sweep, "load": load}
     return validate_experiment({**data, "scenario": scenario}, "test")
-
-
-@pytest.fixture(scope="module")
-def faulty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    spec = experiment({"duration": "1s"}, {"concurrency": {"levels": [1]}})
-    check = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))
-    logs = tmp_path_factory.mktemp("logs")
-    with running_server("faulty", spec.targets["faulty"], logs, [0], [check], 30, 5) as server:
-        yield server
 
 
 def served(server: RunningServer) -> int:
@@ -70,6 +59,7 @@ def flaky_step(
     return run_step(faulty_server, spec, work_dir), work_dir
 
 
+@pytest.mark.slow
 def test_open_model_warmup_requests_are_not_counted(
     faulty_server: RunningServer, tmp_path: Path
 ) -> None:
@@ -89,6 +79,7 @@ def test_open_model_warmup_requests_are_not_counted(
     assert seen_by_server - entry.requests >= 195  # the warmup's 200 are not in the count
 
 
+@pytest.mark.slow
 def test_closed_model_warmup_requests_are_not_counted(
     faulty_server: RunningServer, tmp_path: Path
 ) -> None:
@@ -105,6 +96,7 @@ def test_closed_model_warmup_requests_are_not_counted(
     assert entry.requests < 0.6 * seen_by_server
 
 
+@pytest.mark.slow
 def test_open_model_against_a_slow_server_reports_dropped_iterations(
     faulty_server: RunningServer, tmp_path: Path
 ) -> None:
@@ -124,6 +116,7 @@ def test_open_model_against_a_slow_server_reports_dropped_iterations(
     assert options["scenarios"]["measure"]["executor"] == "constant-arrival-rate"
 
 
+@pytest.mark.slow
 def test_known_share_of_http_500_is_the_error_rate_as_5xx(
     flaky_step: tuple[StepResult, Path],
 ) -> None:
@@ -134,6 +127,7 @@ def test_known_share_of_http_500_is_the_error_rate_as_5xx(
     assert sum(entry.errors.values()) == entry.failed_requests
 
 
+@pytest.mark.slow
 def test_cpu_is_given_per_core_and_per_allowed_cores(flaky_step: tuple[StepResult, Path]) -> None:
     entry, _ = flaky_step
     assert entry.server_cores == 1  # pinned to core 0
@@ -146,6 +140,7 @@ def test_cpu_is_given_per_core_and_per_allowed_cores(flaky_step: tuple[StepResul
     assert entry.client_cores == 1 and entry.client_cpu_percent.avg > 0
 
 
+@pytest.mark.slow
 def test_memory_is_rss_uss_and_pss(flaky_step: tuple[StepResult, Path]) -> None:
     entry, work_dir = flaky_step
     rss, uss, pss = entry.memory_mib, entry.memory_uss_mib, entry.memory_pss_mib
@@ -188,6 +183,7 @@ def test_cpu_peak_is_not_an_artifact_of_the_clock_tick() -> None:
     assert PEAK_WINDOW_S == 1.0
 
 
+@pytest.mark.slow
 def test_live_numbers_reach_the_progress_display(
     faulty_server: RunningServer, tmp_path: Path
 ) -> None:

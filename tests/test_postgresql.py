@@ -27,6 +27,9 @@ from runner.server import running_server, send, verify_response
 from targets.payloads import WORLD_ROWS
 from tests.test_endpoints import shipped_scenarios
 
+# Every test here starts servers and k6 (or a database): see tests/conftest.py.
+pytestmark = pytest.mark.slow
+
 TARGETS = {
     "fastapi": Target(app="targets.fastapi_app:app", server="uvicorn"),
     "django_wsgi": Target(app="targets.django_project.wsgi:application", server="gunicorn"),

@@ -75,6 +75,7 @@ def restarted_run(dirty_repo: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return run(dirty_repo, tmp_path_factory.mktemp("restarted"))
 
 
+@pytest.mark.slow
 def test_repetitions_are_stored_apart_and_spread(restarted_run: dict[str, Any]) -> None:
     steps = restarted_run["steps"]
     assert sorted(s["repetition"] for s in steps) == [1, 2, 3]
@@ -84,6 +85,7 @@ def test_repetitions_are_stored_apart_and_spread(restarted_run: dict[str, Any]) 
     assert max(rps) > min(rps)  # three measurements, not one copied three times
 
 
+@pytest.mark.slow
 def test_restart_between_repetitions_starts_a_server_each_time(
     restarted_run: dict[str, Any],
 ) -> None:
@@ -92,6 +94,7 @@ def test_restart_between_repetitions_starts_a_server_each_time(
     assert len(restarted_run["provenance"]["target_stop_s"]["faulty"]) == 3
 
 
+@pytest.mark.slow
 def test_without_restart_one_server_serves_every_repetition(
     dirty_repo: Path, tmp_path: Path
 ) -> None:
@@ -101,6 +104,7 @@ def test_without_restart_one_server_serves_every_repetition(
     assert len(record["provenance"]["target_start_s"]["faulty"]) == 1
 
 
+@pytest.mark.slow
 def test_provenance_names_the_dirty_commit_and_everything_else(
     restarted_run: dict[str, Any], dirty_repo: Path
 ) -> None:
@@ -147,5 +151,6 @@ def test_outside_git_there_is_no_commit(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_no_process_outlives_the_runs(restarted_run: dict[str, Any]) -> None:
     assert server_like_processes() == []

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from runner.report import write_reports
 from runner.store import STEPS_FILE, ResultStore
+from tests.conftest import run_cli
 from tests.factories import record, step
 from tests.htmltables import external_refs, tables
 
@@ -21,6 +21,7 @@ def summary_cells(run_dir: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
+@pytest.mark.slow
 def test_html_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
     results = json.loads((quickstart_run / "results.json").read_text())
     header, rows = summary_cells(quickstart_run)
@@ -36,6 +37,7 @@ def test_html_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
             )
 
 
+@pytest.mark.slow
 def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
     results = json.loads((quickstart_run / "results.json").read_text())
     found = tables((quickstart_run / "report.html").read_text())
@@ -51,6 +53,7 @@ def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
             assert float(cell["Mem max MiB"]) == pytest.approx(s["memory_mib"]["max"], abs=0.05)
 
 
+@pytest.mark.slow
 def test_report_is_self_contained(quickstart_run: Path) -> None:
     page = (quickstart_run / "report.html").read_text()
     assert "Plotly.newPlot" in page
@@ -82,34 +85,30 @@ def test_rerender_from_stored_results_alone(tmp_path: Path) -> None:
     before = (tmp_path / "report.md").read_text()
     for name in ("report.md", "report.html", "results.csv", "results_aggregated.csv"):
         (tmp_path / name).unlink()
-    result = subprocess.run(
-        [sys.executable, "-m", "runner.report", str(tmp_path)], capture_output=True, text=True
-    )
+    result = run_cli(str(tmp_path), module="runner.report")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "report.md").read_text() == before
     assert (tmp_path / "report.html").is_file() and (tmp_path / "results_aggregated.csv").is_file()
 
 
 def test_rerender_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "runner.report", str(tmp_path)], capture_output=True, text=True
-    )
+    result = run_cli(str(tmp_path), module="runner.report")
     assert result.returncode == 2 and "not a sweepbench run directory" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def run_compare(a: Path, b: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner.compare", str(a), str(b)], capture_output=True, text=True
-    )
+    return run_cli(str(a), str(b), module="runner.compare")
 
 
+@pytest.mark.slow
 def test_compare_identical_runs_passes(quickstart_run: Path) -> None:
     result = run_compare(quickstart_run, quickstart_run)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 regression(s)" in result.stdout
 
 
+@pytest.mark.slow
 def test_compare_flags_an_injected_regression(quickstart_run: Path, tmp_path: Path) -> None:
     slower = tmp_path / "slower"
     shutil.copytree(quickstart_run, slower)
@@ -165,6 +164,7 @@ def chromium() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_charts_render_in_headless_chromium(
     chromium: str, quickstart_run: Path, tmp_path: Path
 ) -> None:

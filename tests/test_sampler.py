@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from runner.sampler import TREE_REFRESH_S, TreeSampler, summarize
 
 # A parent that, after a pause, forks a child which keeps one core busy for 3 s (the sampler
@@ -22,6 +24,8 @@ os.wait()
 """
 
 
+# No server, but it keeps a core busy for 3 s and measures CPU shares: load, so it waits its turn.
+@pytest.mark.slow
 def test_a_child_forked_after_sampling_began_is_sampled() -> None:
     parent = subprocess.Popen([sys.executable, "-c", LATE_WORKER])
     try:
