@@ -29,7 +29,7 @@ from runner.lifecycle import RunningServer, running_server
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
 from runner.plan import Step, build_plan
-from runner.store import StepResult
+from runner.results import StepResult
 
 DEFAULT_OVERRIDES = ["load.duration=3s", "load.warmup=1s", "sweep.concurrency.levels=[10]"]
 

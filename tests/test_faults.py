@@ -29,6 +29,7 @@ from runner.analysis import analyze
 from runner.lifecycle import running_server
 from runner.model import Expect, Request, Target
 from runner.report.markdown import render
+from runner.results import LoadDestination
 from runner.store import load_run
 from tests.conftest import PROJECT_ROOT
 
@@ -314,16 +315,16 @@ def test_report_states_remote_load_when_it_was_allowed(startup_run: StartupRun) 
     """The refusal itself is in test_cli_errors (no load ever leaves this machine in tests);
     here the stored run is given a remote destination to show how the report states it."""
     record = load_run(startup_run.run.run_dir)
-    record.experiment["allow_remote"] = True
-    record.provenance["load_destinations"].append(
-        {
-            "target": "external",
-            "url": "http://192.0.2.10:8000",
-            "host": "192.0.2.10",
-            "addresses": ["192.0.2.10"],
-            "loopback": False,
-            "started_by_runner": False,
-        }
+    record.experiment = record.experiment.model_copy(update={"allow_remote": True})
+    record.provenance.load_destinations.append(
+        LoadDestination(
+            target="external",
+            url="http://192.0.2.10:8000",
+            host="192.0.2.10",
+            addresses=["192.0.2.10"],
+            loopback=False,
+            started_by_runner=False,
+        )
     )
     report = render(record, analyze(record))
     assert "remote hosts, allowed by allow_remote: true" in report

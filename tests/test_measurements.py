@@ -20,8 +20,8 @@ from runner.lifecycle import RunningServer, running_server
 from runner.model import Expect, Experiment, Request, validate_experiment
 from runner.plan import Step
 from runner.progress import live_line
+from runner.results import StepResult
 from runner.sampler import PEAK_WINDOW_S, Sample, summarize
-from runner.store import StepResult
 
 FAULTY = {"app": "tests.apps.faulty:app", "server": "uvicorn"}
 
