@@ -28,8 +28,8 @@ from runner import k6, measure
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
 from runner.plan import Step, build_plan
+from runner.results import StepResult
 from runner.server import RunningServer, running_server
-from runner.store import StepResult
 
 DEFAULT_OVERRIDES = ["load.duration=3s", "load.warmup=1s", "sweep.concurrency.levels=[10]"]
 

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from runner.report import write_reports
-from runner.store import LatencyMs, ResultStore, RunRecord, Stat, StepResult, load_run
+from runner.results import LatencyMs, RunRecord, Stat, StepResult
+from runner.store import ResultStore, load_run
 
 TARGETS = 5
 LEVELS = list(range(10, 210, 10))

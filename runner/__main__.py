@@ -25,7 +25,8 @@ from runner.errors import (
 from runner.plan import build_plan
 from runner.progress import make_console, print_plan
 from runner.redact import redact_run_files, redact_text
-from runner.store import RUN_FILE, STEPS_FILE, RunRecord, load_run
+from runner.results import RunRecord
+from runner.store import RUN_FILE, STEPS_FILE, load_run
 from runner.sweep import run_experiment
 
 console = make_console()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.analysis import Analysis, Spread, analyze, welch_p_value
+from runner.errors import UserError
 from runner.store import RUN_FILE, STEPS_FILE, load_run
 
 SIGNIFICANCE = 0.05
@@ -71,7 +72,10 @@ def _load(path: Path) -> Analysis:
         raise SystemExit(
             f"error: {path} is not a sweepbench run directory (missing {', '.join(missing)})."
         )
-    return analyze(load_run(path))
+    try:
+        return analyze(load_run(path))
+    except UserError as error:  # a schema this version cannot read
+        raise SystemExit(f"error: {path}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -164,6 +164,6 @@ class MatrixReportCallback(Callback):
     loads only when a multirun has ended."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from runner.matrix import MatrixReportCallback as MatrixReport
+        from runner.report.matrix import MatrixReportCallback as MatrixReport
 
         MatrixReport().on_multirun_end(config, **kwargs)

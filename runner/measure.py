@@ -15,9 +15,9 @@ from runner.errors import TargetError
 from runner.model import Experiment
 from runner.plan import Step
 from runner.ports import free_port
+from runner.results import Failure, LatencyMs, Stat, StepResult
 from runner.sampler import Sample, TreeSampler, WindowSummary, summarize
 from runner.server import ServerHandle
-from runner.store import Failure, LatencyMs, Stat, StepResult
 
 # k6 needs a moment to start and to finish in-flight requests after the window closes.
 K6_EXTRA_TIME_S = 60.0

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
@@ -39,6 +40,8 @@ GUNICORN_WORKER_CLASSES = ("sync", "gthread", "eventlet", "gevent", "tornado")
 # The only target keys that mean something for a `url` target (the others describe a server
 # the runner starts).
 _URL_TARGET_KEYS = {"url", "label"}
+# Validation context of an experiment read back from a run directory (see stored_experiment).
+STORED = "stored"
 
 # Open-model virtual-user defaults (see Load.open_vus).
 OPEN_MIN_VUS = 10
@@ -138,7 +141,7 @@ class Target(Strict):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _started_or_external(self) -> Target:
+    def _started_or_external(self, info: ValidationInfo) -> Target:
         if self.url is None:
             missing = [key for key in ("app", "server") if getattr(self, key) is None]
             if missing:
@@ -148,12 +151,19 @@ class Target(Strict):
                 )
             return self
         server_keys = self.model_fields_set - _URL_TARGET_KEYS
+        if info.context and info.context.get(STORED):
+            # A stored experiment lists every key: only a value off its default was given.
+            server_keys = {key for key in server_keys if self._differs_from_default(key)}
         if server_keys:
             raise ValueError(
                 "a 'url' target is a server the runner does not start, so "
                 f"{', '.join(repr(k) for k in sorted(server_keys))} cannot apply to it"
             )
         return self
+
+    def _differs_from_default(self, key: str) -> bool:
+        default = type(self).model_fields[key].get_default(call_default_factory=True)
+        return bool(getattr(self, key) != default)
 
     @property
     def external(self) -> bool:
@@ -640,10 +650,9 @@ class Experiment(Strict):
         return levels.values()
 
 
-def planned_levels(experiment: dict[str, Any]) -> list[int]:
-    """The sweep levels of a stored (dumped) experiment, whichever load model it used."""
-    model = load_model(experiment.get("load", {}).get("model", "closed"))
-    return LevelRange.model_validate(experiment["sweep"][model.sweep_key]).values()
+def stored_experiment(data: object) -> Experiment:
+    """An experiment as stored in a run directory (dumped by alias, secrets masked)."""
+    return Experiment.model_validate(data, context={STORED: True})
 
 
 def describe_validation_error(error: ValidationError, source: str) -> str:

@@ -27,7 +27,7 @@ from rich.text import Text
 
 from runner.plan import Plan, Step
 from runner.redact import redact_text
-from runner.store import Failure, StepResult
+from runner.results import Failure, StepResult
 
 if TYPE_CHECKING:
     from runner.k6.live import LiveView

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from runner.model import Experiment
-from runner.store import RunRecord
+from runner.results import RunRecord
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 

@@ -15,6 +15,7 @@ from runner.model import Experiment
 from runner.plan import Plan, Step, build_plan
 from runner.progress import SweepProgress
 from runner.redact import redact_text
+from runner.results import Failure, RunRecord, StepResult
 from runner.server import (
     RunningServer,
     ServerHandle,
@@ -22,7 +23,7 @@ from runner.server import (
     external_server,
     running_server,
 )
-from runner.store import Failure, ResultStore, RunRecord, StepResult, check_run_dir
+from runner.store import ResultStore, check_run_dir
 
 # The cores this process may use before a run pins it (a multirun runs several jobs in-process).
 AVAILABLE_CPUS = frozenset(os.sched_getaffinity(0))

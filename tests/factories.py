@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.store import Failure, LatencyMs, RunRecord, Stat, StepResult
+from runner.results import Failure, LatencyMs, RunRecord, Stat, StepResult
 
 
 def step(
@@ -53,6 +53,7 @@ def record(
     labels: dict[str, str] | None = None,
     report: dict[str, Any] | None = None,
     failures: list[Failure] | None = None,
+    load_model: str = "closed",
 ) -> RunRecord:
     targets = sorted({s.target for s in steps} | {f.target for f in failures or []})
     levels = sorted({s.level for s in steps})
@@ -64,8 +65,8 @@ def record(
             t: {"app": "m:app", "server": "uvicorn", "label": labels.get(t), "workers": 1}
             for t in targets
         },
-        "sweep": {"concurrency": {"levels": levels}},
-        "load": {"duration": "5s", "warmup": "1s"},
+        "sweep": {"concurrency" if load_model == "closed" else "rate": {"levels": levels}},
+        "load": {"model": load_model, "duration": "5s", "warmup": "1s"},
         "scenario": {"name": "json", "requests": [{"path": "/json"}]},
         "database": {"engine": "sqlite"},
         "repetitions": max(s.repetition for s in steps),

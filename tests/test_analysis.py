@@ -98,9 +98,6 @@ def test_failed_requests_do_not_count_towards_a_win() -> None:
 
 def test_open_model_winner_is_the_lower_latency() -> None:
     steps = [step("a", 100, 100, p95=20.0), step("b", 100, 100, p95=5.0)]
-    rec = record(steps)
-    rec.experiment["load"]["model"] = "open"
-    rec.experiment["sweep"] = {"rate": {"levels": [100]}}
-    analysis = analyze(rec)
+    analysis = analyze(record(steps, load_model="open"))
     assert analysis.winners[100].target == "b"
     assert "lowest median p95 latency" in analysis.rules["winner"]

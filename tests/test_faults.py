@@ -26,6 +26,7 @@ import pytest
 
 from runner.analysis import analyze
 from runner.report.markdown import render
+from runner.results import LoadDestination
 from runner.server import running_server
 from runner.store import load_run
 from tests.conftest import FAULTY, JSON_CHECK, TEST_EXPERIMENTS, load_kind, start_cli
@@ -296,16 +297,16 @@ def test_report_states_remote_load_when_it_was_allowed(startup_run: StartupRun) 
     """The refusal itself is in test_cli_errors (no load ever leaves this machine in tests);
     here the stored run is given a remote destination to show how the report states it."""
     record = load_run(startup_run.run.run_dir)
-    record.experiment["allow_remote"] = True
-    record.provenance["load_destinations"].append(
-        {
-            "target": "external",
-            "url": "http://192.0.2.10:8000",
-            "host": "192.0.2.10",
-            "addresses": ["192.0.2.10"],
-            "loopback": False,
-            "started_by_runner": False,
-        }
+    record.experiment = record.experiment.model_copy(update={"allow_remote": True})
+    record.provenance.load_destinations.append(
+        LoadDestination(
+            target="external",
+            url="http://192.0.2.10:8000",
+            host="192.0.2.10",
+            addresses=["192.0.2.10"],
+            loopback=False,
+            started_by_runner=False,
+        )
     )
     report = render(record, analyze(record))
     assert "remote hosts, allowed by allow_remote: true" in report

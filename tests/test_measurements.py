@@ -18,9 +18,9 @@ from runner import k6, measure
 from runner.model import Experiment, validate_experiment
 from runner.plan import Step
 from runner.progress import live_line
+from runner.results import StepResult
 from runner.sampler import PEAK_WINDOW_S, Sample, summarize
 from runner.server import RunningServer
-from runner.store import StepResult
 from tests.conftest import FAULTY
 
 

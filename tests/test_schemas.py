@@ -1,11 +1,9 @@
 """The JSON Schemas in schemas/ are current, every shipped experiment validates against its schema,
 and stored runs validate against theirs.
 
-tests/data/stored_run/ holds the files a real run wrote (quickstart with two targets at 2 and 4
-virtual users, 1 s steps): results.json, results.jsonl and run.json. A change that makes old runs
-unreadable fails here; if it is deliberate, regenerate that folder from a new run:
-`python -m runner +experiment=quickstart '~targets.django_asgi' 'sweep.concurrency.levels=[2,4]'
-load.duration=1s load.warmup=0s hydra.run.dir=DIR` and copy those three files.
+tests/fixtures/schema1_run/ holds the files a real quickstart (1 s steps) wrote in results schema 1;
+loaded, it is upgraded to the current schema (runner.migrations) and must then match the current
+results schema. A change that makes old runs unreadable fails here.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from runner.schemas import SCHEMAS_DIR, rendered
 from runner.store import RESULTS_FILE, load_run
 from tests.conftest import PROJECT_ROOT, compose_config, shipped_experiments
 
-STORED_RUN = PROJECT_ROOT / "tests" / "data" / "stored_run"
+STORED_RUN = PROJECT_ROOT / "tests" / "fixtures" / "schema1_run"
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -61,8 +59,12 @@ def assert_valid_run(run_dir: Path) -> None:
     assert record.model_dump(mode="json") == results
 
 
-def test_stored_run_matches_the_results_schema() -> None:
-    assert_valid_run(STORED_RUN)
+def test_schema1_run_upgraded_matches_the_results_schema() -> None:
+    record = load_run(STORED_RUN)
+    assert record.complete and record.steps
+    jsonschema.validate(
+        record.model_dump(mode="json", by_alias=True), schema("results.schema.json")
+    )
 
 
 @pytest.mark.slow

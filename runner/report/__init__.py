@@ -1,13 +1,17 @@
-"""Report writers. Each reads a stored run (RunRecord) and its Analysis, nothing else."""
+"""Report writers. Each reads a stored run (RunRecord) and its Analysis, nothing else.
+
+Data flows one way: results -> analysis -> tables (runner.report.tables) -> Markdown, HTML, CSV.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from runner.analysis import analyze
+from runner.model import STORED
 from runner.redact import redact_data
 from runner.report import csv_writer, html, markdown
-from runner.store import RunRecord
+from runner.results import RunRecord
 
 REPORT_FILES = ("report.md", "report.html", "results.csv", "results_aggregated.csv")
 
@@ -18,7 +22,8 @@ def write_reports(run_dir: Path, record: RunRecord) -> list[Path]:
     results.json is written by the store; everything here is derived from it.
     """
     # The store masks secrets already; masking again here keeps every writer safe on its own.
-    record = RunRecord.model_validate(redact_data(record.model_dump(mode="json")))
+    masked = redact_data(record.model_dump(mode="json", by_alias=True))
+    record = RunRecord.model_validate(masked, context={STORED: True})
     analysis = analyze(record)
     return [
         markdown.write(run_dir / "report.md", record, analysis),

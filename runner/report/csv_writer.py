@@ -1,4 +1,9 @@
-"""results.csv: one row per target x level x repetition, flat columns with units in the names."""
+"""The CSV files: tables of raw numbers, flat columns with units in the names.
+
+results.csv has one row per target x level x repetition, results_aggregated.csv one per target x
+level; `write_table` is the one CSV writer (the matrix report uses it too). Blank cells: values
+that only some steps have (open model, USS) or that were not sampled (a `url` target).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import csv
 from pathlib import Path
 
 from runner.analysis import Analysis
-from runner.load_model import load_model
-from runner.store import RunRecord
+from runner.report.tables import CellValue, Table
+from runner.results import RunRecord, Stat, StepResult
 
 # The level column is named for the run's load model and unit (concurrency_vus or rate_rps).
 LEVEL_COLUMN = "{level}"
@@ -50,49 +55,57 @@ def _header(columns: list[str], level_column: str) -> list[str]:
     return [level_column if name == LEVEL_COLUMN else name for name in columns]
 
 
+def _avg(stat: Stat | None) -> float | None:
+    return stat.avg if stat else None
+
+
+def _max(stat: Stat | None) -> float | None:
+    return stat.max if stat else None
+
+
+def _step_row(s: StepResult) -> list[CellValue]:
+    lat = s.latency_ms
+    return [
+        s.target,
+        s.label,
+        s.level,
+        s.repetition,
+        s.requests,
+        s.rps,
+        s.failed_requests,
+        s.error_rate,
+        lat.avg,
+        lat.p50,
+        lat.p90,
+        lat.p95,
+        lat.p99,
+        lat.p99_9,
+        lat.max,
+        _avg(s.cpu_percent),
+        _max(s.cpu_percent),
+        _avg(s.memory_mib),
+        _max(s.memory_mib),
+        s.server_processes,
+        s.client_cpu_percent.avg,
+        s.client_bound,
+        s.model,
+        s.target_rps,
+        s.dropped_iterations,
+        s.server_cores,
+        _avg(s.cpu_share_percent),
+        _max(s.cpu_share_percent),
+        _avg(s.memory_uss_mib),
+        _max(s.memory_uss_mib),
+    ]
+
+
+def steps_table(record: RunRecord) -> Table:
+    header = _header(COLUMNS, record.experiment.load.kind.csv_column)
+    return Table(header, [_step_row(s) for s in record.steps])
+
+
 def write_steps(path: Path, record: RunRecord) -> Path:
-    model = load_model(record.experiment.get("load", {}).get("model", "closed"))
-    with path.open("w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(_header(COLUMNS, model.csv_column))
-        for s in record.steps:
-            lat = s.latency_ms
-            writer.writerow(
-                [
-                    s.target,
-                    s.label,
-                    s.level,
-                    s.repetition,
-                    s.requests,
-                    s.rps,
-                    s.failed_requests,
-                    s.error_rate,
-                    lat.avg,
-                    lat.p50,
-                    lat.p90,
-                    lat.p95,
-                    lat.p99,
-                    lat.p99_9,
-                    lat.max,
-                    # Empty cells for a `url` target, whose server is not sampled.
-                    s.cpu_percent.avg if s.cpu_percent else "",
-                    s.cpu_percent.max if s.cpu_percent else "",
-                    s.memory_mib.avg if s.memory_mib else "",
-                    s.memory_mib.max if s.memory_mib else "",
-                    s.server_processes if s.server_processes is not None else "",
-                    s.client_cpu_percent.avg,
-                    s.client_bound,
-                    s.model,
-                    _blank(s.target_rps),
-                    _blank(s.dropped_iterations),
-                    _blank(s.server_cores),
-                    _blank(s.cpu_share_percent and s.cpu_share_percent.avg),
-                    _blank(s.cpu_share_percent and s.cpu_share_percent.max),
-                    _blank(s.memory_uss_mib and s.memory_uss_mib.avg),
-                    _blank(s.memory_uss_mib and s.memory_uss_mib.max),
-                ]
-            )
-    return path
+    return write_table(path, steps_table(record))
 
 
 AGGREGATE_COLUMNS = [
@@ -116,23 +129,27 @@ AGGREGATE_COLUMNS = [
 ]
 
 
+def aggregate_table(analysis: Analysis) -> Table:
+    """One row per target x level, over repetitions."""
+    rows: list[list[CellValue]] = []
+    for target in analysis.targets:
+        for c in analysis.series(target):
+            winner = analysis.winners[c.level].target == target
+            row: list[CellValue] = [c.target, c.label, c.level, c.runs, c.rps.median]
+            row += [c.rps.min, c.rps.max, c.rps.ci_low, c.rps.ci_high, c.error_rate]
+            row += [c.latency_p50_ms, c.p95.median, c.p99.median, c.cpu_percent]
+            rows.append([*row, c.memory_max_mib, c.client_bound, winner])
+    return Table(_header(AGGREGATE_COLUMNS, analysis.model.csv_column), rows)
+
+
 def write_aggregate(path: Path, analysis: Analysis) -> Path:
-    """results_aggregated.csv: one row per target x level, over repetitions."""
+    return write_table(path, aggregate_table(analysis))
+
+
+def write_table(path: Path, table: Table) -> Path:
+    """A table as CSV; None becomes a blank cell (the csv module's own rule)."""
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(_header(AGGREGATE_COLUMNS, analysis.model.csv_column))
-        for target in analysis.targets:
-            for c in analysis.series(target):
-                winner = analysis.winners[c.level].target == target
-                writer.writerow(
-                    [c.target, c.label, c.level, c.runs, c.rps.median, c.rps.min, c.rps.max]
-                    + [_blank(c.rps.ci_low), _blank(c.rps.ci_high), c.error_rate]
-                    + [c.latency_p50_ms, c.p95.median, c.p99.median, c.cpu_percent]
-                    + [c.memory_max_mib, c.client_bound, winner]
-                )
+        writer.writerow(table.header)
+        writer.writerows(table.rows)
     return path
-
-
-def _blank(value: float | None) -> float | str:
-    """Columns that only some steps have (open model, USS) are blank on the others."""
-    return "" if value is None else value

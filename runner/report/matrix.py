@@ -9,25 +9,30 @@ writes them again from the stored results.
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 from hydra.experimental.callback import Callback
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from omegaconf import DictConfig
 from plotly.offline import get_plotlyjs
 
 from runner.analysis import Analysis, analyze
 from runner.report import formatting as fmt
-from runner.report.html import axis_title, script_json
+from runner.report.charts import axis_title, figure_json
+from runner.report.csv_writer import write_table
+from runner.report.markdown import markdown_table, text
+from runner.report.tables import CellValue, Table
+from runner.report.templating import ENV
 from runner.store import RUN_FILE, load_run
 
 MATRIX_FILES = ("matrix.md", "matrix.html", "matrix.csv")
+MATRIX_NOTE = (
+    "RPS: median requests per second over a job's repetitions; p99 in ms. Each job's own "
+    "report (in its directory) gives the winners, breaking points and their rules."
+)
 
 
 @dataclass(frozen=True)
@@ -45,20 +50,15 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
 
 
 def load_jobs(sweep_dir: Path) -> list[Job]:
-    directories = job_dirs(sweep_dir)
-    overrides = {d: _overrides(d) for d in directories}
+    records = {d: load_run(d) for d in job_dirs(sweep_dir)}
+    overrides = {d: record.provenance.overrides for d, record in records.items()}
     common = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
     jobs = []
-    for directory in directories:
+    for directory, record in records.items():
         varying = [o for o in overrides[directory] if o not in common]
         settings = ", ".join(varying) or f"job {directory.name}"
-        jobs.append(Job(directory, settings, analyze(load_run(directory))))
+        jobs.append(Job(directory, settings, analyze(record)))
     return jobs
-
-
-def _overrides(run_dir: Path) -> list[str]:
-    provenance = json.loads((run_dir / RUN_FILE).read_text()).get("provenance", {})
-    return list(provenance.get("overrides", []))
 
 
 def _targets(jobs: list[Job]) -> list[str]:
@@ -76,15 +76,15 @@ def _label(jobs: list[Job], target: str) -> str:
     return target
 
 
-def target_table(jobs: list[Job], target: str) -> tuple[list[str], list[list[str]]]:
+def target_table(jobs: list[Job], target: str) -> Table:
     """Levels as rows; per job, median RPS and p99 (n/a where the job did not measure it)."""
     levels = sorted({lv for job in jobs for (t, lv) in job.analysis.cells if t == target})
     header = [jobs[0].analysis.level_name if jobs else "Concurrency"]
     for job in jobs:
         header += [f"{job.settings} RPS", f"{job.settings} p99 ms"]
-    rows = []
+    rows: list[list[CellValue]] = []
     for level in levels:
-        row = [str(level)]
+        row: list[CellValue] = [str(level)]
         for job in jobs:
             cell = job.analysis.cell(target, level)
             row += (
@@ -93,7 +93,7 @@ def target_table(jobs: list[Job], target: str) -> tuple[list[str], list[list[str
                 else [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median)]
             )
         rows.append(row)
-    return header, rows
+    return Table(header, rows)
 
 
 def peak_sentence(jobs: list[Job], target: str, label: str) -> str:
@@ -110,50 +110,35 @@ def peak_sentence(jobs: list[Job], target: str, label: str) -> str:
 
 
 def write_markdown(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
-    lines = [f"# Matrix report: {sweep_dir.name}", "", f"{len(jobs)} job(s):", ""]
-    lines += [f"- `{job.directory.name}`: {job.settings}" for job in jobs]
+    lines = [f"# Matrix report: {text(sweep_dir.name)}", "", f"{len(jobs)} job(s):", ""]
+    lines += [f"- `{job.directory.name}`: {text(job.settings)}" for job in jobs]
     for target in _targets(jobs):
         label = _label(jobs, target)
-        header, rows = target_table(jobs, target)
-        lines += [
-            "",
-            f"## {label}",
-            "",
-            "| " + " | ".join(header) + " |",
-            "|" + "---|" * len(header),
-        ]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        lines += ["", peak_sentence(jobs, target, label)]
-    lines += [
-        "",
-        "RPS: median requests per second over a job's repetitions; p99 in ms. Each job's own "
-        "report (in its directory) gives the winners, breaking points and their rules.",
-        "",
-    ]
+        lines += ["", f"## {text(label)}", "", *markdown_table(target_table(jobs, target))]
+        lines += ["", text(peak_sentence(jobs, target, label))]
+    lines += ["", MATRIX_NOTE, ""]
     path.write_text("\n".join(lines))
     return path
 
 
-def write_csv(path: Path, jobs: list[Job]) -> Path:
-    with path.open("w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(
-            ["job", "settings", "target", "label", "level", "runs", "rps_median"]
-            + ["latency_p95_ms_median", "latency_p99_ms_median", "error_rate_median"]
-            + ["cpu_avg_percent_of_one_core_median", "memory_max_mib"]
-        )
-        for job in jobs:
-            for (target, level), c in sorted(job.analysis.cells.items()):
-                writer.writerow(
-                    [job.directory.name, job.settings, target, c.label, level, c.runs, c.rps.median]
-                    + [c.p95.median, c.p99.median, c.error_rate, c.cpu_percent, c.memory_max_mib]
-                )
-    return path
+CSV_HEADER = ["job", "settings", "target", "label", "level", "runs", "rps_median"] + [
+    "latency_p95_ms_median",
+    "latency_p99_ms_median",
+    "error_rate_median",
+    "cpu_avg_percent_of_one_core_median",
+    "memory_max_mib",
+]
 
 
-_ENV = Environment(
-    loader=PackageLoader("runner.report", "templates"), autoescape=select_autoescape(default=True)
-)
+def csv_table(jobs: list[Job]) -> Table:
+    """One row per job x target x level, raw numbers."""
+    rows: list[list[CellValue]] = []
+    for job in jobs:
+        for (target, level), c in sorted(job.analysis.cells.items()):
+            row: list[CellValue] = [job.directory.name, job.settings, target, c.label, level]
+            row += [c.runs, c.rps.median, c.p95.median, c.p99.median, c.error_rate]
+            rows.append([*row, c.cpu_percent, c.memory_max_mib])
+    return Table(CSV_HEADER, rows)
 
 
 def throughput_chart(jobs: list[Job]) -> dict[str, Any]:
@@ -178,28 +163,26 @@ def throughput_chart(jobs: list[Job]) -> dict[str, Any]:
         legend={"orientation": "h", "yanchor": "top", "y": -0.22},
         margin={"b": 120},
     )
-    data = json.loads(figure.to_json())
-    return {"data_json": script_json(data["data"]), "layout_json": script_json(data["layout"])}
+    return figure_json(figure)
 
 
 def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
     sections = []
     for target in _targets(jobs):
         label = _label(jobs, target)
-        header, rows = target_table(jobs, target)
         sections.append(
             {
                 "target": target,
                 "label": label,
-                "header": header,
-                "rows": rows,
+                "table": target_table(jobs, target),
                 "peak": peak_sentence(jobs, target, label),
             }
         )
-    page = _ENV.get_template("matrix.html.j2").render(
+    page = ENV.get_template("matrix.html.j2").render(
         title=sweep_dir.name,
         jobs=[(job.directory.name, job.settings) for job in jobs],
         sections=sections,
+        note=MATRIX_NOTE,
         chart=throughput_chart(jobs),
         plotly_js=Markup(get_plotlyjs()),
     )
@@ -214,7 +197,7 @@ def write_matrix_report(sweep_dir: Path) -> list[Path]:
     return [
         write_markdown(sweep_dir / "matrix.md", sweep_dir, jobs),
         write_html(sweep_dir / "matrix.html", sweep_dir, jobs),
-        write_csv(sweep_dir / "matrix.csv", jobs),
+        write_table(sweep_dir / "matrix.csv", csv_table(jobs)),
     ]
 
 

@@ -1,0 +1,138 @@
+"""What ran: the configuration facts and the targets table, from the stored experiment and
+provenance."""
+
+from __future__ import annotations
+
+from runner.model import Experiment, LevelRange, Target
+from runner.report import formatting as fmt
+from runner.report.tables import CellValue, Table
+from runner.results import Machine, Provenance, RunRecord
+
+FACTS_HEADER = ["Setting", "Value"]
+
+
+def configuration_facts(record: RunRecord) -> Table:
+    """(name, value) rows describing what ran; the writers show them as a list."""
+    experiment, prov = record.experiment, record.provenance
+    load = experiment.load
+    model = load.kind
+    sweep: LevelRange | None = getattr(experiment.sweep, model.sweep_key)
+    levels = experiment.levels()
+    step = f"{sweep.step}" if sweep is not None and sweep.step else "explicit list"
+    unit, kind = model.unit, model.level_kind
+    planned = len(levels) * len(experiment.targets) * experiment.repetitions
+    plural = "s" if len(levels) != 1 else ""
+    rows: list[list[CellValue]] = [
+        ["Load model", model.description],
+        ["Scenario", _scenario_text(experiment)],
+        [f"{kind} range", f"{min(levels)} to {max(levels)} {unit}"],
+        [
+            f"{kind} levels",
+            f"{', '.join(str(v) for v in levels)} {unit} ({len(levels)} level{plural}, step {step})",
+        ],
+        [
+            "Measured duration",
+            f"{load.duration} per step, after a {load.warmup} warmup that is not counted",
+        ],
+        ["Repetitions", f"{experiment.repetitions} per level"],
+        [
+            "Steps",
+            f"{planned} planned, {len(record.steps)} measured, {len(record.failures)} failure(s) recorded",
+        ],
+        ["CPU pinning", _pinning_text(experiment)],
+        ["Load destinations", _destinations(prov)],
+        ["Machine", _machine_text(prov.machine or Machine())],
+        ["Software", _software_text(prov)],
+        ["Experiment commit", _commit_text(prov)],
+        ["Command", prov.command],
+        ["Run", f"{fmt.timestamp(prov.started_at)} to {fmt.timestamp(prov.ended_at)}"],
+    ]
+    return Table(FACTS_HEADER, rows)
+
+
+def _scenario_text(experiment: Experiment) -> str:
+    scenario = experiment.scenario
+    script = experiment.load.script
+    sent = f"custom k6 script {script}" if script else scenario.describe()
+    return f"{scenario.name}: {sent}; database: {experiment.database.engine}"
+
+
+def _pinning_text(experiment: Experiment) -> str:
+    pinning = experiment.pinning
+    if not pinning.enabled:
+        return "off"
+    return f"server on core(s) {pinning.server_cpus}, k6 on core(s) {pinning.client_cpus}"
+
+
+def _machine_text(machine: Machine) -> str:
+    return (
+        f"{machine.cpu_model}, {machine.logical_cores} logical cores, "
+        f"{machine.memory_gib} GiB, {machine.os}"
+    )
+
+
+def _software_text(prov: Provenance) -> str:
+    software = ", ".join(f"{name} {version}" for name, version in prov.packages.items() if version)
+    return f"Python {prov.python}, {prov.k6}, {software}"
+
+
+def _commit_text(prov: Provenance) -> str:
+    git = prov.git
+    commit = (git.commit if git else None) or "not a git checkout"
+    return commit + (" (with uncommitted changes)" if git and git.dirty else "")
+
+
+def _destinations(prov: Provenance) -> str:
+    """Where the load went, as decided and recorded before the first step (runner.safety)."""
+    destinations = prov.load_destinations
+    remote = [d for d in destinations if not d.loopback]
+    external = [d for d in destinations if d.loopback and not d.started_by_runner]
+    text = "loopback only (this machine)"
+    if remote:
+        text = "remote hosts, allowed by allow_remote: true: " + ", ".join(
+            f"{d.target} at {d.url} ({', '.join(d.addresses)})" for d in remote
+        )
+    if external:
+        text += "; already-running servers: " + ", ".join(
+            f"{d.target} at {d.url}" for d in external
+        )
+    return text
+
+
+TARGET_HEADER = ["target", "app", "server", "workers", "worker class", "threads", "settings"]
+
+
+def targets_table(record: RunRecord) -> Table:
+    experiment = record.experiment
+    rows = [_target_row(experiment.label(name), t) for name, t in experiment.targets.items()]
+    return Table(TARGET_HEADER, rows)
+
+
+def _target_row(label: str, target: Target) -> list[CellValue]:
+    if target.url is not None:
+        cells: list[CellValue] = [
+            label,
+            f"{target.url} (already running)",
+            "not started by sweepbench",
+        ]
+        return cells + ["-"] * (len(TARGET_HEADER) - len(cells))
+    return [
+        label,
+        target.app,
+        target.server,
+        str(target.workers),
+        target.worker_class or "default",
+        str(target.threads or "-"),
+        _server_settings(target),
+    ]
+
+
+def _server_settings(target: Target) -> str:
+    """The settings given beyond workers and threads; the rest are the server's defaults."""
+    given = [
+        f"loop {target.loop}" if target.loop else "",
+        f"http {target.http}" if target.http else "",
+        f"keep-alive {target.keep_alive} s" if target.keep_alive is not None else "",
+        " ".join(target.extra_args),
+    ]
+    return ", ".join(filter(None, given)) or "server defaults"

@@ -1,0 +1,172 @@
+"""The report's tables, each defined once as data (header + rows of text).
+
+The Markdown writer, the HTML template and the CSV writer render the same Table objects, so a
+table reads the same in every format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runner.analysis import Analysis
+from runner.report import formatting as fmt
+from runner.results import RunRecord, StepResult
+
+# A value in a table: text in the formatted tables, raw numbers in the CSV files (None: blank).
+CellValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list[CellValue]]
+
+
+def summary_table(analysis: Analysis) -> Table:
+    """Exactly one row per level, one column group per target."""
+    open_model = analysis.model.fixed_rate
+    header = [analysis.level_name]
+    for target in analysis.targets:
+        label = analysis.labels[target]
+        header += [f"{label} RPS", f"{label} p99 ms", f"{label} Err %"]
+        header += [f"{label} Dropped"] if open_model else []
+    header.append("Winner")
+    rows: list[list[CellValue]] = []
+    for level in analysis.levels:
+        row: list[CellValue] = [str(level)]
+        for target in analysis.targets:
+            cell = analysis.cell(target, level)
+            if cell is None:
+                row += ["n/a"] * (4 if open_model else 3)
+                continue
+            row += [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median), fmt.percent(cell.error_rate)]
+            if open_model:
+                dropped = cell.dropped_iterations
+                row.append("n/a" if dropped is None else f"{dropped:.0f}")
+        row.append(analysis.winners[level].text)
+        rows.append(row)
+    return Table(header, rows)
+
+
+SUMMARY_NOTE = (
+    "RPS: requests per second in the measured window. p99: 99th percentile of k6 "
+    "`http_req_duration` (ms). Err %: failed requests / all requests. With several "
+    "repetitions each cell is the median over them."
+)
+
+
+def summary_note(analysis: Analysis) -> str:
+    if not analysis.model.fixed_rate:
+        return SUMMARY_NOTE
+    return (
+        SUMMARY_NOTE + " Dropped: requests k6 could not start on schedule because every allowed "
+        "virtual user was still waiting for the server (open model)."
+    )
+
+
+AGGREGATE_HEADER = [
+    "Runs",
+    "Median RPS",
+    "RPS min to max",
+    "RPS 95% CI of mean",
+    "Err %",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "CPU (% of one core)",
+    "Mem max MiB",
+]
+
+
+def aggregate_table(analysis: Analysis, target: str) -> Table | None:
+    """Per level over repetitions; None when every level of the target ran once."""
+    series = analysis.series(target)
+    if not any(cell.runs > 1 for cell in series):
+        return None
+    rows: list[list[CellValue]] = []
+    for cell in series:
+        ci = (
+            f"{fmt.rps(cell.rps.ci_low)} to {fmt.rps(cell.rps.ci_high)}"
+            if cell.rps.ci_low is not None and cell.rps.ci_high is not None
+            else "n/a (< 3 runs)"
+        )
+        rows.append(
+            [
+                str(cell.level),
+                str(cell.runs),
+                fmt.rps(cell.rps.median),
+                f"{fmt.rps(cell.rps.min)} to {fmt.rps(cell.rps.max)}",
+                ci,
+                fmt.percent(cell.error_rate),
+                fmt.ms(cell.latency_p50_ms),
+                fmt.ms(cell.p95.median),
+                fmt.ms(cell.p99.median),
+                fmt.cpu(cell.cpu_percent),
+                fmt.mib(cell.memory_max_mib),
+            ]
+        )
+    return Table([analysis.level_name, *AGGREGATE_HEADER], rows)
+
+
+STEP_HEADER = [
+    "Rep",
+    "Requests",
+    "RPS",
+    "Err %",
+    "avg ms",
+    "p50 ms",
+    "p90 ms",
+    "p95 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "CPU avg (% of one core)",
+    "CPU max",
+    "Mem avg MiB",
+    "Mem max MiB",
+    "Processes",
+    "k6 CPU avg",
+]
+# An open-model run adds its target rate and dropped iterations.
+FIXED_RATE_STEP_HEADER = ["Target RPS", "Dropped"]
+
+
+def _step_row(s: StepResult, fixed_rate: bool) -> list[CellValue]:
+    lat = s.latency_ms
+    row: list[CellValue] = [
+        str(s.level),
+        str(s.repetition),
+        str(s.requests),
+        fmt.rps(s.rps),
+        fmt.percent(s.error_rate),
+        fmt.ms(lat.avg),
+        fmt.ms(lat.p50),
+        fmt.ms(lat.p90),
+        fmt.ms(lat.p95),
+        fmt.ms(lat.p99),
+        fmt.ms(lat.p99_9),
+        fmt.ms(lat.max),
+        fmt.cpu(s.cpu_percent.avg if s.cpu_percent else None),
+        fmt.cpu(s.cpu_percent.max if s.cpu_percent else None),
+        fmt.mib(s.memory_mib.avg if s.memory_mib else None),
+        fmt.mib(s.memory_mib.max if s.memory_mib else None),
+        str(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
+        fmt.cpu(s.client_cpu_percent.avg),
+    ]
+    if fixed_rate:
+        row += [fmt.rps(s.target_rps or 0.0), str(s.dropped_iterations or 0)]
+    return row
+
+
+def steps_of(record: RunRecord, target: str) -> list[StepResult]:
+    return sorted(
+        (s for s in record.steps if s.target == target), key=lambda s: (s.level, s.repetition)
+    )
+
+
+def steps_table(analysis: Analysis, steps: list[StepResult]) -> Table:
+    """One row per measured step of a target (see steps_of)."""
+    fixed_rate = analysis.model.fixed_rate
+    extra = FIXED_RATE_STEP_HEADER if fixed_rate else []
+    header = [analysis.level_name, *STEP_HEADER, *extra]
+    return Table(header, [_step_row(s, fixed_rate) for s in steps])

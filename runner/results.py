@@ -1,0 +1,186 @@
+"""The stored result types, shared by the store, the analysis and every report writer.
+
+They describe the current schema (SCHEMA_VERSION) only; older stored shapes are upgraded to it
+by runner.migrations before they are validated here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runner.load_model import LoadModelName
+from runner.model import Experiment
+
+SCHEMA_VERSION = 2
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stat(Record):
+    avg: float
+    max: float
+
+
+class LatencyMs(Record):
+    avg: float
+    min: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p99_9: float
+    max: float
+
+
+class StepResult(Record):
+    """One target at one level in one repetition, measured window only."""
+
+    kind: Literal["step"] = "step"
+    target: str
+    label: str
+    model: LoadModelName = Field(
+        default="closed",
+        description="Load model: closed (constant virtual users) or open (constant arrival rate).",
+    )
+    level: int = Field(
+        description="The step's level: virtual users (closed) or requests per second (open)."
+    )
+    repetition: int = Field(description="1-based repetition number.")
+    started_at: float = Field(description="Start of the measured window, Unix seconds.")
+    duration_s: float = Field(description="Length of the measured window, seconds.")
+    requests: int
+    rps: float = Field(description="Requests per second in the measured window.")
+    target_rps: float | None = Field(
+        default=None, description="Open model: the arrival rate asked of k6, requests per second."
+    )
+    dropped_iterations: int | None = Field(
+        default=None,
+        description="Open model: requests k6 could not start on time because every allowed "
+        "virtual user was still waiting for the server (k6 `dropped_iterations`).",
+    )
+    max_vus: int | None = Field(default=None, description="Open model: k6's virtual-user cap.")
+    failed_requests: int
+    error_rate: float = Field(description="Failed / all requests, a fraction (0.01 = 1%).")
+    errors: dict[str, int] = Field(description="Failed requests by cause.")
+    latency_ms: LatencyMs
+    cpu_percent: Stat | None = Field(
+        description="Server process tree CPU, % of one core (200% = two cores busy); `max` is "
+        "the busiest 1 s of the window (null: a `url` target, not sampled)."
+    )
+    cpu_share_percent: Stat | None = Field(
+        default=None,
+        description="Server process tree CPU, % of the cores the server may use (100% = all "
+        "of them busy).",
+    )
+    server_cores: int | None = Field(default=None, description="CPU cores the server may use.")
+    memory_mib: Stat | None = Field(
+        description="Server process tree RSS, MiB (summed: an upper bound; null: a `url` target)."
+    )
+    memory_uss_mib: Stat | None = Field(
+        default=None,
+        description="Server process tree USS (memory private to each process), MiB (summed: a "
+        "lower bound of what the tree holds).",
+    )
+    memory_pss_mib: Stat | None = Field(
+        default=None,
+        description="Server process tree PSS (shared pages split between their users), MiB.",
+    )
+    server_processes: int | None
+    server_pid: int | None = Field(default=None, description="PID of the server's main process.")
+    client_cpu_percent: Stat = Field(description="k6 CPU, % of one core.")
+    client_cores: int | None = Field(default=None, description="CPU cores k6 may use.")
+    client_bound: bool = Field(
+        default=False,
+        description="k6 used >= 90% of its cores: the step measured k6, not the server.",
+    )
+    k6_exit_code: int
+
+
+class Failure(Record):
+    """A target that could not start or a step that could not be measured."""
+
+    kind: Literal["failure"] = "failure"
+    target: str
+    label: str
+    stage: Literal["start", "step"]
+    level: int | None = Field(default=None, description="The step's level (stage 'step').")
+    repetition: int | None = None
+    message: str
+    log_tail: str = ""
+
+
+class GitState(Record):
+    """The commit of the experiment definitions and whether the work tree had local changes."""
+
+    directory: str | None = None
+    commit: str | None = Field(default=None, description="null: not a git checkout.")
+    dirty: bool | None = None
+    changes: list[str] = Field(
+        default_factory=list, description="`git status --porcelain` lines, the first 50."
+    )
+
+
+class Machine(Record):
+    cpu_model: str = "unknown"
+    logical_cores: int | None = None
+    physical_cores: int | None = None
+    memory_gib: float | None = None
+    os: str = ""
+
+
+class LoadDestination(Record):
+    """Where one target's load went, as decided before the first step (runner.safety)."""
+
+    target: str
+    url: str | None = Field(description="null: a server the runner started on loopback.")
+    host: str
+    addresses: list[str]
+    loopback: bool
+    started_by_runner: bool
+
+
+class Provenance(Record):
+    """Where a run's numbers came from (runner.provenance, runner.sweep). Runs written by
+    earlier versions lack some of these: every field is optional."""
+
+    started_at: float | None = Field(default=None, description="Unix seconds.")
+    ended_at: float | None = Field(default=None, description="Unix seconds.")
+    resumed_at: list[float] = Field(
+        default_factory=list, description="When the run was resumed, Unix seconds."
+    )
+    command: str = ""
+    overrides: list[str] = Field(default_factory=list, description="Hydra overrides given.")
+    config_sha256: str | None = Field(default=None, description="Of the composed experiment.")
+    git: GitState | None = None
+    python: str | None = None
+    k6: str | None = Field(default=None, description="`k6 version` output.")
+    packages: dict[str, str | None] = Field(default_factory=dict)
+    target_packages: dict[str, dict[str, str | None]] = Field(
+        default_factory=dict, description="Per target, the distributions its app loads."
+    )
+    machine: Machine | None = None
+    load_destinations: list[LoadDestination] = Field(default_factory=list)
+    server_commands: dict[str, list[str]] = Field(default_factory=dict)
+    target_start_s: dict[str, list[float]] = Field(
+        default_factory=dict, description="Seconds each start of a target's server took."
+    )
+    target_stop_s: dict[str, list[float]] = Field(
+        default_factory=dict, description="Seconds each stop of a target's server took."
+    )
+
+
+class RunRecord(Record):
+    """Everything a report is made from."""
+
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, description="Shape of this record (older ones are upgraded)."
+    )
+    experiment: Experiment = Field(description="The validated experiment, secrets masked.")
+    provenance: Provenance
+    steps: list[StepResult]
+    failures: list[Failure]
+    complete: bool = Field(description="False when the run stopped before its last step.")

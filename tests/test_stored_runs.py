@@ -1,0 +1,149 @@
+"""A run written by an earlier schema (tests/fixtures/schema1_run, a real quickstart stored with
+schema 1) still loads, re-renders the same tables and compares; older shapes are upgraded."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.errors import UserError
+from runner.model import Experiment, stored_experiment
+from runner.results import SCHEMA_VERSION
+from runner.store import RUN_FILE, STEPS_FILE, ResultStore, load_run
+from tests.htmltables import tables
+
+SCHEMA1_RUN = Path(__file__).resolve().parent / "fixtures" / "schema1_run"
+TARGETS = ["fastapi", "django_wsgi", "django_asgi"]
+
+
+@pytest.fixture
+def schema1_run(tmp_path: Path) -> Path:
+    """A copy to write into: the fixture itself stays as it was stored."""
+    return Path(shutil.copytree(SCHEMA1_RUN, tmp_path / "schema1_run"))
+
+
+def test_schema1_run_loads_into_typed_records() -> None:
+    assert json.loads((SCHEMA1_RUN / RUN_FILE).read_text())["schema_version"] == 1
+    record = load_run(SCHEMA1_RUN)
+    assert record.schema_version == SCHEMA_VERSION
+    assert list(record.experiment.targets) == TARGETS
+    assert record.experiment.levels() == [10, 20, 30]
+    assert record.experiment.load.kind.csv_column == "concurrency_vus"
+    assert sorted((s.target, s.level) for s in record.steps) == sorted(
+        (t, level) for t in TARGETS for level in (10, 20, 30)
+    )
+    prov = record.provenance
+    assert prov.git is not None and prov.git.commit == "6ce8bbd9d963e4ed4cb0a9e9fec43b5c2e07c450"
+    assert prov.machine is not None and prov.machine.logical_cores == 2
+    assert [d.target for d in prov.load_destinations] == TARGETS
+    assert prov.resumed_at == [] and record.complete
+
+
+def run_module(module: str, *args: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True
+    )
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="") as stream:
+        return list(csv.reader(stream))
+
+
+def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
+    result = run_module("runner.report", schema1_run)
+    assert result.returncode == 0, result.stderr
+    assert (schema1_run / "report.md").read_text() == (SCHEMA1_RUN / "report.md").read_text()
+    for name in ("results.csv", "results_aggregated.csv"):
+        before, after = csv_rows(SCHEMA1_RUN / name), csv_rows(schema1_run / name)
+        # Intended change: the level column is named for its unit since schema 2.
+        assert before[0][2] == "concurrency" and after[0][2] == "concurrency_vus"
+        assert after[0][:2] + after[0][3:] == before[0][:2] + before[0][3:]
+        assert after[1:] == before[1:]
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """Every Markdown table as rows of cells, without the --- separator line."""
+    found: list[list[list[str]]] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("| "):
+            if not previous.startswith("|"):
+                found.append([])
+            found[-1].append([cell.strip() for cell in line.strip("| ").split(" | ")])
+        previous = line
+    return found
+
+
+def test_html_shows_the_markdown_tables(schema1_run: Path) -> None:
+    assert run_module("runner.report", schema1_run).returncode == 0
+    in_html = tables((schema1_run / "report.html").read_text())
+    in_markdown = markdown_tables((schema1_run / "report.md").read_text())
+    keys = ["targets", "summary", *(f"steps:{t}" for t in TARGETS)]
+    assert [in_html[key] for key in keys] == in_markdown
+
+
+def test_schema1_run_compares_with_itself() -> None:
+    result = run_module("runner.compare", SCHEMA1_RUN, SCHEMA1_RUN)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok ") == 9
+    assert "0 regression(s)" in result.stdout
+
+
+def test_resuming_a_schema1_run_rewrites_it_in_the_current_schema(schema1_run: Path) -> None:
+    stored = json.loads((schema1_run / RUN_FILE).read_text())["experiment"]
+    kept = ResultStore(schema1_run).resume(stored)
+    assert len(kept) == 9
+    assert json.loads((schema1_run / RUN_FILE).read_text())["schema_version"] == SCHEMA_VERSION
+    lines = [json.loads(line) for line in (schema1_run / STEPS_FILE).read_text().splitlines()]
+    assert all("concurrency" not in line and "level" in line for line in lines)
+    record = load_run(schema1_run)
+    assert len(record.steps) == 9 and len(record.provenance.resumed_at) == 1
+
+
+def test_oldest_schema1_shapes_are_upgraded(schema1_run: Path) -> None:
+    """Runs from before scenarios (load.endpoint) and failures named by `concurrency`."""
+    run = json.loads((schema1_run / RUN_FILE).read_text())
+    del run["experiment"]["scenario"]
+    run["experiment"]["load"].update({"endpoint": "/json", "expect": {"status": 200}})
+    del run["schema_version"]
+    (schema1_run / RUN_FILE).write_text(json.dumps(run))
+    failure: dict[str, object] = {"kind": "failure", "target": "fastapi", "stage": "step"}
+    failure |= {"label": "FastAPI", "concurrency": 40, "repetition": 1, "message": "died"}
+    with (schema1_run / STEPS_FILE).open("a") as stream:
+        stream.write(json.dumps(failure) + "\n")
+    record = load_run(schema1_run)
+    assert record.experiment.scenario.describe() == "GET /json"
+    assert record.failures[0].level == 40
+
+
+def test_a_newer_schema_is_refused(schema1_run: Path) -> None:
+    run = json.loads((schema1_run / RUN_FILE).read_text())
+    (schema1_run / RUN_FILE).write_text(json.dumps({**run, "schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(UserError, match="newer than this sweepbench reads"):
+        load_run(schema1_run)
+
+
+def test_a_stored_url_target_loads_back() -> None:
+    """A stored experiment lists every key, so a `url` target's unused keys are at defaults."""
+    experiment = Experiment.model_validate(
+        {
+            "name": "external",
+            "targets": {"api": {"url": "http://127.0.0.1:8000", "label": "API"}},
+            "sweep": {"concurrency": {"levels": [1]}},
+            "load": {"duration": "1s"},
+            "scenario": {"name": "json", "requests": [{"path": "/json"}]},
+        }
+    )
+    dumped = experiment.model_dump(mode="json", by_alias=True)
+    assert stored_experiment(dumped) == experiment
+    with pytest.raises(ValueError, match="cannot apply to it"):
+        stored_experiment(
+            {**dumped, "targets": {"api": {**dumped["targets"]["api"], "workers": 2}}}
+        )
