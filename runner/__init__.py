@@ -1,1 +1,83 @@
-"""sweepbench: a declarative, YAML-driven benchmark runner for Python web servers."""
+"""sweepbench: a declarative, YAML-driven benchmark runner for Python web servers.
+
+From Python, a stored run is loaded, analysed, reported and compared with:
+
+    from runner import analyze, compare, load_run, write_reports
+
+    run_dir = Path("outputs/quickstart/2026-11-30_08-00-00")
+    record = load_run(run_dir)  # typed records, older schemas upgraded on load
+    analysis = analyze(record)  # cells per level, verdicts with their rules, findings
+    write_reports(run_dir, record)  # report.md, report.html, results CSVs
+    changes = compare(analyze(load_run(baseline_dir)), analysis, 0.05, 0.10)
+
+The names below are imported on first use (PEP 562), so `python -m runner` does not pay for
+scipy and plotly before it needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.analysis import Analysis, Cell, Spread, Verdict, analyze
+    from runner.compare import Change, compare
+    from runner.load_model import LoadModel, load_model
+    from runner.model import Experiment, validate_experiment
+    from runner.report import write_reports
+    from runner.results import SCHEMA_VERSION, Failure, Provenance, RunRecord, StepResult
+    from runner.store import load_run
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Analysis",
+    "Cell",
+    "Change",
+    "Experiment",
+    "Failure",
+    "LoadModel",
+    "Provenance",
+    "RunRecord",
+    "Spread",
+    "StepResult",
+    "Verdict",
+    "analyze",
+    "compare",
+    "load_model",
+    "load_run",
+    "validate_experiment",
+    "write_reports",
+]
+
+# Where each public name lives.
+_HOMES = {
+    "Analysis": "runner.analysis",
+    "Cell": "runner.analysis",
+    "Spread": "runner.analysis",
+    "Verdict": "runner.analysis",
+    "analyze": "runner.analysis",
+    "Change": "runner.compare",
+    "compare": "runner.compare",
+    "LoadModel": "runner.load_model",
+    "load_model": "runner.load_model",
+    "Experiment": "runner.model",
+    "validate_experiment": "runner.model",
+    "write_reports": "runner.report",
+    "SCHEMA_VERSION": "runner.results",
+    "Failure": "runner.results",
+    "Provenance": "runner.results",
+    "RunRecord": "runner.results",
+    "StepResult": "runner.results",
+    "load_run": "runner.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'runner' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.report import formatting as fmt
 from runner.report import write_reports
 from runner.store import STEPS_FILE, ResultStore
 from tests.conftest import run_cli
@@ -31,10 +32,9 @@ def test_html_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
         cell = dict(zip(header, row, strict=True))
         for target, spec in results["experiment"]["targets"].items():
             stored = by_key[(target, int(row[0]))]
-            assert float(cell[f"{spec['label']} RPS"]) == pytest.approx(stored["rps"], abs=0.005)
-            assert float(cell[f"{spec['label']} p99 ms"]) == pytest.approx(
-                stored["latency_ms"]["p99"], abs=0.005
-            )
+            # Exactly the stored value in the report's number format (no float tolerance).
+            assert cell[f"{spec['label']} RPS"] == fmt.rps(stored["rps"])
+            assert cell[f"{spec['label']} p99 ms"] == fmt.ms(stored["latency_ms"]["p99"])
 
 
 @pytest.mark.slow
@@ -49,8 +49,8 @@ def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
         for row, s in zip(rows, stored, strict=True):
             cell = dict(zip(header, row, strict=True))
             assert int(cell["Requests"]) == s["requests"]
-            assert float(cell["p95 ms"]) == pytest.approx(s["latency_ms"]["p95"], abs=0.005)
-            assert float(cell["Mem max MiB"]) == pytest.approx(s["memory_mib"]["max"], abs=0.05)
+            assert cell["p95 ms"] == fmt.ms(s["latency_ms"]["p95"])
+            assert cell["Mem max MiB"] == fmt.mib(s["memory_mib"]["max"])
 
 
 @pytest.mark.slow

@@ -56,7 +56,7 @@ def assert_valid_run(run_dir: Path) -> None:
     jsonschema.validate(results["experiment"], schema("experiment.schema.json"))
     record = load_run(run_dir)
     assert record.complete and record.steps
-    assert record.model_dump(mode="json") == results
+    assert record.model_dump(mode="json", by_alias=True) == results
 
 
 def test_schema1_run_upgraded_matches_the_results_schema() -> None:
