@@ -116,6 +116,32 @@ def test_an_invalid_trial_is_repeated_and_not_counted() -> None:
     assert isinstance(after, TrialPlan) and after.rate == 2 * first.rate
 
 
+def test_a_long_trial_disturbed_is_repeated_long_and_still_votes() -> None:
+    runs = {"settle": 0}
+
+    def run(plan: TrialPlan) -> TrialOutcome:
+        if plan.kind == "settle" and runs["settle"] == 0:
+            runs["settle"] += 1
+            return interference(plan)
+        return outcome(plan, 45.0 if plan.rate == 100 else (10.0 if plan.rate < 100 else 200.0))
+
+    trials = run_search(CONFIG, run).trials
+    at_100 = [(t.plan.kind, t.plan.long, t.judgement.verdict) for t in trials if t.rate == 100]
+    assert at_100 == [
+        ("double", False, "pass"),
+        ("settle", True, "invalid"),
+        ("retry", True, "pass"),
+        ("settle", True, "pass"),
+    ]
+
+
+def test_adjacent_whole_rates_end_the_search_even_when_wider_than_the_precision() -> None:
+    result = run_search(replace(CONFIG, start_rate=4), step_server(5))
+    assert result.bracket == (5, 6)
+    assert result.stop.reason == "converged" and "adjacent whole rates" in result.stop.text
+    assert "adjacent whole rates" in result.confidence
+
+
 def test_interference_on_every_trial_stops_the_search_without_an_exception() -> None:
     result = run_search(CONFIG, interference)
     assert result.stop.reason == "interference"
@@ -189,6 +215,8 @@ def test_the_time_budget_holds_and_the_search_says_when_it_ran_out(
         assert used <= planned <= budget_s
         assert result.stop.reason == "budget spent", (budget_s, seed, result.stop)
         assert f"of {budget_s} s spent" in result.stop.text
+        if result.capacity_rps is not None:
+            assert result.headline() == f"{result.capacity_rps} RPS (budget spent)"
 
 
 def test_early_stopped_trials_count_at_the_seconds_they_ran() -> None:

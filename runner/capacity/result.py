@@ -69,9 +69,12 @@ class CapacityResult:
         return self.confirmation.judgement.verdict == "pass"
 
     def headline(self) -> str:
-        """'195 RPS', 'at least 400 RPS (client limit)' or 'none (objective unmet ...)'."""
+        """'195 RPS', '150 RPS (budget spent)', 'at least 400 RPS (client limit)' or
+        'none (objective unmet at the lowest rate)'."""
         if self.capacity_rps is None:
             return f"none ({self.stop.reason})"
         if self.at_least:
             return f"at least {self.capacity_rps} RPS ({_LOWER_BOUND_ONLY[self.stop.reason]})"
+        if self.stop.reason != "converged":
+            return f"{self.capacity_rps} RPS ({self.stop.reason})"
         return f"{self.capacity_rps} RPS"

@@ -111,6 +111,13 @@ def _converged(config: SearchConfig, low: int, high: int) -> bool:
     return high - low <= 1 or (high - low) / high <= config.precision
 
 
+def _width_text(config: SearchConfig, width: float) -> str:
+    """'is 3.7% wide, within the precision (5%)', or why a wider bracket still converged."""
+    if width <= config.precision:
+        return f"is {width:.1%} wide, within the precision ({config.precision:.0%})"
+    return f"is {width:.1%} wide: adjacent whole rates, no finer step exists"
+
+
 def _short(config: SearchConfig, rate: int, kind: PlanKind, reason: str) -> TrialPlan:
     return TrialPlan(rate, config.short_s, kind, reason)
 
@@ -143,11 +150,7 @@ def _move(config: SearchConfig, standing: _Standing) -> TrialPlan | Stop:
         return _bracketing(config, low, high)
     width = (high.rate - low.rate) / high.rate
     if _converged(config, low.rate, high.rate):
-        return Stop(
-            "converged",
-            f"bracket {low.rate}-{high.rate} RPS is {width:.1%} wide, within the precision "
-            f"({config.precision:.0%})",
-        )
+        return Stop("converged", f"bracket {low.rate}-{high.rate} RPS {_width_text(config, width)}")
     middle = (low.rate + high.rate) // 2
     return _short(config, middle, "bisect", f"bisect {low.rate}-{high.rate} RPS ({width:.0%} wide)")
 
@@ -162,8 +165,11 @@ def _repeat(config: SearchConfig, trials: Sequence[Trial], standing: _Standing) 
         return None
     rate = standing.open_rate
     done = sum(t.rate == rate and t.counted and t.plan.long for t in trials)
-    reason = f"close to the objective at {rate} RPS: long trial {done + 1} of at most {config.most_long_trials}"
-    return TrialPlan(rate, config.long_s, "settle", reason)
+    reason = (
+        f"close to the objective at {rate} RPS: long trial {done + 1} of at most "
+        f"{config.most_long_trials}"
+    )
+    return TrialPlan(rate, config.long_s, "settle", reason, long=True)
 
 
 def _invalid_run(trials: Sequence[Trial]) -> int:
@@ -212,8 +218,12 @@ def _confidence(config: SearchConfig, standing: _Standing) -> str:
     ]
     if low and high:
         width = (high.rate - low.rate) / high.rate
-        within = "within" if _converged(config, low.rate, high.rate) else "wider than"
-        parts.append(f"bracket {width:.1%} wide, {within} the precision ({config.precision:.0%})")
+        if _converged(config, low.rate, high.rate):
+            parts.append(f"bracket {_width_text(config, width)}")
+        else:
+            parts.append(
+                f"bracket is {width:.1%} wide, wider than the precision ({config.precision:.0%})"
+            )
     return "; ".join(parts)
 
 
@@ -240,6 +250,7 @@ def confirmation_plan(config: SearchConfig, result: CapacityResult) -> TrialPlan
         config.confirmation_s,
         "confirm",
         f"confirm {result.capacity_rps} RPS over {config.confirmation_s:g} s",
+        long=True,
     )
 
 

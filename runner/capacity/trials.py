@@ -22,11 +22,7 @@ class TrialPlan:
     duration_s: float
     kind: PlanKind
     reason: str
-
-    @property
-    def long(self) -> bool:
-        """Long trials settle close results; only they vote (see `settle`)."""
-        return self.kind in ("settle", "confirm")
+    long: bool = False  # long trials settle close results; only they vote (see `settle`)
 
 
 @dataclass(frozen=True)
