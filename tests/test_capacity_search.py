@@ -10,13 +10,8 @@ import pytest
 from runner.capacity.early_stop import EarlyStopRule
 from runner.capacity.objective import Objective, TrialOutcome
 from runner.capacity.result import Stop
-from runner.capacity.search import (
-    CapacitySearch,
-    SearchConfig,
-    confirmation_plan,
-    next_step,
-    run_search,
-)
+from runner.capacity.run import CapacitySearch, run_search
+from runner.capacity.search import SearchConfig, confirmation_plan, next_step
 from runner.capacity.trials import TrialPlan
 from tests.simulated_server import SimulatedServer, exhaustive_sweep_seconds
 
