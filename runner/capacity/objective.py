@@ -1,0 +1,152 @@
+"""The latency objective of a capacity search, one trial's outcome, and the verdict on it.
+
+Pure: nothing here measures anything. The figures of an outcome come from the trial's own
+measured window (not a cumulative figure over the whole search), so a trial speaks only for the
+rate it offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "ACHIEVED_SHARE",
+    "CLIENT_BOUND",
+    "CLOSE_ERROR_FACTOR",
+    "CLOSE_LATENCY_MARGIN",
+    "INTERFERENCE",
+    "TRIAL_RULE",
+    "Judgement",
+    "Objective",
+    "Percentile",
+    "TrialOutcome",
+    "Verdict",
+    "is_close",
+    "judge",
+]
+
+# The latency percentiles every step records (runner.store.LatencyMs).
+Percentile = Literal["p50", "p90", "p95", "p99", "p99_9"]
+Verdict = Literal["pass", "fail", "invalid", "client-bound"]
+
+# Validity reasons produced by the step-validity rules elsewhere; any reason other than
+# CLIENT_BOUND (interference, for one) means "repeat, do not count".
+CLIENT_BOUND = "client-bound"
+INTERFERENCE = "interference"
+
+# k6 may start a handful of requests late without the server being at fault.
+ACHIEVED_SHARE = 0.99
+# A result this close to the objective is not trusted from one short trial.
+CLOSE_LATENCY_MARGIN = 0.20
+CLOSE_ERROR_FACTOR = 2.0
+
+TRIAL_RULE = (
+    "A trial passes when, over its own measured window, the {percentile} latency is at most "
+    "{latency_ms:g} ms, the error rate at most {max_error_rate:.2%}, the achieved rate at least "
+    f"{ACHIEVED_SHARE:.0%} of the rate asked, and k6 dropped no iteration. A result is close "
+    f"when the {{percentile}} lies within ±{CLOSE_LATENCY_MARGIN:.0%} of the objective or the "
+    f"error rate within a factor {CLOSE_ERROR_FACTOR:g} of the limit (either side). A trial that "
+    "is invalid because something else competed for the machine is repeated and not counted; "
+    "one whose load generator was the bottleneck (client-bound) ends the search."
+)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a rate must sustain: a latency percentile at most `latency_ms`, few errors."""
+
+    percentile: Percentile
+    latency_ms: float
+    max_error_rate: float
+
+    def describe(self) -> str:
+        """'p99 ≤ 50 ms, errors ≤ 1.00%'."""
+        return f"{self.percentile} ≤ {self.latency_ms:g} ms, errors ≤ {self.max_error_rate:.2%}"
+
+    def rule_text(self) -> str:
+        """TRIAL_RULE with this objective's figures, for reports."""
+        return TRIAL_RULE.format(
+            percentile=self.percentile,
+            latency_ms=self.latency_ms,
+            max_error_rate=self.max_error_rate,
+        )
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What one trial measured in its own window, and whether the step-validity rules accept it."""
+
+    rate: int  # requests per second asked of k6
+    achieved_rps: float
+    dropped_iterations: int
+    percentile_ms: float  # the objective's percentile over this trial's window
+    error_rate: float
+    duration_s: float  # seconds the trial actually ran: short when it was stopped early
+    valid: bool = True
+    invalid_reasons: tuple[str, ...] = ()
+    early_stopped: bool = False
+
+    @property
+    def client_bound(self) -> bool:
+        return not self.valid and CLIENT_BOUND in self.invalid_reasons
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on one trial and why; `close` results settle nothing on their own."""
+
+    verdict: Verdict
+    close: bool
+    why: str
+
+    @property
+    def decisive(self) -> bool:
+        """A valid verdict that settles its rate at once (far from the objective)."""
+        return self.verdict in ("pass", "fail") and not self.close
+
+
+def _misses(objective: Objective, outcome: TrialOutcome) -> list[str]:
+    """Each condition of TRIAL_RULE the outcome breaks, in words."""
+    misses = []
+    if outcome.percentile_ms > objective.latency_ms:
+        misses.append(
+            f"{objective.percentile} {outcome.percentile_ms:.1f} ms > {objective.latency_ms:g} ms"
+        )
+    if outcome.error_rate > objective.max_error_rate:
+        misses.append(f"errors {outcome.error_rate:.2%} > {objective.max_error_rate:.2%}")
+    if outcome.achieved_rps < ACHIEVED_SHARE * outcome.rate:
+        misses.append(f"achieved {outcome.achieved_rps:.1f} of {outcome.rate} RPS")
+    if outcome.dropped_iterations > 0:
+        misses.append(f"{outcome.dropped_iterations} dropped iterations")
+    return misses
+
+
+def is_close(objective: Objective, outcome: TrialOutcome) -> bool:
+    """Whether the result lies within the close band of the latency or the error objective."""
+    latency_ratio = outcome.percentile_ms / objective.latency_ms
+    if abs(latency_ratio - 1) <= CLOSE_LATENCY_MARGIN:
+        return True
+    limit = objective.max_error_rate
+    if limit <= 0:
+        return False  # any error breaks a zero limit outright
+    return limit / CLOSE_ERROR_FACTOR <= outcome.error_rate <= limit * CLOSE_ERROR_FACTOR
+
+
+def judge(objective: Objective, outcome: TrialOutcome) -> Judgement:
+    """The verdict of TRIAL_RULE on one outcome, with the reason in words."""
+    if not outcome.valid:
+        reasons = ", ".join(outcome.invalid_reasons) or "invalid"
+        verdict: Verdict = "client-bound" if outcome.client_bound else "invalid"
+        return Judgement(verdict, close=False, why=reasons)
+    misses = _misses(objective, outcome)
+    if outcome.early_stopped:
+        # Stopped because the objective was clearly broken: never a close call.
+        why = "; ".join(misses) or "objective clearly broken"
+        return Judgement("fail", close=False, why=f"stopped early: {why}")
+    close = is_close(objective, outcome)
+    margin = " (close)" if close else ""
+    if misses:
+        return Judgement("fail", close, "; ".join(misses) + margin)
+    held = f"{objective.percentile} {outcome.percentile_ms:.1f} ms, errors {outcome.error_rate:.2%}"
+    return Judgement("pass", close, held + margin)

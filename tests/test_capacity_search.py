@@ -1,0 +1,269 @@
+"""The capacity search as a state machine: scripted outcomes and a simulated server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from runner.capacity.early_stop import EarlyStopRule
+from runner.capacity.objective import Objective, TrialOutcome
+from runner.capacity.result import Stop
+from runner.capacity.run import CapacitySearch, run_search
+from runner.capacity.search import SearchConfig, confirmation_plan, next_step
+from runner.capacity.trials import TrialPlan
+from tests.simulated_server import SimulatedServer, exhaustive_sweep_seconds
+
+OBJECTIVE = Objective("p99", 50.0, 0.01)
+CONFIG = SearchConfig(
+    OBJECTIVE,
+    start_rate=50,
+    min_rate=1,
+    max_rate=5000,
+    budget_s=300,
+    short_s=10,
+    long_s=20,
+    confirmation_s=60,
+)
+
+
+def outcome(plan: TrialPlan, percentile_ms: float, **changes: object) -> TrialOutcome:
+    """A clean outcome at the plan's rate: everything asked was sent, nothing dropped."""
+    base = TrialOutcome(plan.rate, float(plan.rate), 0, percentile_ms, 0.0, plan.duration_s)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def step_server(capacity: int) -> Callable[[TrialPlan], TrialOutcome]:
+    """Far below the objective up to `capacity`, far above it beyond: every result decisive."""
+    return lambda plan: outcome(plan, 10.0 if plan.rate <= capacity else 200.0)
+
+
+def test_decisive_results_bracket_then_bisect_with_short_trials() -> None:
+    result = run_search(CONFIG, step_server(130))
+    kinds = [t.plan.kind for t in result.trials]
+    assert kinds[:4] == ["start", "double", "double", "bisect"]
+    assert [t.rate for t in result.trials[:3]] == [50, 100, 200]
+    assert all(t.plan.duration_s == CONFIG.short_s for t in result.trials)
+    assert result.stop.reason == "converged"
+    low, high = result.bracket
+    assert low == result.capacity_rps and low is not None and high is not None
+    assert low <= 130 < high and (high - low) / high <= CONFIG.precision
+    assert "within the precision" in result.confidence
+    assert result.confirmation is not None and result.confirmed is True
+    assert result.confirmation.plan == confirmation_plan(CONFIG, result)
+    assert result.confirmation.plan.duration_s == CONFIG.confirmation_s
+    assert result.headline() == f"{low} RPS"
+
+
+def test_a_failing_start_halves_until_a_rate_passes() -> None:
+    result = run_search(CONFIG, step_server(20))
+    assert [t.plan.kind for t in result.trials[:4]] == ["start", "halve", "halve", "bisect"]
+    assert [t.rate for t in result.trials[:4]] == [50, 25, 12, 18]
+    assert result.capacity_rps is not None and 19 <= result.capacity_rps <= 20
+
+
+def scripted(
+    by_rate: dict[int, list[float]], default: Callable[[int], float]
+) -> Callable[[TrialPlan], TrialOutcome]:
+    """Per rate, the percentiles its trials measure in turn; `default` for other rates."""
+    queues = {rate: list(values) for rate, values in by_rate.items()}
+    return lambda plan: outcome(
+        plan, queues[plan.rate].pop(0) if queues.get(plan.rate) else default(plan.rate)
+    )
+
+
+def test_a_close_result_is_settled_by_two_of_three_long_trials() -> None:
+    # 100 RPS: a close pass (short, no vote), then long fail, pass, pass: settled as a pass.
+    run = scripted({100: [45.0, 52.0, 48.0, 47.0]}, lambda rate: 10.0 if rate <= 100 else 200.0)
+    result = run_search(CONFIG, run)
+    at_100 = [t for t in result.trials if t.rate == 100]
+    assert [t.plan.kind for t in at_100] == ["double", "settle", "settle", "settle"]
+    assert [t.plan.duration_s for t in at_100] == [10, 20, 20, 20]
+    assert [t.judgement.verdict for t in at_100] == ["pass", "fail", "pass", "pass"]
+    assert all(t.judgement.close for t in at_100)
+    assert result.trials[len(at_100) + 1].rate == 200  # settled: doubling goes on
+    assert result.highest_pass is not None and result.highest_pass.rate == 100
+    assert result.highest_pass.how == "2 of 3 long trials"
+
+
+def test_a_clear_long_trial_settles_a_close_rate_at_once() -> None:
+    run = scripted({100: [55.0, 80.0]}, lambda rate: 10.0 if rate < 100 else 200.0)
+    trials = run_search(CONFIG, run).trials
+    assert [t.plan.kind for t in trials if t.rate == 100] == ["double", "settle"]
+
+
+def interference(plan: TrialPlan) -> TrialOutcome:
+    return outcome(plan, 10.0, valid=False, invalid_reasons=("interference",))
+
+
+def test_an_invalid_trial_is_repeated_and_not_counted() -> None:
+    search = CapacitySearch(CONFIG)
+    first = search.next_step()
+    assert isinstance(first, TrialPlan)
+    search.record(first, interference(first))
+    retry = search.next_step()
+    assert isinstance(retry, TrialPlan)
+    assert (retry.rate, retry.duration_s, retry.kind) == (first.rate, first.duration_s, "retry")
+    assert "interference" in retry.reason
+    search.record(retry, outcome(retry, 10.0))
+    after = search.next_step()
+    assert isinstance(after, TrialPlan) and after.rate == 2 * first.rate
+
+
+def test_a_long_trial_disturbed_is_repeated_long_and_still_votes() -> None:
+    runs = {"settle": 0}
+
+    def run(plan: TrialPlan) -> TrialOutcome:
+        if plan.kind == "settle" and runs["settle"] == 0:
+            runs["settle"] += 1
+            return interference(plan)
+        return outcome(plan, 45.0 if plan.rate == 100 else (10.0 if plan.rate < 100 else 200.0))
+
+    trials = run_search(CONFIG, run).trials
+    at_100 = [(t.plan.kind, t.plan.long, t.judgement.verdict) for t in trials if t.rate == 100]
+    assert at_100 == [
+        ("double", False, "pass"),
+        ("settle", True, "invalid"),
+        ("retry", True, "pass"),
+        ("settle", True, "pass"),
+    ]
+
+
+def test_adjacent_whole_rates_end_the_search_even_when_wider_than_the_precision() -> None:
+    result = run_search(replace(CONFIG, start_rate=4), step_server(5))
+    assert result.bracket == (5, 6)
+    assert result.stop.reason == "converged" and "adjacent whole rates" in result.stop.text
+    assert "adjacent whole rates" in result.confidence
+
+
+def test_interference_on_every_trial_stops_the_search_without_an_exception() -> None:
+    result = run_search(CONFIG, interference)
+    assert result.stop.reason == "interference"
+    assert len(result.trials) == CONFIG.most_invalid_in_a_row
+    assert result.capacity_rps is None and result.confirmation is None
+    assert result.headline() == "none (interference)"
+
+
+def test_a_client_bound_trial_ends_the_search_with_at_least() -> None:
+    server = SimulatedServer(OBJECTIVE, service_ms=1.0, client_ceiling_rps=150)
+    result = run_search(CONFIG, server.run)
+    assert result.stop.reason == "client limit"
+    assert result.trials[-1].judgement.verdict == "client-bound"
+    assert result.capacity_rps == 100 and result.at_least
+    assert result.headline() == "at least 100 RPS (client limit)"
+    assert result.confirmation is not None and result.confirmation.rate == 100
+
+
+def test_the_upper_bound_passing_says_at_least() -> None:
+    config = replace(CONFIG, max_rate=300)
+    result = run_search(config, step_server(10_000))
+    assert [t.rate for t in result.trials] == [50, 100, 200, 300]
+    assert result.stop.reason == "upper bound reached"
+    assert result.headline() == "at least 300 RPS (upper bound of the search)"
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        SimulatedServer(Objective("p99", 3.0, 0.01)),  # faster than one service time
+        SimulatedServer(OBJECTIVE, error_rate=0.2),  # every rate has too many errors
+    ],
+    ids=["latency", "errors"],
+)
+def test_an_objective_no_rate_meets_says_so(server: SimulatedServer) -> None:
+    result = run_search(replace(CONFIG, objective=server.objective), server.run)
+    assert result.stop.reason == "objective unmet at the lowest rate"
+    assert result.trials[-1].rate == CONFIG.min_rate
+    assert all(t.judgement.verdict == "fail" for t in result.trials)
+    assert result.capacity_rps is None and result.confirmation is None
+    assert result.headline() == "none (objective unmet at the lowest rate)"
+    assert "no rate passed" in result.confidence
+
+
+@pytest.mark.parametrize("early_stop", [None, EarlyStopRule()], ids=["full", "early-stop"])
+def test_the_simulated_capacity_is_found_within_the_precision(
+    early_stop: EarlyStopRule | None,
+) -> None:
+    for seed in range(30):
+        server = SimulatedServer(OBJECTIVE, seed=seed, early_stop=early_stop)
+        result = run_search(CONFIG, server.run)
+        assert result.stop.reason == "converged", (seed, result.stop)
+        assert result.capacity_rps is not None
+        error = result.capacity_rps / server.capacity_at() - 1
+        assert abs(error) <= CONFIG.precision, (seed, result.capacity_rps, server.capacity_at())
+
+
+@pytest.mark.parametrize("budget_s", [75, 100, 150, 200])
+@pytest.mark.parametrize("overhead_s", [0.0, 3.0])
+def test_the_time_budget_holds_and_the_search_says_when_it_ran_out(
+    budget_s: float, overhead_s: float
+) -> None:
+    config = replace(CONFIG, budget_s=budget_s, trial_overhead_s=overhead_s)
+    for seed in range(5):
+        server = SimulatedServer(OBJECTIVE, seed=seed)
+        result = run_search(config, server.run)
+        confirmation = result.confirmation
+        ran = [*result.trials, *([confirmation] if confirmation else [])]
+        used = sum(t.outcome.duration_s + overhead_s for t in ran)
+        planned = sum(t.plan.duration_s + overhead_s for t in ran)
+        assert used <= planned <= budget_s
+        assert result.stop.reason == "budget spent", (budget_s, seed, result.stop)
+        assert f"of {budget_s} s spent" in result.stop.text
+        if result.capacity_rps is not None:
+            assert result.headline() == f"{result.capacity_rps} RPS (budget spent)"
+
+
+def test_early_stopped_trials_count_at_the_seconds_they_ran() -> None:
+    config = replace(CONFIG, start_rate=400)  # far above the simulated saturation (200 RPS)
+    full = run_search(config, SimulatedServer(OBJECTIVE, seed=3).run)
+    early = run_search(config, SimulatedServer(OBJECTIVE, seed=3, early_stop=EarlyStopRule()).run)
+    first = early.trials[0]
+    assert first.outcome.early_stopped and first.judgement.verdict == "fail"
+    assert first.outcome.duration_s <= config.short_s / 2
+    assert "stopped early" in first.judgement.why
+    assert early.search_seconds == sum(t.outcome.duration_s for t in early.trials)
+    assert early.search_seconds < full.search_seconds
+    assert early.capacity_rps == full.capacity_rps
+
+
+def test_the_search_costs_a_fraction_of_an_exhaustive_sweep() -> None:
+    sweep_s = exhaustive_sweep_seconds(CONFIG.long_s)
+    for seed in range(30):
+        result = run_search(CONFIG, SimulatedServer(OBJECTIVE, seed=seed).run)
+        assert result.confirmation is not None
+        trials = len(result.trials) + 1
+        seconds = result.search_seconds + result.confirmation.outcome.duration_s
+        assert trials <= 15  # a third of the sweep's 15 x 3 steps
+        assert seconds <= sweep_s / 3, (seed, seconds, sweep_s)
+
+
+def test_the_next_step_follows_from_the_trials_alone() -> None:
+    result = run_search(CONFIG, SimulatedServer(OBJECTIVE, seed=7).run)
+    again = run_search(CONFIG, SimulatedServer(OBJECTIVE, seed=7).run)
+    assert again.trials == result.trials
+    for index, trial in enumerate(result.trials):
+        assert next_step(CONFIG, result.trials[:index]) == trial.plan  # resumable from storage
+    assert isinstance(next_step(CONFIG, result.trials), Stop)
+
+
+def test_an_outcome_at_another_rate_is_refused() -> None:
+    search = CapacitySearch(CONFIG)
+    plan = search.next_step()
+    assert isinstance(plan, TrialPlan)
+    with pytest.raises(ValueError, match="planned"):
+        search.record(plan, outcome(replace(plan, rate=plan.rate + 1), 10.0))
+
+
+def test_the_rules_print_their_figures() -> None:
+    assert "p99 latency is at most 50 ms" in OBJECTIVE.rule_text()
+    assert "1.00%" in OBJECTIVE.rule_text()
+    rule = CONFIG.confidence_rule()
+    assert "2 agreeing long trials out of at most 3" in rule and "5%" in rule
+
+
+def test_a_bad_configuration_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_rate"):
+        replace(CONFIG, start_rate=10_000)
+    with pytest.raises(ValueError, match="short_s"):
+        replace(CONFIG, short_s=30, long_s=20)

@@ -1,0 +1,70 @@
+"""The serial test app, called in process: /work is served one request at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from tests.apps.serial import app
+
+
+async def call(path: str, query: str = "") -> tuple[int, Any]:
+    """One GET through the ASGI interface: (status, decoded JSON body)."""
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode()}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+async def concurrently(count: int, query: str) -> tuple[float, list[tuple[int, Any]]]:
+    started = time.perf_counter()
+    answers = await asyncio.gather(*(call("/work", query) for _ in range(count)))
+    return time.perf_counter() - started, answers
+
+
+def test_work_is_served_one_request_at_a_time() -> None:
+    elapsed, answers = asyncio.run(concurrently(5, "ms=20"))
+    assert elapsed >= 5 * 0.020  # five holds of 20 ms one after the other, not at once
+    assert all(status == 200 and body["ms"] == 20 for status, body in answers)
+    served = sorted(body["served"] for _, body in answers)
+    assert served == list(range(served[0], served[0] + 5))
+
+
+def test_work_holds_five_ms_by_default_and_a_new_loop_gets_its_own_lock() -> None:
+    elapsed, answers = asyncio.run(concurrently(4, ""))
+    assert elapsed >= 4 * 0.005
+    assert {body["ms"] for _, body in answers} == {5.0}
+
+
+def test_json_answers_at_once_and_bad_requests_are_refused() -> None:
+    assert asyncio.run(call("/json")) == (200, {"message": "Hello, World!"})
+    for query in ("ms=abc", "ms=-1", "ms=5000", "ms=nan"):
+        status, body = asyncio.run(call("/work", query))
+        assert status == 400 and "ms must be a number" in body["error"]
+    assert asyncio.run(call("/missing"))[0] == 404
+
+
+def test_lifespan_starts_and_stops() -> None:
+    async def lifespan() -> list[str]:
+        inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+        sent: list[str] = []
+
+        async def receive() -> dict[str, Any]:
+            return inbox.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+
+        await app({"type": "lifespan"}, receive, send)
+        return sent
+
+    assert asyncio.run(lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
