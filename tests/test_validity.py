@@ -130,7 +130,7 @@ def test_a_ceiling_is_explained_by_a_saturated_server_or_a_small_level_step() ->
     assert "unexplained_ceiling" not in codes(at_20, previous=SOUND)  # server at 95%
     idle = dataclasses.replace(at_20, server_cpu_share=0.5)
     assert "unexplained_ceiling" in codes(idle, previous=SOUND)
-    # 20 -> 21 users is too small a step to expect +5% throughput.
+    # 20 -> 21 users (+5%) is too small a step to expect +5% throughput.
     assert "unexplained_ceiling" not in codes(
         dataclasses.replace(idle, level=21), previous=dataclasses.replace(SOUND, level=20)
     )

@@ -138,8 +138,9 @@ def unexplained_ceiling_reasons(
     """`previous` is the same target's step at the next lower level, if any."""
     if previous is None or previous.successful_rps <= 0 or previous.level <= 0:
         return []
-    # A level only a little higher cannot be expected to raise throughput by the minimum gain.
-    if facts.level / previous.level - 1.0 <= settings.ceiling_min_gain:
+    # A server with headroom turns a level twice the minimum gain higher into at least the
+    # minimum gain; a smaller level step cannot be expected to.
+    if facts.level / previous.level - 1.0 < 2 * settings.ceiling_min_gain:
         return []
     gain = facts.successful_rps / previous.successful_rps - 1.0
     server, client = facts.server_cpu_share, facts.client_cpu_share
