@@ -71,6 +71,7 @@ def rule_texts(settings: ValiditySettings) -> dict[ReasonCode, str]:
     """Every rule with the thresholds in force, for the report's list of rules."""
     values = {
         **settings.model_dump(),
+        "ceiling_level_step": 2 * settings.ceiling_min_gain,
         "p99": requests_needed(0.99, settings.samples_per_tail),
         "p999": requests_needed(0.999, settings.samples_per_tail),
     }

@@ -128,7 +128,8 @@ def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Rea
 
 UNEXPLAINED_CEILING_RULE = (
     "Unexplained ceiling: invalid when throughput rose less than {ceiling_min_gain:.0%} from "
-    "the previous level while neither the server nor k6 used {near_limit:.0%} of its cores."
+    "the previous level (one at least {ceiling_level_step:.0%} lower) while neither the server "
+    "nor k6 used {near_limit:.0%} of its cores."
 )
 
 
