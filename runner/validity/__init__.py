@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from runner.validity.facts import Reason, ReasonCode, StepFacts, Validity, ValiditySettings
 from runner.validity.rules import (
+    CEILING_LEVEL_STEP_FACTOR,
     CLIENT_BOUND_RULE,
     INCONSISTENT_LOAD_RULE,
     INTERFERENCE_RULE,
@@ -71,7 +72,7 @@ def rule_texts(settings: ValiditySettings) -> dict[ReasonCode, str]:
     """Every rule with the thresholds in force, for the report's list of rules."""
     values = {
         **settings.model_dump(),
-        "ceiling_level_step": 2 * settings.ceiling_min_gain,
+        "ceiling_level_step": CEILING_LEVEL_STEP_FACTOR * settings.ceiling_min_gain,
         "p99": requests_needed(0.99, settings.samples_per_tail),
         "p999": requests_needed(0.999, settings.samples_per_tail),
     }

@@ -126,6 +126,8 @@ def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Rea
     return reasons
 
 
+# The ceiling rule judges only level steps this many times the minimum gain (see below).
+CEILING_LEVEL_STEP_FACTOR = 2.0
 UNEXPLAINED_CEILING_RULE = (
     "Unexplained ceiling: invalid when throughput rose less than {ceiling_min_gain:.0%} from "
     "the previous level (one at least {ceiling_level_step:.0%} lower) while neither the server "
@@ -141,7 +143,7 @@ def unexplained_ceiling_reasons(
         return []
     # A server with headroom turns a level twice the minimum gain higher into at least the
     # minimum gain; a smaller level step cannot be expected to.
-    if facts.level / previous.level - 1.0 < 2 * settings.ceiling_min_gain:
+    if facts.level / previous.level - 1.0 < CEILING_LEVEL_STEP_FACTOR * settings.ceiling_min_gain:
         return []
     gain = facts.successful_rps / previous.successful_rps - 1.0
     server, client = facts.server_cpu_share, facts.client_cpu_share
