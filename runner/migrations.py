@@ -50,7 +50,15 @@ def _level_from_concurrency(entry: Stored) -> Stored:
     return rest
 
 
-UPGRADES = (Upgrade(1, _scenario_from_endpoint, _level_from_concurrency),)
+def _unchanged(stored: Stored) -> Stored:
+    return stored
+
+
+UPGRADES = (
+    Upgrade(1, _scenario_from_endpoint, _level_from_concurrency),
+    # Schema 3 added what older runs did not measure (step validity, p75 and p99.99): absent.
+    Upgrade(2, _unchanged, _unchanged),
+)
 
 
 def stored_version(header: Stored) -> int:

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.load_model import LoadModelName
 from runner.model import Experiment
+from runner.validity import Validity
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Record(BaseModel):
@@ -26,13 +27,17 @@ class Stat(Record):
 
 
 class LatencyMs(Record):
+    """k6 `http_req_duration` of the measured window, ms: the percentile spectrum."""
+
     avg: float
     min: float
     p50: float
+    p75: float | None = Field(default=None, description="Absent in runs before schema 3.")
     p90: float
     p95: float
     p99: float
     p99_9: float
+    p99_99: float | None = Field(default=None, description="Absent in runs before schema 3.")
     max: float
 
 
@@ -98,6 +103,11 @@ class StepResult(Record):
         description="k6 used >= 90% of its cores: the step measured k6, not the server.",
     )
     k6_exit_code: int
+    validity: Validity | None = Field(
+        default=None,
+        description="Whether the step's figures can be believed, with named reasons and their "
+        "figures (runner.validity); null: judged by no rule (runs before schema 3).",
+    )
 
 
 class Failure(Record):

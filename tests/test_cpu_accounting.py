@@ -154,6 +154,9 @@ def _measure_hog(hog_core: int, other_core: int) -> HogWindow:
     )
 
 
+# It keeps a core busy for up to ATTEMPTS seconds and needs the other core quiet: a slow test, run
+# under the machine lock.
+@pytest.mark.slow
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 def test_a_cpu_hog_pinned_to_one_core_is_interference_there_only() -> None:
     """The real kernel: a busy loop on one core is a whole core of interference there while
