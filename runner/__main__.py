@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.markup import escape
 
-from runner import config, interrupts, launch
+from runner import config, interrupts, launch, usage
 from runner.errors import (
     EXIT_BAD_INPUT,
     EXIT_RUN_FAILED,
@@ -131,6 +131,9 @@ def _run_hydra() -> int:
 
 
 def main() -> None:
+    if usage.HELP_ARGS[0] in sys.argv[1:] or usage.HELP_ARGS[1] in sys.argv[1:]:
+        print(usage.usage_text(config.config_dirs(sys.argv[1:])), end="")
+        sys.exit(0)
     interrupts.install()
     # Hydra then raises its errors instead of printing a traceback; _run_hydra reports them.
     os.environ["HYDRA_FULL_ERROR"] = "1"
