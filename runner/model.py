@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -24,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from runner.errors import UserError
 from runner.load_model import LOAD_MODELS, LoadModel, LoadModelName, load_model
@@ -670,26 +672,46 @@ def stored_experiment(data: object) -> Experiment:
     return Experiment.model_validate(data, context={STORED: True})
 
 
-def describe_validation_error(error: ValidationError, source: str) -> str:
-    """One paragraph naming every bad key path and why, for humans."""
+# Where a problem came from, given its key path and message: a phrase such as "from the command
+# line: load.duration=abc", or None for the experiment's files.
+Origin = Callable[[str, str], str | None]
+
+
+def describe_validation_error(
+    error: ValidationError, source: str, origin: Origin | None = None, file: str | None = None
+) -> str:
+    """One paragraph naming every bad key path and why, and where it was set, for humans.
+
+    `file` is named only when a problem does not come from elsewhere (`origin`).
+    """
     problems = []
+    from_file = False
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        if message.startswith(f"'{path}"):  # a check across keys: its message names them
-            problems.append(message)
-        elif item["type"] == "extra_forbidden":
-            problems.append(f"'{path}' is not a known key")
-        elif item["type"] == "missing":
-            problems.append(f"'{path}' is required but missing")
-        else:
-            shown = path or "(top level)"
-            problems.append(f"'{shown}': {message} (got {item.get('input')!r})")
-    return f"Invalid experiment ({source}): " + "; ".join(problems) + "."
+        problem = _problem_text(item, path)
+        where = origin(path, problem) if origin else None
+        from_file = from_file or where is None
+        problems.append(f"{problem} ({where})" if where else problem)
+    in_file = f" in {file}" if file and from_file else ""
+    return f"Invalid experiment ({source}{in_file}): " + "; ".join(problems) + "."
 
 
-def validate_experiment(data: object, source: str) -> Experiment:
+def _problem_text(item: ErrorDetails, path: str) -> str:
+    message = item["msg"].removeprefix("Value error, ")
+    if message.startswith(f"'{path}"):  # a check across keys: its message names them
+        return message
+    if item["type"] == "extra_forbidden":
+        return f"'{path}' is not a known key"
+    if item["type"] == "missing":
+        return f"'{path}' is required but missing"
+    shown = path or "(top level)"
+    return f"'{shown}': {message} (got {item.get('input')!r})"
+
+
+def validate_experiment(
+    data: object, source: str, origin: Origin | None = None, file: str | None = None
+) -> Experiment:
     try:
         return Experiment.model_validate(data)
     except ValidationError as error:
-        raise UserError(describe_validation_error(error, source)) from None
+        raise UserError(describe_validation_error(error, source, origin, file)) from None

@@ -25,18 +25,20 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from runner import database
 from runner.plan import Plan, Step
 from runner.redact import redact_text
 from runner.results import Failure, StepResult
+from runner.server.command import SERVER_SETTINGS
 
 if TYPE_CHECKING:
     from runner.k6.live import LiveView
 
 
-def make_console() -> Console:
-    """stderr; wide enough for the tables when it is a log file or a pipe rather than a terminal."""
-    console = Console(stderr=True)
-    return console if console.is_terminal else Console(stderr=True, width=160)
+def make_console(stderr: bool = True) -> Console:
+    """stderr (or stdout); wide enough for the tables in a log file or a pipe, not a terminal."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=160)
 
 
 def _duration(seconds: float) -> str:
@@ -214,16 +216,16 @@ def plan_table(plan: Plan) -> Table:
     """The targets and their settings, as a dry run shows them."""
     experiment = plan.experiment
     table = Table(title=f"Plan of experiment '{experiment.name}'")
-    for column in ("target", "app", "server", "workers", "worker class", "threads", "steps"):
+    for column in ("target", "app or url", "server", "workers", "settings", "steps"):
         table.add_column(column)
     for name, target in experiment.targets.items():
+        settings = [f"{key}={getattr(target, key)}" for key in SERVER_SETTINGS]
         table.add_row(
             experiment.label(name),
-            target.app,
-            target.server,
-            str(target.workers),
-            target.worker_class or "default",
-            str(target.threads or "-"),
+            target.app or redact_text(target.url or ""),
+            target.server or "already running",
+            str(target.workers) if target.server else "-",
+            ", ".join(s for s in settings if not s.endswith("=None")) or "-",
             str(len(plan.for_target(name))),
         )
     return table
@@ -240,6 +242,12 @@ def print_plan(console: Console, plan: Plan) -> None:
         f"{experiment.scenario.name}: {experiment.scenario.describe()}.",
         highlight=False,
     )
+    stored = (
+        f"{experiment.database.engine}, prepared before the first target"
+        if database.needed(experiment)
+        else "none (the scenario does not read it)"
+    )
+    console.print(f"Database: {stored}.", highlight=False)
     console.print(
         f"{len(plan.steps)} step(s), estimated duration {_duration(plan.estimated_seconds())} "
         "(steps plus k6 and server start-up). Dry run: nothing was started.",

@@ -41,8 +41,10 @@ def config_dir(tmp_path: Path) -> Path:
 def test_dry_run_prints_the_plan_and_starts_nothing(tmp_path: Path) -> None:
     result = run_cli("+experiment=quickstart", "runner.dry_run=true", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
-    assert "9 step(s), estimated duration" in result.stderr
-    assert "Dry run: nothing was started" in result.stderr
+    # The plan is the command's output: standard output, not the progress stream.
+    assert "9 step(s), estimated duration" in result.stdout
+    assert "Dry run: nothing was started" in result.stdout
+    assert "Plan of experiment 'quickstart'" in result.stdout
     assert not (tmp_path / "results.jsonl").exists() and not (tmp_path / "logs").exists()
     assert server_like_processes() == []
 
@@ -85,7 +87,7 @@ def test_two_by_two_multirun_writes_one_matrix_report(config_dir: Path, tmp_path
 def test_plain_output_when_not_a_terminal(quickstart_run: Path) -> None:
     # The session's quickstart ran with pipes, as CI does: its log must be plain text.
     result = run_cli("+experiment=quickstart", "runner.dry_run=true")
-    assert "\x1b[" not in result.stderr
+    assert "\x1b[" not in result.stderr + result.stdout
 
 
 def wait_for_lines(path: Path, count: int, timeout_s: float) -> None:
