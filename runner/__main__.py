@@ -46,13 +46,13 @@ def run_job(cfg: DictConfig) -> int:
     # Hydra has written its copies of the config and overrides: mask secrets there first.
     redact_run_files(output_dir)
     run_dir: Path | None = None
+    overrides = list(hydra_config.overrides.task)
     try:
         source = config.chosen_file(
             "experiment",
             hydra_config.runtime.choices.get("experiment"),
             list(hydra_config.runtime.config_sources),
         )
-        overrides = list(hydra_config.overrides.task)
         experiment = config.experiment_from_config(cfg, source, overrides)
         chosen = hydra_config.runtime.choices.get("experiment")
         source_dir = config.experiment_source_dir(sys.argv[1:], chosen)
@@ -72,6 +72,13 @@ def run_job(cfg: DictConfig) -> int:
         console.print(f"\n{stop} received: servers and k6 stopped; writing a partial report.")
         if run_dir is not None and (run_dir / RUN_FILE).is_file():
             _finish(run_dir, load_run(run_dir))
+            command = usage.resume_command(overrides, run_dir, sys.argv[1:])
+            console.print(
+                f"To measure the remaining steps: {command}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
         return stop.exit_code
     except OSError as error:
         # Disk full or the run directory gone mid-run: every step already appended is kept.

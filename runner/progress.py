@@ -9,6 +9,7 @@ to stderr, so it never mixes with Hydra's logging on stdout.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -50,11 +51,15 @@ def _duration(seconds: float) -> str:
 class SweepProgress:
     """Progress of one run's plan; `live` receives the running step's numbers."""
 
-    def __init__(self, plan: Plan, console: Console | None = None) -> None:
+    def __init__(
+        self, plan: Plan, console: Console | None = None, kept: Sequence[StepResult] = ()
+    ) -> None:
+        """`kept`: the steps a resumed run measured before, listed in the closing table too."""
         self.console = console or make_console()
         self.plan = plan
         self.remaining = list(plan.steps)
-        self.results: list[StepResult] = []
+        self.kept = len(kept)
+        self.results: list[StepResult] = list(kept)
         self.started = time.monotonic()
         self.step_started = time.monotonic()
         self.live_text = Text("")
@@ -102,6 +107,8 @@ class SweepProgress:
         tb: TracebackType | None,
     ) -> None:
         if self._live is not None:
+            # The sweep's bar stays; the step's bar and its live numbers end with the last step.
+            self._live.update(self._overall, refresh=True)
             self._live.stop()
         if self.results:
             self.console.print(self.summary_table())
@@ -132,6 +139,9 @@ class SweepProgress:
         self._refresh_eta()
 
     def step_finished(self, line: str, entry: StepResult | Failure) -> None:
+        # Its live numbers and phase end with it (the server may take a moment to stop next).
+        self.live_text.plain = ""
+        self._step.update(self._step_task, phase="stored")
         self._drop(entry.target, entry.level, entry.repetition)
         if isinstance(entry, StepResult):
             self.results.append(entry)
@@ -171,7 +181,8 @@ class SweepProgress:
         self._overall.update(self._overall_task, eta=f"ETA {_duration(max(left, 0))}")
 
     def summary_table(self) -> Table:
-        table = Table(title="Measured steps")
+        kept = f" ({self.kept} kept from the interrupted run)" if self.kept else ""
+        table = Table(title=f"Measured steps: {len(self.results)}{kept}")
         for column in (
             "target",
             "level",

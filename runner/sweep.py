@@ -18,7 +18,7 @@ from runner.progress import SweepProgress
 from runner.redact import redact_text
 from runner.results import Failure, RunRecord, StepResult
 from runner.server import RunningServer, ServerHandle, external_server, running_server
-from runner.store import ResultStore
+from runner.store import ResultStore, load_run
 
 
 def run_experiment(
@@ -39,7 +39,8 @@ def run_experiment(
     database_env: dict[str, str] = {}
     if wants_database and postgresql:
         database_env = database.prepare(experiment.database, run_dir)
-    store, done = _open_store(experiment, run_dir, experiments_dir, overrides, checked)
+    store, kept = _open_store(experiment, run_dir, experiments_dir, overrides, checked)
+    done = {(s.target, s.level, s.repetition) for s in kept}
     if wants_database and not postgresql:
         database_env = database.prepare(experiment.database, run_dir)
     script = checked.script
@@ -51,7 +52,7 @@ def run_experiment(
     server_timings: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
     found: dict[str, object] = {}
     try:
-        with SweepProgress(todo) as progress, exclusive_machine(progress.log):
+        with SweepProgress(todo, kept=kept) as progress, exclusive_machine(progress.log):
             # Imports every app once: CPU work, so only while this run holds the machine, and
             # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
@@ -87,15 +88,16 @@ def _open_store(
     experiments_dir: Path,
     overrides: list[str],
     checked: Checked,
-) -> tuple[ResultStore, set[tuple[str, int, int]]]:
+) -> tuple[ResultStore, list[StepResult]]:
     """The run recorded (or the interrupted one reopened), with the steps it already holds."""
     store = ResultStore(run_dir)
     composed = experiment.model_dump(mode="json", by_alias=True)
     if experiment.runner.resume:
-        return store, store.resume(composed)
+        store.resume(composed)
+        return store, load_run(run_dir).steps
     facts = provenance.collect(composed, experiments_dir, overrides, checked.k6_version)
     store.start(composed, {**facts, "load_destinations": checked.load_destinations})
-    return store, set()
+    return store, []
 
 
 @dataclass(frozen=True)

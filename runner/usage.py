@@ -1,7 +1,11 @@
-"""`python -m runner --help`: our own usage text (Hydra's stays behind `--hydra-help`)."""
+"""How to invoke the runner: `--help`'s usage text (Hydra's stays behind `--hydra-help`), and the
+command that resumes an interrupted run."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -73,3 +77,23 @@ def usage_text(dirs: list[Path]) -> str:
         sigint=EXIT_SIGINT,
         sigterm=EXIT_SIGTERM,
     )
+
+
+def _shown_path(path: Path | str) -> str:
+    """Relative to the working directory when below it, as a user would type it."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def resume_command(task_overrides: list[str], run_dir: Path, argv: list[str]) -> str:
+    """The command that continues `run_dir`: the same config directories and overrides, plus
+    `runner.resume` (which also makes the run directory that one)."""
+    config_args: list[str] = []
+    for index, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and index + 1 < len(argv):
+            config_args += [arg, argv[index + 1]]
+        elif arg.startswith("--config-dir="):
+            config_args.append(arg)
+    overrides = [o for o in task_overrides if not o.lstrip("+~").startswith("runner.resume=")]
+    words = [_shown_path(sys.executable), "-m", "runner", *config_args, *overrides]
+    return shlex.join([*words, f"runner.resume={_shown_path(run_dir)}"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -127,6 +128,10 @@ def test_resume_after_sigkill_measures_every_step_exactly_once(tmp_path: Path) -
     steps = json.loads((run_dir / "results.json").read_text())["steps"]
     keys = [(s["target"], s["level"], s["repetition"]) for s in steps]
     assert len(keys) == len(set(keys)) == 6
+    # The closing table lists every step of the run, as the closing line counts them.
+    assert "Run complete: 6 step(s) measured" in result.stderr
+    assert f"Measured steps: 6 ({len(kept)} kept from the interrupted run)" in result.stderr
+    assert len(re.findall(r"^│ FastAPI|^│ Django", result.stderr, re.M)) == 6
     for entry in kept[:2]:
         assert entry in steps  # the steps measured before the kill are kept as they were
     assert "Partial report" not in (run_dir / "report.md").read_text()
