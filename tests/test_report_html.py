@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from runner.report.charts import CHARTS
+from runner.report.matrix import write_matrix_report
 from tests.factories import record, step, write_synthetic
 from tests.htmltables import external_refs, tables
 from tests.pngpixels import colour_counts
@@ -221,3 +222,16 @@ def test_tables_fit_a_laptop_screen(chromium: str, quickstart_run: Path, tmp_pat
     assert max(layout["heading_lines"]) < 2, layout
     assert max(layout["winner_lines"]) < 2, layout
     assert layout["overflowing"] == [], layout
+
+
+def test_matrix_chart_and_tables_follow_the_same_rules(tmp_path: Path) -> None:
+    for job, factor in (("0", 1.0), ("1", 1.5)):
+        steps = [step(t, lv, 1000 * factor + lv, label=t) for t in ("a", "b") for lv in (10, 60)]
+        write_synthetic(tmp_path / job, record(steps))
+    write_matrix_report(tmp_path)
+    page = (tmp_path / "matrix.html").read_text()
+    chart = svg_charts(page)["chart-matrix"]
+    assert chart["xlabel"] == ["10", "60"] and len(chart["values"]) == 8
+    assert "<script" not in page and external_refs(page) == []
+    header = tables(page)["matrix:a"][0]
+    assert header[1:3] == ["job 0 RPS", "job 0 p99 ms"]
