@@ -374,8 +374,8 @@ def test_k6_killed_mid_step_fails_that_step_and_the_run_goes_on(midstep_run: Mid
     ]
     assert k6_target[0]["message"] == "k6 failed (killed by SIGKILL)"
     report = (run.run_dir / "report.md").read_text()
-    assert "**k6 killed** at c=2 rep 1: k6 failed (killed by SIGKILL)" in report
-    assert "**Server killed** at c=4 rep 1" in report
+    assert "**k6 killed** at 2 virtual users, repetition 1: k6 failed (killed by SIGKILL)" in report
+    assert "**Server killed** at 4 virtual users, repetition 1" in report
 
 
 def test_midstep_run_keeps_every_step_and_leaves_no_process(midstep_run: MidstepRun) -> None:

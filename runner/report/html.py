@@ -1,7 +1,8 @@
-"""report.html: the report's tables plus plotly charts, in one self-contained file.
+"""report.html: the report's tables plus its charts, in one self-contained file.
 
 The tables are the same Table objects the Markdown and CSV writers render (runner.report.tables);
-plotly.js itself is inlined, so the page opens offline.
+the charts are inline SVG drawn here (runner.report.svg), so the page needs no script and opens
+offline.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-from plotly.offline import get_plotlyjs
-
 from runner.analysis import Analysis
 from runner.report.charts import charts
 from runner.report.configuration import configuration_facts, targets_table
-from runner.report.tables import aggregate_table, steps_of, steps_table, summary_note, summary_table
+from runner.report.tables import (
+    aggregate_table,
+    failure_place,
+    steps_of,
+    steps_table,
+    summary_note,
+    summary_table,
+)
 from runner.report.templating import ENV
 from runner.results import RunRecord
 
@@ -33,6 +38,19 @@ def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
             }
         )
     return sections
+
+
+def _failures(record: RunRecord) -> list[dict[str, str]]:
+    unit = record.experiment.load.kind.unit
+    return [
+        {
+            "label": f.label,
+            "place": failure_place(f, unit),
+            "message": f.message,
+            "log_tail": f.log_tail,
+        }
+        for f in record.failures
+    ]
 
 
 def render(record: RunRecord, analysis: Analysis) -> str:
@@ -53,8 +71,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         saturation=[(analysis.labels[t], analysis.saturation[t].text) for t in analysis.targets],
         findings=analysis.findings,
         recommendations=analysis.recommendations,
-        failures=record.failures,
-        plotly_js=Markup(get_plotlyjs()),
+        failures=_failures(record),
     )
 
 
