@@ -13,6 +13,7 @@ import numpy as np
 
 from runner.analysis import analyze
 from runner.analysis.findings import figure
+from runner.report.tables import summary_table
 from runner.results import Failure
 from tests.factories import record, step
 
@@ -147,3 +148,9 @@ def test_steps_without_a_validity_verdict_count_as_valid() -> None:
     analysis = analyze(record([step("a", 10, 1_000)]))
     assert analysis.cell("a", 10) is not None
     assert "left out" not in " ".join(analysis.findings + [analysis.winners[10].text])
+
+
+def test_a_level_whose_steps_were_all_invalid_reads_no_valid_step_in_the_summary() -> None:
+    steps = [step("a", 10, 1_000), step("a", 20, 1_500, invalid="client_bound")]
+    table = summary_table(analyze(record(steps)))
+    assert table.rows[1][1:4] == ["no valid step"] * 3

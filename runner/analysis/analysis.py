@@ -34,6 +34,8 @@ class Analysis:
     rules: dict[str, str] = field(default_factory=dict)
     model: LoadModel = CLOSED
     curves: dict[str, Curve] = field(default_factory=dict)  # peak, knee, break per target
+    # (target, level) with any stored step: without a cell there, every step was invalid.
+    measured: frozenset[tuple[str, int]] = frozenset()
 
     @property
     def level_name(self) -> str:
@@ -89,6 +91,7 @@ def analyze(record: RunRecord) -> Analysis:
             "saturation": saturation_rule(settings),
         },
         curves=curves,
+        measured=frozenset((s.target, s.level) for s in record.steps),
     )
 
 

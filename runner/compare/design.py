@@ -47,9 +47,10 @@ class Difference:
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, Mapping):
+    if isinstance(data, Mapping | list):
         flat: dict[str, Any] = {}
-        for key, value in data.items():
+        items = data.items() if isinstance(data, Mapping) else enumerate(data)
+        for key, value in items:
             flat.update(_flatten(value, f"{prefix}{key}."))
         return flat
     return {prefix.rstrip("."): data}
