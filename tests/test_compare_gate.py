@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.slow
 TEST_EXPERIMENTS = PROJECT_ROOT / "tests" / "experiments"
 WORK = 50_000  # /cpu?n=..., the experiment's work per request
 SLOWER = f"scenario.requests.0.query.n={int(WORK * 1.3)}"
+# Throughput spread within a run (stdev / mean) below which 3 repetitions a side must find a
+# 30% change at alpha 0.05 after Holm: the t statistic is then about 6 or more against about 4.6.
+NOISE_LIMIT = 0.04
 
 
 def measure(run_dir: Path, *overrides: str) -> Path:
@@ -63,10 +67,31 @@ def test_thirty_percent_more_work_is_a_regression(runs: dict[str, Path], tmp_pat
         runs["baseline"], runs["slower"], "--allow-difference", "scenario.requests.0",
         "--markdown", summary,
     )  # fmt: skip
+    if result.returncode == 3:
+        _skip_if_the_machine_was_too_noisy(runs["baseline"], runs["slower"], result.stdout)
     assert result.returncode == 1, result.stdout + result.stderr
     rps_row = next(line for line in result.stdout.splitlines() if "successful RPS" in line)
     assert rps_row.rstrip(" │").endswith("regression"), result.stdout
     assert "| fastapi | 2 | successful RPS |" in summary.read_text()
+
+
+def spread(run_dir: Path) -> float:
+    """Coefficient of variation of a run's throughput over its repetitions."""
+    rps: list[float] = [
+        json.loads(line)["rps"] for line in (run_dir / STEPS_FILE).read_text().splitlines()
+    ]
+    return float(statistics.stdev(rps) / statistics.fmean(rps))
+
+
+def _skip_if_the_machine_was_too_noisy(baseline: Path, candidate: Path, shown: str) -> None:
+    """Inconclusive is the gate's designed answer when noise is wider than 3 repetitions can
+    resolve (never a pass). Below NOISE_LIMIT a 30% change must be found: then fail."""
+    noise = max(spread(baseline), spread(candidate))
+    assert noise > NOISE_LIMIT, f"inconclusive at {noise:.1%} noise within a run:\n{shown}"
+    pytest.skip(
+        f"the machine was too noisy for 3 repetitions ({noise:.1%} throughput spread within a "
+        f"run, above {NOISE_LIMIT:.0%}): the gate said inconclusive, not a pass"
+    )
 
 
 def test_a_run_against_its_interrupted_copy_exits_non_zero(
