@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from runner.model import Experiment, LevelRange, Target
 from runner.report import formatting as fmt
+from runner.report.attempts import attempts_text
 from runner.report.tables import CellValue, Table
 from runner.results import Machine, Provenance, RunRecord
 
@@ -48,6 +49,9 @@ def configuration_facts(record: RunRecord) -> Table:
         ["Command", prov.command],
         ["Run", f"{fmt.timestamp(prov.started_at)} to {fmt.timestamp(prov.ended_at)}"],
     ]
+    attempts = attempts_text(record)
+    if attempts is not None:
+        rows.append(["Attempts", attempts])
     return Table(FACTS_HEADER, rows)
 
 
