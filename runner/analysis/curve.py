@@ -69,7 +69,9 @@ def _breaking(series: list[Cell], settings: ReportSettings) -> tuple[Verdict, in
         if best_earlier is None or cell.ok_rps.median > best_earlier.ok_rps.median:
             best_earlier = cell
     top = series[-1].level
-    return Verdict(None, None, f"not reached within the sweep (up to {top})"), len(series)
+    return Verdict(None, None, f"not reached within the sweep (up to {fmt.count(top)})"), len(
+        series
+    )
 
 
 def _break_reason(

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from runner.compare.gate import GateResult
+from runner.report import formatting as fmt
 from runner.report.markdown import markdown_table
 from runner.report.tables import CellValue, Table
 from runner.significance import METRICS, Comparison, threshold_of
@@ -98,7 +99,7 @@ def _reasons(comparisons: Sequence[Comparison]) -> list[str]:
     grouped: dict[tuple[str, str], list[str]] = {}
     for c in ordered(comparisons):
         if c.decision != "no change":
-            where = f"{c.target} at {c.level} {METRICS[c.metric].label}"
+            where = f"{c.target} at {fmt.count(c.level)} {METRICS[c.metric].label}"
             grouped.setdefault((c.decision, c.reason), []).append(where)
     lines = []
     for (decision, reason), places in grouped.items():
@@ -120,7 +121,7 @@ def explanations(result: GateResult) -> list[str]:
         f"{len(result.comparisons)} comparisons (Holm); at least {s.min_repetitions} valid "
         "repetitions a side.",
     ]
-    lines += [f"MISSING {m.target} at {m.level}: {m.reason}" for m in result.missing]
+    lines += [f"MISSING {m.target} at {fmt.count(m.level)}: {m.reason}" for m in result.missing]
     lines += _reasons(result.comparisons)
     for side, steps in result.left_out.items():
         if steps:
