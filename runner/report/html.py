@@ -35,6 +35,15 @@ def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
     return sections
 
 
+def _capacity(record: RunRecord) -> Any:
+    """A capacity run's Capacity section (runner.capacity.report); None for a sweep."""
+    if record.capacity is None:
+        return None
+    from runner.capacity.report import capacity_section  # it builds on this package
+
+    return capacity_section(record)
+
+
 def render(record: RunRecord, analysis: Analysis) -> str:
     experiment = record.experiment
     template = ENV.get_template("report.html.j2")
@@ -54,6 +63,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         findings=analysis.findings,
         recommendations=analysis.recommendations,
         failures=record.failures,
+        capacity=_capacity(record),
         plotly_js=Markup(get_plotlyjs()),
     )
 
