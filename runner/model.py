@@ -567,7 +567,10 @@ class Experiment(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     targets: dict[str, Target]
-    sweep: Sweep = Field(default_factory=Sweep, description="Not used by the capacity model.")
+    sweep: Sweep = Field(
+        description="The levels; empty (`sweep: {}`) under the capacity model, whose search "
+        "picks the rates."
+    )
     load: Load
     scenario: Scenario
     database: Database = Field(default_factory=Database)
