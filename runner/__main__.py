@@ -97,7 +97,7 @@ def _finish(run_dir: Path, record: RunRecord) -> int:
     # A capacity objective that no rate met is a finding, but not a success (README).
     unmet = record.capacity.unmet if record.capacity else []
     for target in unmet:
-        console.print(f"{target.label}: no rate meets the objective. {target.stop_text}.")
+        console.print(f"{target.label}: capacity {target.headline}: {target.stop_text}.")
     return EXIT_RUN_FAILED if record.failures or unmet else 0
 
 

@@ -206,6 +206,11 @@ class TrialRecord(Record):
     early_stop: str | None = Field(
         default=None, description="Why the trial was stopped before its planned end, if it was."
     )
+    settle_s: float = Field(
+        default=0.0,
+        description="Seconds after a failed trial until the server answered within the objective "
+        "again (its backlog drained); they count against the budget.",
+    )
     step: StepResult = Field(
         description="The window's figures, as any step's (duration_s is the length actually run)."
     )

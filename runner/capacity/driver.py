@@ -8,7 +8,7 @@ Each trial is stored in results.jsonl the moment it ends (like a step), and the 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner import interrupts
@@ -16,6 +16,7 @@ from runner.capacity.objective import TrialOutcome, judge
 from runner.capacity.result import CapacityResult
 from runner.capacity.run import run_search
 from runner.capacity.search import SearchConfig
+from runner.capacity.settle import quiet_latency_ms, settle
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import TrialPlan
 from runner.model import Experiment
@@ -74,12 +75,15 @@ def _record(setup: SearchSetup, plan: TrialPlan, number: int, ran: RanTrial) -> 
         percentile=settings.percentile,
         percentile_ms=ran.outcome.percentile_ms,
         early_stop=ran.early_stop,
+        settle_s=ran.outcome.settle_s,
         step=ran.step,
     )
 
 
 def _line(record: TrialRecord) -> str:
     ran = f"{record.step.duration_s:.1f} of {record.planned_s:g} s"
+    if record.settle_s:
+        ran += f", then {record.settle_s:.1f} s for the server to settle"
     return (
         f"{record.label} trial {record.number} ({record.plan}) at {record.rate} RPS, {ran}: "
         f"{record.verdict.upper()}: {record.why}"
@@ -119,6 +123,10 @@ def search_target(
     label = setup.experiment.label(setup.step.target)
     trials: list[TrialRecord] = []
     started = time.monotonic()
+    settings = setup.experiment.load.capacity
+    assert settings is not None
+    objective, request = settings.objective, setup.experiment.scenario.requests[0]
+    quiet_ms = quiet_latency_ms(setup.server, request)
 
     def run(plan: TrialPlan) -> TrialOutcome:
         number = len(trials) + 1
@@ -138,6 +146,9 @@ def search_target(
         )
         if isinstance(ran, Failure):
             raise TrialFailed(ran)
+        if judge(objective, ran.outcome).verdict == "fail":
+            settled = settle(setup.server, request, objective, quiet_ms)
+            ran = replace(ran, outcome=replace(ran.outcome, settle_s=settled))
         record = _record(setup, plan, number, ran)
         with interrupts.deferred():
             store.append(record)

@@ -129,7 +129,11 @@ def _trials_table(trials: list[TrialRecord], percentile: str) -> Table:
 def _notes(run: CapacityRun) -> list[str]:
     notes = []
     for t in run.targets:
-        if t.capacity_rps is None:
+        if t.capacity_rps is None and t.stop_reason == "budget spent":
+            notes.append(
+                f"{t.label}: the time budget ran out before any rate passed ({t.stop_text})."
+            )
+        elif t.capacity_rps is None:
             notes.append(f"{t.label}: no rate meets the objective. {t.stop_text}.")
         elif t.stop_reason == "budget spent":
             notes.append(
