@@ -141,3 +141,25 @@ def test_a_search_limited_by_the_client_says_at_least(tmp_path: Path) -> None:
     bound = of_kind(entries, "trial")[-2]  # the last search trial, before the confirmation
     assert bound["verdict"] == "client-bound"
     assert "at least" in (tmp_path / "report.md").read_text()
+
+
+def test_a_matrix_of_capacity_runs_reports_capacity_per_configuration(tmp_path: Path) -> None:
+    result = run_cli(
+        "-m",
+        "--config-dir",
+        str(TESTS_EXPERIMENTS),
+        "+experiment=capacity_serial",
+        f"hydra.sweep.dir={tmp_path}",
+        "load.capacity.latency_ms=30,60",
+        "+load.capacity.precision=0.25",
+        "load.capacity.short_trial=2s",
+        "load.capacity.confirmation=2s",
+        "load.capacity.budget=16s",
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    matrix = (tmp_path / "matrix.md").read_text()
+    assert "## Capacity" in matrix and "| Job | serial capacity |" in matrix
+    for job in ("load.capacity.latency_ms=30", "load.capacity.latency_ms=60"):
+        assert f"| {job} | " in matrix and " RPS" in matrix
+    assert 'id="capacity"' in (tmp_path / "matrix.html").read_text()
