@@ -11,7 +11,7 @@ From Python, a stored run is loaded, analysed, reported and compared with:
     changes = compare(analyze(load_run(baseline_dir)), analysis, 0.05, 0.10)
 
 The names below are imported on first use (PEP 562), so `python -m runner` does not pay for
-scipy and plotly before it needs them.
+scipy before it needs it.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from runner.analysis import Analysis, Spread, analyze, welch_p_value
 from runner.errors import UserError
+from runner.report import formatting as fmt
 from runner.store import RUN_FILE, STEPS_FILE, load_run
 
 SIGNIFICANCE = 0.05
@@ -40,8 +41,12 @@ class Change:
         return worse > self.threshold and significant
 
     def describe(self) -> str:
-        p_text = f", p={self.p_value:.3f}" if self.p_value is not None else ", 1 run: untested"
-        return f"{self.metric} {self.before:.2f} -> {self.after:.2f} ({self.relative:+.1%}{p_text})"
+        p_text = (
+            f", {fmt.p_value(self.p_value)}" if self.p_value is not None else ", 1 run: untested"
+        )
+        shown = fmt.rps if self.metric == "RPS" else fmt.ms
+        before, after = shown(self.before), shown(self.after)
+        return f"{self.metric} {before} -> {after} ({fmt.change(self.relative)}{p_text})"
 
 
 def _change(metric: str, a: Spread, b: Spread, higher_is_better: bool, threshold: float) -> Change:
@@ -104,10 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         regressions += len(flagged)
         status = "REGRESSION" if flagged else "ok"
         details = "; ".join(c.describe() for c in changes)
-        print(f"{status:10} {target} at {level}: {details}")
+        print(f"{status:10} {target} at {fmt.count(level)}: {details}")
     print(
-        f"{regressions} regression(s) beyond {args.threshold:.0%} throughput / "
-        f"{args.latency_threshold:.0%} latency (significance p < {SIGNIFICANCE} where repetitions allow)."
+        f"{regressions} regression(s) beyond {fmt.setting_percent(args.threshold)} throughput / "
+        f"{fmt.setting_percent(args.latency_threshold)} latency (significance p < {SIGNIFICANCE} "
+        "where repetitions allow)."
     )
     return 1 if regressions else 0
 

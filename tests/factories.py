@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from runner.report import write_reports
 from runner.results import Failure, LatencyMs, RunRecord, Stat, StepResult
+from runner.store import ResultStore
 
 
 def step(
@@ -86,3 +89,14 @@ def record(
         failures=failures or [],
         complete=True,
     )
+
+
+def write_synthetic(run_dir: Path, rec: RunRecord) -> Path:
+    """Store a record as a run would, then write every report of it."""
+    store = ResultStore(run_dir)
+    store.start(rec.experiment, rec.provenance)
+    for s in rec.steps:
+        store.append(s)
+    store.finish(True, {})
+    write_reports(run_dir, rec)
+    return run_dir

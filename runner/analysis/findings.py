@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from runner.analysis.cells import Cell
 from runner.model import ReportSettings
+from runner.report import formatting as fmt
 from runner.results import RunRecord
 
 
@@ -15,24 +16,27 @@ def target_findings(label: str, series: list[Cell], unit: str) -> list[str]:
         return [f"{label}: no step was measured."]
     peak = max(series, key=lambda c: c.rps.median)
     first, last = series[0], series[-1]
-    lines = [f"{label} peaks at {peak.rps.median:,.0f} RPS at {peak.level} {unit}."]
+    lines = [f"{label} peaks at {fmt.rps(peak.rps.median)} RPS at {fmt.count(peak.level)} {unit}."]
     if len(series) > 1:
         gain = last.rps.median / first.rps.median - 1 if first.rps.median else 0.0
         lines.append(
-            f"{label}: from {first.level} to {last.level} {unit}, throughput changes by {gain:+.0%} "
-            f"({first.rps.median:,.0f} to {last.rps.median:,.0f} RPS) while p95 goes from "
-            f"{first.p95.median:.2f} ms to {last.p95.median:.2f} ms."
+            f"{label}: from {fmt.count(first.level)} to {fmt.count(last.level)} {unit}, "
+            f"throughput changes by {fmt.change(gain)} ({fmt.rps(first.rps.median)} to "
+            f"{fmt.rps(last.rps.median)} RPS) while p95 goes from {fmt.ms(first.p95.median)} ms "
+            f"to {fmt.ms(last.p95.median)} ms."
         )
     if peak.rps_per_core is not None:
         lines.append(
-            f"{label} serves {peak.rps_per_core:,.0f} RPS per core used at its peak "
-            f"(server CPU {peak.cpu_percent:.0f}% of one core)."
+            f"{label} serves {fmt.rps(peak.rps_per_core)} RPS per core used at its peak "
+            f"(server CPU {fmt.cpu(peak.cpu_percent)} of one core)."
         )
     memory = _max_memory(series)
     if memory is None:
         lines.append(f"{label} was not started by sweepbench: its CPU and memory were not sampled.")
     else:
-        lines.append(f"{label} holds at most {memory:.1f} MiB resident (RSS, whole process tree).")
+        lines.append(
+            f"{label} holds at most {fmt.mib(memory)} MiB resident (RSS, whole process tree)."
+        )
     return lines
 
 
@@ -97,17 +101,26 @@ def _preference(
     best, second = ranked[0], ranked[1]
     a, b = values[best], values[second]
     gap = (a / b - 1) if higher_is_better else (b / a - 1 if a > 0 else 0.0)
-    listing = ", ".join(f"{labels[t]} {values[t]:,.2f} {unit}" for t in ranked)
+    listing = ", ".join(f"{labels[t]} {UNIT_FORMATS[unit](values[t])} {unit}" for t in ranked)
     if gap < settings.min_effect:
-        return f"For {goal}, no target stands out (within {settings.min_effect:.0%}): {listing}."
-    return f"For {goal}, prefer {labels[best]} ({gap:.0%} better than {labels[second]}): {listing}."
+        return (
+            f"For {goal}, no target stands out (within {fmt.setting_percent(settings.min_effect)}):"
+            f" {listing}."
+        )
+    better = fmt.change(gap, signed=False)
+    return f"For {goal}, prefer {labels[best]}, {better} better than {labels[second]}: {listing}."
+
+
+# Each figure a recommendation lists, in the report's number style.
+UNIT_FORMATS = {"RPS": fmt.rps, "ms": fmt.ms, "MiB": fmt.mib, "RPS/core": fmt.rps}
 
 
 def client_findings(record: RunRecord) -> list[str]:
     bound = [s for s in record.steps if s.client_bound]
     if not bound:
         return []
-    where = ", ".join(f"{s.label} at {s.level}" for s in bound)
+    unit = record.experiment.load.kind.unit
+    where = ", ".join(f"{s.label} at {fmt.count(s.level)} {unit}" for s in bound)
     return [
         f"k6 used at least 90% of its cores in {len(bound)} step(s) ({where}): those throughput "
         "figures measure the load generator, not the server."
@@ -115,9 +128,10 @@ def client_findings(record: RunRecord) -> list[str]:
 
 
 def failure_findings(record: RunRecord) -> list[str]:
+    unit = record.experiment.load.kind.unit
     return [
         f"{f.label} failed"
-        + (f" at {f.level}" if f.level is not None else " to start")
+        + (f" at {fmt.count(f.level)} {unit}" if f.level is not None else " to start")
         + f": {f.message}"
         for f in record.failures
     ]

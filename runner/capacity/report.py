@@ -3,18 +3,16 @@ charts. runner.report.markdown and runner.report.html render it, like every othe
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
-
-import plotly.graph_objects as go
-from plotly.colors import qualitative
 
 from runner.capacity.search import SEARCH_RULE
 from runner.model import Experiment
 from runner.report import formatting as fmt
-from runner.report.charts import figure_json
+from runner.report import svg
+from runner.report.charts import figure
 from runner.report.tables import CellValue, Table
-from runner.report.templating import script_json
 from runner.results import CapacityRun, RunRecord, TargetCapacity, TrialRecord
 
 __all__ = ["CapacitySection", "capacity_facts", "capacity_section"]
@@ -31,7 +29,15 @@ SUMMARY_HEADER = [
     "Wall s",
 ]
 _UNFINISHED = "The search did not finish (see Failures, or the run was stopped)."
-VERDICT_COLORS = {"pass": "#2ca02c", "fail": "#d62728", "invalid": "#7f7f7f"}
+VERDICT_COLORS = {
+    "pass": "#2ca02c",
+    "fail": "#d62728",
+    "invalid": "#7f7f7f",
+    "confirmation": "#1f77b4",
+}
+TRACE_COLOR = "#bbbbbb"
+# The latency chart's y axis starts at zero: overloaded trials (seconds) would flatten the rest.
+CLIP_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -147,86 +153,60 @@ def _notes(run: CapacityRun) -> list[str]:
     return notes
 
 
-def _trace_chart(run: CapacityRun) -> go.Figure:
-    """Rate against time since the target's search began, one marker per trial by verdict."""
-    figure = go.Figure()
-    palette = qualitative.Plotly
-    for index, target in enumerate(run.targets):
-        trials = [t for t in run.trials if t.target == target.target]
-        if not trials:
-            continue
-        start = trials[0].step.started_at
-        figure.add_trace(
-            go.Scatter(
-                x=[round(t.step.started_at - start, 1) for t in trials],
-                y=[t.rate for t in trials],
-                mode="lines+markers",
-                name=fmt.html_safe(target.label),
-                line={"color": palette[index % len(palette)], "dash": "dot"},
-                marker={
-                    "size": [14 if t.plan == "confirm" else 10 for t in trials],
-                    "color": [VERDICT_COLORS.get(t.verdict, "#7f7f7f") for t in trials],
-                    "symbol": ["diamond" if t.plan == "confirm" else "circle" for t in trials],
-                },
-                text=[fmt.html_safe(f"{t.plan}: {t.verdict}: {t.why}") for t in trials],
-            )
-        )
-    return _layout(
-        figure,
-        "Search trace (green: pass, red: fail, grey: invalid; ◆ confirmation)",
-        "seconds since the search began",
-        "rate (RPS)",
+def _trace_chart(run: CapacityRun, target: TargetCapacity) -> svg.LineChart:
+    """The rate of each trial in the order run, its marker coloured by its verdict."""
+    trials = [t for t in run.trials if t.target == target.target]
+    rates: list[float | None] = [float(t.rate) for t in trials]
+    series = [svg.Series("rate asked", rates, color=TRACE_COLOR)]
+    for verdict, color in VERDICT_COLORS.items():
+        marks = [float(t.rate) if _marker(t) == verdict else None for t in trials]
+        if any(m is not None for m in marks):
+            series.append(svg.Series(verdict, marks, color=color))
+    return svg.LineChart(
+        id=f"chart-capacity-trace-{target.target}",
+        title=f"Search trace: {target.label}",
+        x_title="trial, in the order run (c: confirmation)",
+        y_title="rate (RPS)",
+        categories=[f"{t.number}c" if t.plan == "confirm" else str(t.number) for t in trials],
+        series=series,
     )
 
 
-def _latency_chart(run: CapacityRun, percentile: str, objective_ms: float) -> go.Figure:
-    figure = go.Figure()
-    palette = qualitative.Plotly
-    for index, target in enumerate(run.targets):
-        trials = sorted((t for t in run.trials if t.target == target.target), key=lambda t: t.rate)
-        figure.add_trace(
-            go.Scatter(
-                x=[t.rate for t in trials],
-                y=[t.percentile_ms for t in trials],
-                mode="markers",
-                name=fmt.html_safe(target.label),
-                marker={"color": palette[index % len(palette)], "size": 9},
-            )
-        )
-    figure.add_hline(
-        y=objective_ms,
-        line={"dash": "dash", "color": "#555"},
-        annotation_text=f"objective {objective_ms:g} ms",
-    )
-    figure.update_yaxes(type="log")
-    return _layout(
-        figure,
-        f"{percentile} latency against rate, every trial (log scale)",
-        "rate (RPS)",
-        f"{percentile} ms",
-    )
+def _marker(trial: TrialRecord) -> str:
+    if trial.plan == "confirm":
+        return "confirmation"
+    return trial.verdict if trial.verdict in ("pass", "fail") else "invalid"
 
 
-def _layout(figure: go.Figure, title: str, x_axis: str, y_axis: str) -> go.Figure:
-    figure.update_layout(
-        title={"text": title},
-        xaxis={"title": {"text": x_axis}},
-        yaxis={"title": {"text": y_axis}},
-        margin={"l": 60, "r": 20, "t": 50, "b": 90},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22},
+def _latency_chart(run: CapacityRun, percentile: str, objective_ms: float) -> svg.LineChart:
+    """Each target's percentile at each rate it was tried at (median over its trials there),
+    drawn up to CLIP_FACTOR x the objective; the tables give every figure."""
+    rates = sorted({t.rate for t in run.trials})
+    clip = CLIP_FACTOR * objective_ms
+    series = [
+        svg.Series(f"objective {objective_ms:g} ms", [objective_ms] * len(rates), color="#555555")
+    ]
+    for index, (name, label) in enumerate(dict.fromkeys((t.target, t.label) for t in run.trials)):
+        values: list[float | None] = []
+        for rate in rates:
+            here = [t.percentile_ms for t in run.trials if t.target == name and t.rate == rate]
+            values.append(min(statistics.median(here), clip) if here else None)
+        series.append(svg.Series(label, values, color=svg.PALETTE[index % len(svg.PALETTE)]))
+    return svg.LineChart(
+        id="chart-capacity-latency",
+        title=f"{percentile} latency against rate (drawn up to {CLIP_FACTOR:g}x the objective)",
+        x_title="rate (RPS), every rate tried",
+        y_title=f"{percentile} ms",
+        categories=[fmt.count(rate) for rate in rates],
+        series=series,
     )
-    return figure
 
 
 def _charts(run: CapacityRun, percentile: str, objective_ms: float) -> list[dict[str, Any]]:
-    figures = {
-        "chart-capacity-trace": _trace_chart(run),
-        "chart-capacity-latency": _latency_chart(run, percentile, objective_ms),
-    }
-    return [
-        {"id": name, "id_json": script_json(name)} | figure_json(figure)
-        for name, figure in figures.items()
-    ]
+    charts = [_trace_chart(run, target) for target in run.targets]
+    if run.trials:
+        charts.append(_latency_chart(run, percentile, objective_ms))
+    return [figure(chart) for chart in charts]
 
 
 def capacity_section(record: RunRecord) -> CapacitySection:

@@ -1,18 +1,14 @@
-"""The plotly charts of report.html, as JSON for a <script> (plotly.js itself is inlined)."""
+"""The charts of report.html: what each one plots, drawn as inline SVG by runner.report.svg."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.colors import qualitative
-
 from runner.analysis import Analysis, Cell
 from runner.report import formatting as fmt
-from runner.report.templating import script_json
+from runner.report import svg
 
 
 @dataclass(frozen=True)
@@ -22,6 +18,8 @@ class ChartSpec:
     axis: str
     value: Callable[[Cell], float | None]  # None: not sampled (a `url` target's CPU, memory)
     band: Callable[[Cell], tuple[float, float]] | None = None
+    y_suffix: str = ""
+    y_min_top: float = 0.0
 
 
 CHARTS = [
@@ -46,71 +44,67 @@ CHARTS = [
         lambda c: c.p99.median,
         lambda c: (c.p99.min, c.p99.max),
     ),
-    ChartSpec("chart-errors", "Error rate", "% of requests", lambda c: c.error_rate * 100),
-    ChartSpec("chart-cpu", "Server CPU", "% of one core", lambda c: c.cpu_percent),
+    # Plotted in percent (0-100 scale); at least 0 to 1% so a run without errors reads as such.
+    ChartSpec(
+        "chart-errors",
+        "Error rate",
+        "% of requests",
+        lambda c: c.error_rate * 100,
+        y_suffix="%",
+        y_min_top=1.0,
+    ),
+    ChartSpec("chart-cpu", "Server CPU", "% of one core", lambda c: c.cpu_percent, y_suffix="%"),
     ChartSpec("chart-memory", "Server memory (max RSS)", "MiB", lambda c: c.memory_max_mib),
 ]
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
-    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red},{green},{blue},{alpha})"
-
-
-def _add_band(figure: go.Figure, spec: ChartSpec, series: list[Cell], color: str) -> None:
-    """The min-to-max band over repetitions, drawn under the median line."""
-    if spec.band is None or not any(c.runs > 1 for c in series):
-        return
-    levels = [c.level for c in series]
-    lows, highs = zip(*(spec.band(c) for c in series), strict=True)
-    style = {"mode": "lines", "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"}
-    figure.add_trace(go.Scatter(x=levels, y=list(highs), **style))
-    figure.add_trace(
-        go.Scatter(x=levels, y=list(lows), fill="tonexty", fillcolor=_rgba(color, 0.2), **style)
-    )
-
-
-def chart_figure(spec: ChartSpec, analysis: Analysis) -> go.Figure:
-    figure = go.Figure()
-    palette = qualitative.Plotly
-    for index, target in enumerate(analysis.targets):
-        series = analysis.series(target)
-        if not series:
-            continue
-        color = palette[index % len(palette)]
-        _add_band(figure, spec, series, color)
-        figure.add_trace(
-            go.Scatter(
-                x=[c.level for c in series],
-                y=[spec.value(c) for c in series],
-                mode="lines+markers",
-                name=fmt.html_safe(analysis.labels[target]),
-                line={"color": color},
-            )
-        )
-    figure.update_layout(
-        title={"text": spec.title},
-        xaxis={"title": {"text": axis_title(analysis)}},
-        yaxis={"title": {"text": spec.axis}, "rangemode": "tozero"},
-        margin={"l": 60, "r": 20, "t": 50, "b": 90},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22},
-    )
-    return figure
+def measured_levels(analysis: Analysis) -> list[int]:
+    """The levels some target was measured at: the chart's categories, nothing in between."""
+    return [lv for lv in analysis.levels if any(analysis.cell(t, lv) for t in analysis.targets)]
 
 
 def axis_title(analysis: Analysis) -> str:
     return f"{analysis.level_name.split(' ')[0].lower()} ({analysis.level_unit})"
 
 
-def figure_json(figure: go.Figure) -> dict[str, Any]:
-    """A figure's data and layout, safe inside a <script>."""
-    # plotly's own encoder turns numpy values and the like into plain JSON.
-    data = json.loads(figure.to_json())
-    return {"data_json": script_json(data["data"]), "layout_json": script_json(data["layout"])}
+def _series(spec: ChartSpec, analysis: Analysis, target: str, color: str) -> svg.Series:
+    cells = [analysis.cell(target, level) for level in measured_levels(analysis)]
+    values = [None if c is None else spec.value(c) for c in cells]
+    band = None
+    if spec.band is not None and any(c is not None and c.runs > 1 for c in cells):
+        band = [None if c is None else spec.band(c) for c in cells]
+    return svg.Series(analysis.labels[target], values, band, color)
+
+
+def chart(spec: ChartSpec, analysis: Analysis) -> svg.LineChart:
+    series = [
+        _series(spec, analysis, target, svg.PALETTE[index % len(svg.PALETTE)])
+        for index, target in enumerate(analysis.targets)
+        if analysis.series(target)
+    ]
+    # A series that was never sampled (a `url` target's CPU) has nothing to draw.
+    series = [s for s in series if any(v is not None for v in s.values)]
+    return svg.LineChart(
+        id=spec.id,
+        title=spec.title,
+        x_title=axis_title(analysis),
+        y_title=spec.axis,
+        categories=[fmt.count(level) for level in measured_levels(analysis)],
+        series=series,
+        y_suffix=spec.y_suffix,
+        y_min_top=spec.y_min_top,
+    )
+
+
+def figure(line_chart: svg.LineChart) -> dict[str, Any]:
+    """What the template shows: the title, the <svg> and an HTML legend (it wraps as text does)."""
+    return {
+        "id": line_chart.id,
+        "title": line_chart.title,
+        "svg": svg.render(line_chart),
+        "legend": [(s.name, s.color) for s in line_chart.series],
+    }
 
 
 def charts(analysis: Analysis) -> list[dict[str, Any]]:
-    return [
-        {"id": spec.id, "id_json": script_json(spec.id)} | figure_json(chart_figure(spec, analysis))
-        for spec in CHARTS
-    ]
+    return [figure(chart(spec, analysis)) for spec in CHARTS]

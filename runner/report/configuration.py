@@ -20,16 +20,16 @@ def configuration_facts(record: RunRecord) -> Table:
         return Table(FACTS_HEADER, _capacity_rows(record))
     sweep: LevelRange | None = getattr(experiment.sweep, model.sweep_key or "")
     levels = experiment.levels()
-    step = f"{sweep.step}" if sweep is not None and sweep.step else "explicit list"
+    spacing = f"{fmt.count(sweep.step)} apart" if sweep is not None and sweep.step else "as listed"
     unit, kind = model.unit, model.level_kind
     planned = len(levels) * len(experiment.targets) * experiment.repetitions
     plural = "s" if len(levels) != 1 else ""
     rows: list[list[CellValue]] = [
-        *_what_ran(record)[:2],
-        [f"{kind} range", f"{min(levels)} to {max(levels)} {unit}"],
+        *_what_ran(record),
+        [f"{kind} range", f"{fmt.count(min(levels))} to {fmt.count(max(levels))} {unit}"],
         [
             f"{kind} levels",
-            f"{', '.join(str(v) for v in levels)} {unit} ({len(levels)} level{plural}, step {step})",
+            f"{fmt.number_list(levels)} {unit} ({len(levels)} level{plural}, {spacing})",
         ],
         [
             "Measured duration",
@@ -38,7 +38,8 @@ def configuration_facts(record: RunRecord) -> Table:
         ["Repetitions", f"{experiment.repetitions} per level"],
         [
             "Steps",
-            f"{planned} planned, {len(record.steps)} measured, {len(record.failures)} failure(s) recorded",
+            f"{fmt.count(planned)} planned, {fmt.count(len(record.steps))} measured, "
+            f"{fmt.count(len(record.failures))} failure(s) recorded",
         ],
         *_where_it_ran(record),
     ]

@@ -1,7 +1,8 @@
-"""report.html: the report's tables plus plotly charts, in one self-contained file.
+"""report.html: the report's tables plus its charts, in one self-contained file.
 
 The tables are the same Table objects the Markdown and CSV writers render (runner.report.tables);
-plotly.js itself is inlined, so the page opens offline.
+the charts are inline SVG drawn here (runner.report.svg), so the page needs no script and opens
+offline.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-from plotly.offline import get_plotlyjs
-
 from runner.analysis import Analysis
 from runner.report.charts import charts
 from runner.report.configuration import configuration_facts, targets_table
-from runner.report.tables import aggregate_table, steps_of, steps_table, summary_note, summary_table
+from runner.report.tables import (
+    aggregate_table,
+    failure_place,
+    steps_of,
+    steps_table,
+    summary_note,
+    summary_table,
+)
 from runner.report.templating import ENV
 from runner.results import RunRecord
 
@@ -44,6 +49,19 @@ def _capacity(record: RunRecord) -> Any:
     return capacity_section(record)
 
 
+def _failures(record: RunRecord) -> list[dict[str, str]]:
+    unit = record.experiment.load.kind.unit
+    return [
+        {
+            "label": f.label,
+            "place": failure_place(f, unit),
+            "message": f.message,
+            "log_tail": f.log_tail,
+        }
+        for f in record.failures
+    ]
+
+
 def render(record: RunRecord, analysis: Analysis) -> str:
     experiment = record.experiment
     template = ENV.get_template("report.html.j2")
@@ -62,9 +80,8 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         saturation=[(analysis.labels[t], analysis.saturation[t].text) for t in analysis.targets],
         findings=analysis.findings,
         recommendations=analysis.recommendations,
-        failures=record.failures,
+        failures=_failures(record),
         capacity=_capacity(record),
-        plotly_js=Markup(get_plotlyjs()),
     )
 
 
