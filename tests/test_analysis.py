@@ -87,7 +87,8 @@ def test_every_finding_carries_a_number() -> None:
     for sentence in analysis.findings + analysis.recommendations:
         assert any(ch.isdigit() for ch in sentence), sentence
     assert any(
-        line.startswith("For peak throughput, prefer a") for line in analysis.recommendations
+        line.startswith("For peak successful throughput, prefer a")
+        for line in analysis.recommendations
     )
 
 

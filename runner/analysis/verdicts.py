@@ -1,4 +1,5 @@
-"""Verdicts: the winner of a level, a target's breaking point and its saturation point.
+"""Verdicts: what the report decides, and the winner of a level (a target's breaking point,
+peak and knee are decided together in runner.analysis.curve).
 
 Each verdict comes with the rule that decided it, written next to the code that applies it, and
 with the numbers that decided it.
@@ -6,7 +7,6 @@ with the numbers that decided it.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -75,87 +75,6 @@ def winner_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
         f"each, a two-sided Welch t-test on that figure gives p < {_alpha(settings)}. With a "
         "single repetition run-to-run noise is unmeasured, so a lead of at least that size is "
         "marked provisional."
-    )
-
-
-def breaking_point(series: list[Cell], settings: ReportSettings) -> Verdict:
-    """The first level that breaks: errors, latency objective, or a clear throughput drop."""
-    best_earlier: Cell | None = None
-    for cell in series:
-        reason = _break_reason(cell, best_earlier, settings)
-        if reason:
-            return Verdict(cell.target, cell.level, f"{fmt.count(cell.level)} ({reason})")
-        if best_earlier is None or cell.rps.median > best_earlier.rps.median:
-            best_earlier = cell
-    top = series[-1].level if series else 0
-    return Verdict(None, None, f"not reached within the sweep (up to {fmt.count(top)})")
-
-
-def _break_reason(cell: Cell, best_earlier: Cell | None, settings: ReportSettings) -> str | None:
-    if cell.error_rate > settings.error_threshold:
-        return (
-            f"error rate {fmt.percent(cell.error_rate)} > {fmt.percent(settings.error_threshold)}"
-        )
-    slo = settings.latency_slo_ms
-    if slo is not None and cell.p95.median > slo:
-        return f"p95 {fmt.ms(cell.p95.median)} ms > objective {slo:g} ms"
-    if best_earlier is not None:
-        floor = best_earlier.rps.median * (1 - settings.throughput_drop)
-        if cell.rps.median < floor:
-            return _drop_reason(cell, best_earlier, settings)
-    return None
-
-
-def _drop_reason(cell: Cell, best_earlier: Cell, settings: ReportSettings) -> str | None:
-    """A throughput drop counts when significant; with single runs it is only provisional."""
-    drop = 1 - cell.rps.median / best_earlier.rps.median
-    text = (
-        f"throughput {fmt.rps(cell.rps.median)} RPS is {fmt.change(drop, signed=False)} below "
-        f"{fmt.rps(best_earlier.rps.median)} RPS at {fmt.count(best_earlier.level)}"
-    )
-    if cell.runs < 2 or best_earlier.runs < 2:
-        return f"{text}; provisional: 1 run"
-    p_value = welch_p_value(cell.rps.values, best_earlier.rps.values)
-    if p_value >= 1 - settings.confidence:
-        return None  # within the noise of the repetitions
-    return f"{text}, {fmt.p_value(p_value)}"
-
-
-def breaking_rule(settings: ReportSettings) -> str:
-    slo = settings.latency_slo_ms
-    latency = f"p95 latency exceeds {slo:g} ms, or " if slo is not None else ""
-    return (
-        "Breaking point: the first level where the median error rate exceeds "
-        f"{fmt.setting_percent(settings.error_threshold)}, or {latency}median throughput falls "
-        f"more than {fmt.setting_percent(settings.throughput_drop)} below the best earlier level "
-        f"(with two or more repetitions, also p < {_alpha(settings)} in a Welch t-test; with one, "
-        "the drop is marked provisional)."
-        + ("" if slo is not None else " No latency objective was set (report.latency_slo_ms).")
-    )
-
-
-def saturation_point(series: list[Cell], settings: ReportSettings) -> Verdict:
-    """The knee: the last level before throughput stops growing while p95 keeps rising."""
-    for here, after in itertools.pairwise(series):
-        gain = after.rps.median / here.rps.median - 1 if here.rps.median > 0 else 0.0
-        rise = after.p95.median / here.p95.median - 1 if here.p95.median > 0 else 0.0
-        if gain < settings.knee_throughput_gain and rise > settings.knee_latency_rise:
-            lowest = ", the lowest level measured" if here is series[0] else ""
-            return Verdict(
-                here.target,
-                here.level,
-                f"{fmt.count(here.level)}{lowest} (from {fmt.count(here.level)} to "
-                f"{fmt.count(after.level)}: throughput {fmt.change(gain)}, p95 {fmt.change(rise)})",
-            )
-    top = series[-1].level if series else 0
-    return Verdict(None, None, f"not reached within the sweep (up to {fmt.count(top)})")
-
-
-def saturation_rule(settings: ReportSettings) -> str:
-    return (
-        "Saturation point (knee): the first level after which the next level adds less than "
-        f"{fmt.setting_percent(settings.knee_throughput_gain)} throughput while p95 latency "
-        f"rises more than {fmt.setting_percent(settings.knee_latency_rise)}."
     )
 
 

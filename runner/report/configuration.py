@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from runner.model import Experiment, LevelRange, Target
 from runner.report import formatting as fmt
+from runner.report.attempts import attempts_text
 from runner.report.tables import CellValue, Table
 from runner.results import Machine, Provenance, RunRecord
 
@@ -56,7 +57,7 @@ def _what_ran(record: RunRecord) -> list[list[CellValue]]:
 
 def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
     experiment, prov = record.experiment, record.provenance
-    return [
+    rows: list[list[CellValue]] = [
         ["CPU pinning", _pinning_text(experiment)],
         ["Load destinations", _destinations(prov)],
         ["Machine", _machine_text(prov.machine or Machine())],
@@ -65,6 +66,10 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
         ["Command", prov.command],
         ["Run", f"{fmt.timestamp(prov.started_at)} to {fmt.timestamp(prov.ended_at)}"],
     ]
+    attempts = attempts_text(record)
+    if attempts is not None:
+        rows.append(["Attempts", attempts])
+    return rows
 
 
 def _capacity_rows(record: RunRecord) -> list[list[CellValue]]:

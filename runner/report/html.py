@@ -69,6 +69,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         title=experiment.report.title or experiment.name,
         description=experiment.description,
         partial=not record.complete,
+        attempts=len(record.provenance.resumed_at) + 1,
         facts=configuration_facts(record).rows,
         targets=targets_table(record),
         summary=summary_table(analysis),

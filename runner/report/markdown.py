@@ -58,7 +58,8 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
         steps = steps_of(record, target)
         lines += ["", f"### {text(analysis.labels[target])}", ""]
         if not steps:
-            lines.append("No step of this target was measured (see Failures).")
+            see = " (see Failures)" if record.failures else ""
+            lines.append(f"No step of this target was measured{see}.")
             continue
         aggregate = aggregate_table(analysis, target)
         if aggregate is not None:
@@ -137,6 +138,12 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         lines += [
             "> **Partial report**: the run stopped before its last step. "
             "Only the steps below were measured.",
+            "",
+        ]
+    if record.provenance.resumed_at:
+        lines += [
+            f"> **Resumed run**: measured in {len(record.provenance.resumed_at) + 1} attempts; "
+            "Test Configuration (Attempts) says which steps came from which.",
             "",
         ]
     lines += configuration(record)

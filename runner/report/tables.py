@@ -64,7 +64,8 @@ def summary_table(analysis: Analysis) -> Table:
         for target in analysis.targets:
             cell = analysis.cell(target, level)
             if cell is None:
-                row += ["n/a"] * (4 if open_model else 3)
+                absent = "no valid step" if (target, level) in analysis.measured else "n/a"
+                row += [absent] * (4 if open_model else 3)
                 continue
             row += [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median), fmt.percent(cell.error_rate)]
             if open_model:
