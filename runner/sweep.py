@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner import database, interrupts, measure, provenance
+from runner.capacity.driver import SearchSetup, search_target
 from runner.errors import TargetError
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
@@ -137,6 +138,14 @@ def _run_target(
                 if isinstance(server, RunningServer):
                     shared.server_commands[target] = server.command
                 for step in session:
+                    if experiment.load.kind.searched:
+                        # A capacity experiment: one search per target instead of its steps.
+                        setup = SearchSetup(
+                            step, server, experiment, k6_path, run_dir, shared.script
+                        )
+                        search_target(setup, store, progress)
+                        remaining.remove(step)
+                        continue
                     progress.step_starting(label, step)
                     entry = measure.run_step(
                         step,
