@@ -27,6 +27,7 @@ from pydantic import (
 
 from runner.errors import UserError
 from runner.load_model import LOAD_MODELS, LoadModel, LoadModelName, load_model
+from runner.validity import ValiditySettings
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -603,8 +604,20 @@ class Experiment(Strict):
         description="Start a fresh server for every repetition (cold state each time) instead "
         "of one server per target for all repetitions.",
     )
+    order: Literal["auto", "sequential", "interleaved", "shuffled"] = Field(
+        default="auto",
+        description="Order of the steps: 'sequential' runs each target's steps in turn; "
+        "'interleaved' keeps every target's server up and loads one at a time, level by level, "
+        "targets in their order; 'shuffled' does so with the targets in a seeded random order "
+        "at each level; 'auto' is interleaved with repetitions > 1, else sequential.",
+    )
+    order_seed: int = Field(default=0, description="Seed of the 'shuffled' order.")
     pinning: Pinning = Field(default_factory=Pinning)
     sampler: Sampler = Field(default_factory=Sampler)
+    validity: ValiditySettings = Field(
+        default_factory=ValiditySettings,
+        description="Thresholds of the rules that judge each step (runner.validity).",
+    )
     report: ReportSettings = Field(default_factory=ReportSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
 

@@ -1,14 +1,17 @@
-"""The sweep: for each target, start its server, run its steps, stop it; store as we go."""
+"""The sweep: every step in the plan's order (runner.plan), each target's server started
+before its first step and stopped after its last (runner.server_pool); each step judged and
+stored the moment it ends."""
 
 from __future__ import annotations
 
 import os
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner import database, interrupts, k6, measure, provenance, safety
+from runner.ceiling import for_experiment as client_ceiling
 from runner.errors import TargetError, UserError
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
@@ -23,7 +26,9 @@ from runner.server import (
     external_server,
     running_server,
 )
-from runner.store import ResultStore, check_run_dir
+from runner.server_pool import ServerPool
+from runner.step_judging import Judging
+from runner.store import ResultStore, check_run_dir, load_run
 
 # The cores this process may use before a run pins it (a multirun runs several jobs in-process).
 AVAILABLE_CPUS = frozenset(os.sched_getaffinity(0))
@@ -63,37 +68,44 @@ def run_experiment(
     database_env = database.prepare(experiment.database, run_dir)
     store = ResultStore(run_dir)
     composed = experiment.model_dump(mode="json", by_alias=True)
-    done: set[tuple[str, int, int]] = set()
+    measured: dict[tuple[str, int, int], StepResult] = {}
+    stored_ceiling = None
     if experiment.runner.resume:
-        done = store.resume(composed)
+        store.resume(composed)
+        kept = load_run(run_dir)
+        measured = {(s.target, s.level, s.repetition): s for s in kept.steps}
+        stored_ceiling = kept.provenance.client_ceiling
     else:
         version = k6.k6_version(k6_path)
         facts = provenance.collect(composed, experiments_dir, overrides, version)
         store.start(composed, {**facts, "load_destinations": destinations})
-    todo = plan.without(done)
+    todo = plan.without(set(measured))
     server_commands: dict[str, list[str]] = {}
-    shared = TargetSetup(script, database_env, server_commands)
     complete = False
     # Seconds to start (until the verified answer) and to stop each server (overhead, bench/).
     server_timings: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
-    found: dict[str, object] = {}
+    found: dict[str, object] = {"step_order": step_order(plan)}
     try:
         with SweepProgress(todo) as progress, exclusive_machine(progress.log):
             # Imports every app once: CPU work, so only while this run holds the machine, and
             # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
+            ceiling = stored_ceiling or client_ceiling(
+                experiment, k6_path, run_dir / "steps" / "ceiling", progress.log
+            )
+            found["client_ceiling"] = ceiling.model_dump(mode="json") if ceiling else None
             if experiment.pinning.enabled:
                 # The runner and its sampler stay off the server's cores.
                 os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
-            if done:
+            if measured:
                 progress.log(
-                    f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
+                    f"Resuming {run_dir}: {len(measured)} step(s) kept, {len(todo.steps)} to run."
                 )
-            for target in experiment.targets:
-                if todo.for_target(target):
-                    _run_target(
-                        todo, target, store, run_dir, k6_path, progress, shared, server_timings
-                    )
+            shared = SweepSetup(
+                script, database_env, server_commands, k6_path, run_dir, progress, store
+            )
+            judging = Judging(experiment.validity, ceiling.rps if ceiling else None)
+            _run_steps(todo, shared, server_timings, measured, judging)
         complete = True
     finally:
         ended = {
@@ -108,66 +120,137 @@ def run_experiment(
     return record
 
 
+def step_order(plan: Plan) -> dict[str, object]:
+    """The order the plan runs its steps in, for the run's provenance."""
+    shuffled = plan.order == "shuffled"
+    return {
+        "order": plan.order,
+        "seed": plan.experiment.order_seed if shuffled else None,
+        "steps": [f"{s.target}/{s.level}/{s.repetition}" for s in plan.steps],
+    }
+
+
 @dataclass(frozen=True)
-class TargetSetup:
-    """What every target of a run shares: the k6 script, the database, the commands that ran."""
+class SweepSetup:
+    """What every step of a run shares: the k6 script and binary, the database, the run's
+    directory, its progress display and store, and the commands that started the servers."""
 
     script: Path
     database_env: dict[str, str]
     server_commands: dict[str, list[str]]
+    k6_path: Path
+    run_dir: Path
+    progress: SweepProgress
+    store: ResultStore
 
 
-def _run_target(
+def _run_steps(
     plan: Plan,
-    target: str,
-    store: ResultStore,
-    run_dir: Path,
-    k6_path: Path,
-    progress: SweepProgress,
-    shared: TargetSetup,
+    shared: SweepSetup,
     server_timings: dict[str, dict[str, list[float]]],
+    measured: dict[tuple[str, int, int], StepResult],
+    judging: Judging,
 ) -> None:
-    experiment = plan.experiment
-    label = experiment.label(target)
-    steps = plan.for_target(target)
-    remaining = list(steps)
-    started = False
-    try:
-        # One server for all the target's steps, or a fresh one per repetition.
-        for session in plan.server_sessions(target):
-            progress.target_starting(label)
-            asked_at = time.monotonic()
-            started = False
-            with _server_for(target, experiment, run_dir, shared) as server:
-                started = True
-                _note(server_timings["target_start_s"], target, asked_at)
-                progress.log(f"{label}: {_server_line(server)}")
-                if isinstance(server, RunningServer):
-                    shared.server_commands[target] = server.command
-                for step in session:
-                    progress.step_starting(label, step)
-                    entry = measure.run_step(
-                        step,
-                        server,
-                        experiment,
-                        k6_path,
-                        _step_dir(run_dir, step),
-                        on_live=progress.live,
-                        script=shared.script,
-                    )
-                    with interrupts.deferred():
-                        store.append(entry)
-                    remaining.remove(step)
-                    progress.step_finished(_one_line(label, step, entry), entry)
-                stopping_at = time.monotonic()
-            _note(server_timings["target_stop_s"], target, stopping_at)
-    except TargetError as error:
-        # Policy: a target whose server fails is not restarted; its remaining steps are
-        # skipped (a crash under load is a finding, and a restart would hide it).
+    """Every step in the plan's order, one server loaded at a time.
+
+    Policy: a target whose server fails is not restarted; its remaining steps are skipped (a
+    crash under load is a finding, and a restart would hide it), and the other targets go on.
+    """
+    experiment, progress = plan.experiment, shared.progress
+    remaining = {target: plan.for_target(target) for target in experiment.targets}
+    failed: set[str] = set()
+
+    def fail(target: str, error: TargetError, started: bool) -> None:
+        label = experiment.label(target)
         with interrupts.deferred():
-            store.append(_target_failure(target, label, error, remaining, started))
+            shared.store.append(_target_failure(target, label, error, remaining[target], started))
         progress.log(f"FAILED {label}: {error.describe()}")
-        progress.steps_skipped(len(remaining), f"{label} is not running")
+        progress.steps_skipped(remaining[target], f"{label} is not running")
+        failed.add(target)
+
+    with _server_pool(experiment, shared, server_timings) as pool:
+        if plan.interleaved:
+            # Every target's server up and checked before the first step.
+            for target in (t for t in experiment.targets if remaining[t]):
+                try:
+                    pool.start(target, remaining[target][0].repetition)
+                except TargetError as error:
+                    fail(target, error, started=False)
+        for step in plan.steps:
+            if step.target in failed:
+                continue
+            try:
+                server = pool.server_for(step)
+            except TargetError as error:
+                fail(step.target, error, started=False)
+                continue
+            try:
+                entry = _measure(step, server, shared, _with_previous(judging, step, measured))
+            except TargetError as error:
+                pool.stop(step.target)
+                fail(step.target, error, started=True)
+                continue
+            if isinstance(entry, StepResult):
+                measured[step.key] = entry
+            remaining[step.target].remove(step)
+            if not remaining[step.target]:
+                pool.stop(step.target)
+
+
+def _measure(
+    step: Step, server: ServerHandle, shared: SweepSetup, judging: Judging
+) -> StepResult | Failure:
+    """One step, stored the moment it ends."""
+    experiment = shared.progress.plan.experiment
+    label = experiment.label(step.target)
+    shared.progress.step_starting(label, step)
+    entry = measure.run_step(
+        step,
+        server,
+        experiment,
+        shared.k6_path,
+        _step_dir(shared.run_dir, step),
+        on_live=shared.progress.live,
+        script=shared.script,
+        judging=judging,
+    )
+    with interrupts.deferred():
+        shared.store.append(entry)
+    shared.progress.step_finished(_one_line(label, step, entry), entry)
+    return entry
+
+
+def _with_previous(
+    judging: Judging, step: Step, measured: dict[tuple[str, int, int], StepResult]
+) -> Judging:
+    """The ceiling rule compares a step with the same target and repetition one level lower,
+    as stored (measured earlier in this run, or kept from the interrupted one)."""
+    lower = [
+        key
+        for key in measured
+        if key[0] == step.target and key[2] == step.repetition and key[1] < step.level
+    ]
+    previous = measured[max(lower, key=lambda key: key[1])] if lower else None
+    return replace(judging, previous=previous)
+
+
+def _server_pool(
+    experiment: Experiment, shared: SweepSetup, timings: dict[str, dict[str, list[float]]]
+) -> ServerPool:
+    def started(target: str, server: ServerHandle, asked_at: float) -> None:
+        _note(timings["target_start_s"], target, asked_at)
+        shared.progress.log(f"{experiment.label(target)}: {_server_line(server)}")
+        if isinstance(server, RunningServer):
+            shared.server_commands[target] = server.command
+
+    def factory(target: str) -> AbstractContextManager[ServerHandle]:
+        shared.progress.target_starting(experiment.label(target))
+        return _server_for(target, experiment, shared.run_dir, shared.database_env)
+
+    def stopped(target: str, stopping_at: float) -> None:
+        _note(timings["target_stop_s"], target, stopping_at)
+
+    return ServerPool(factory, experiment.restart_between_repetitions, started, stopped)
 
 
 def _target_failure(
@@ -189,7 +272,7 @@ def _target_failure(
 
 
 def _server_for(
-    name: str, experiment: Experiment, run_dir: Path, shared: TargetSetup
+    name: str, experiment: Experiment, run_dir: Path, database_env: dict[str, str]
 ) -> AbstractContextManager[ServerHandle]:
     """The target's server: started and stopped by us, or (a `url` target) only checked."""
     target = experiment.targets[name]
@@ -204,7 +287,7 @@ def _server_for(
         checks,
         experiment.runner.startup_timeout,
         experiment.runner.stop_grace,
-        env=shared.database_env,
+        env=database_env,
     )
 
 

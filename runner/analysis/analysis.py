@@ -23,6 +23,7 @@ from runner.analysis.verdicts import (
 from runner.load_model import CLOSED, LoadModel
 from runner.model import ReportSettings
 from runner.results import RunRecord
+from runner.validity import ValiditySettings
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Analysis:
     recommendations: list[str]
     rules: dict[str, str] = field(default_factory=dict)
     model: LoadModel = CLOSED
+    # The step-validity thresholds: which percentiles a cell's requests support.
+    validity: ValiditySettings = field(default_factory=ValiditySettings)
 
     @property
     def level_name(self) -> str:
@@ -87,6 +90,7 @@ def analyze(record: RunRecord) -> Analysis:
         findings=findings,
         recommendations=comparison_findings(by_target, labels, settings),
         model=model,
+        validity=experiment.validity,
         rules={
             "winner": winner_rule(settings, model),
             "breaking": breaking_rule(settings),

@@ -31,6 +31,7 @@ class Cell:
     memory_max_mib: float | None
     client_bound: bool
     dropped_iterations: float | None = None  # open model: median of k6's dropped iterations
+    fewest_requests: int | None = None  # of any repetition: which percentiles it supports
 
     @property
     def rps_per_core(self) -> float | None:
@@ -78,6 +79,7 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
         memory_max_mib=_server_max([s.memory_mib for s in steps]),
         client_bound=any(s.client_bound for s in steps),
         dropped_iterations=_dropped(steps),
+        fewest_requests=min(s.requests for s in steps),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from plotly.colors import qualitative
 from runner.analysis import Analysis, Cell
 from runner.report import formatting as fmt
 from runner.report.templating import script_json
+from runner.results import RunRecord, StepResult
+from runner.validity import percentile_name, withheld_cell
 
 
 @dataclass(frozen=True)
@@ -114,3 +117,82 @@ def charts(analysis: Analysis) -> list[dict[str, Any]]:
         {"id": spec.id, "id_json": script_json(spec.id)} | figure_json(chart_figure(spec, analysis))
         for spec in CHARTS
     ]
+
+
+# The latency spectrum (results.LatencyMs field, percentile as a fraction), lowest first.
+SPECTRUM = [
+    ("p50", 0.5),
+    ("p75", 0.75),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99_9", 0.999),
+    ("p99_99", 0.9999),
+]
+SPECTRUM_TICKS = [0.5, 0.9, 0.99, 0.999, 0.9999]
+
+
+def _x(p: float) -> float:
+    """HdrHistogram's percentile axis: 1 / (1 - p) on a log scale spreads out the tail."""
+    return 1.0 / (1.0 - p)
+
+
+def spectrum_points(steps: list[StepResult], samples_per_tail: float) -> list[tuple[float, float]]:
+    """(percentile, median latency ms over the repetitions) for each percentile that every
+    repetition has and has enough requests for (runner.validity)."""
+    fewest = min(s.requests for s in steps)
+    points = []
+    for field, p in SPECTRUM:
+        values = [getattr(s.latency_ms, field) for s in steps]
+        if any(v is None for v in values) or withheld_cell(p, fewest, samples_per_tail):
+            continue
+        points.append((p, statistics.median(values)))
+    return points
+
+
+def spectrum_figure(record: RunRecord, analysis: Analysis, target: str) -> go.Figure:
+    """One target's latency percentiles, one line per level (median over repetitions)."""
+    figure = go.Figure()
+    palette = qualitative.Plotly
+    for index, level in enumerate(analysis.levels):
+        steps = [s for s in record.steps if s.target == target and s.level == level]
+        points = spectrum_points(steps, analysis.validity.samples_per_tail) if steps else []
+        if not points:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[_x(p) for p, _ in points],
+                y=[value for _, value in points],
+                text=[percentile_name(p) for p, _ in points],
+                hovertemplate="%{text}: %{y:.2f} ms",
+                mode="lines+markers",
+                name=f"{level} {analysis.level_unit}",
+                line={"color": palette[index % len(palette)]},
+            )
+        )
+    label = fmt.html_safe(analysis.labels[target])
+    figure.update_layout(
+        title={"text": f"{label}: latency by percentile (median over repetitions)"},
+        xaxis={
+            "title": {"text": "percentile"},
+            "type": "log",
+            "tickvals": [_x(p) for p in SPECTRUM_TICKS],
+            "ticktext": [f"{p * 100:g}%" for p in SPECTRUM_TICKS],
+        },
+        yaxis={"title": {"text": "ms (log scale)"}, "type": "log"},
+        margin={"l": 60, "r": 20, "t": 50, "b": 90},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22},
+    )
+    return figure
+
+
+def latency_spectrum_charts(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
+    """One HdrHistogram-style percentile chart per measured target."""
+    found = []
+    for target in analysis.targets:
+        if not any(s.target == target for s in record.steps):
+            continue
+        chart_id = f"chart-latency-spectrum-{target}"
+        figure = spectrum_figure(record, analysis, target)
+        found.append({"id": chart_id, "id_json": script_json(chart_id)} | figure_json(figure))
+    return found

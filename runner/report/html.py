@@ -13,9 +13,18 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from runner.analysis import Analysis
-from runner.report.charts import charts
+from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
-from runner.report.tables import aggregate_table, steps_of, steps_table, summary_note, summary_table
+from runner.report.tables import (
+    aggregate_table,
+    steps_of,
+    steps_table,
+    summary_note,
+    summary_table,
+    validity_note,
+    validity_rules,
+    validity_table,
+)
 from runner.report.templating import ENV
 from runner.results import RunRecord
 
@@ -48,6 +57,10 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         summary_note=summary_note(analysis),
         rules=analysis.rules,
         charts=charts(analysis),
+        spectrum_charts=latency_spectrum_charts(record, analysis),
+        validity=validity_table(record),
+        validity_note=validity_note(record),
+        validity_rules=validity_rules(record),
         details=_details(record, analysis),
         breaking=[(analysis.labels[t], analysis.breaking_points[t].text) for t in analysis.targets],
         saturation=[(analysis.labels[t], analysis.saturation[t].text) for t in analysis.targets],
