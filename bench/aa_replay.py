@@ -7,8 +7,9 @@ RUN is a run directory (or its results.jsonl). Two ways to form A/A pairs:
 - one run with >= 2K repetitions per (target, level): each family splits every cell's
   repetitions at random (seeded) into two disjoint halves of K, A and B;
 - several runs of the same experiment: every pair of runs is one family, all repetitions each.
-Each family is compared as `runner.significance` would decide it (Holm over every target,
-level and metric at once). A false alarm is a family with any "regression". Then the candidate
+Each family is compared as `runner.compare` decides it: valid steps only (a step judged invalid
+is left out, as the gate does), runner.significance with Holm over every target, level and
+metric at once, and the gate's thresholds (5% throughput, 10% latency by default). A false alarm is a family with any "regression". Then the candidate
 half is made S slower (latency x (1 + S), throughput x (1 - S), default 10%) and the share of
 families flagged, and of the slowed comparisons decided "regression", is the detection rate.
 Reads only the files; no load is generated.
@@ -53,6 +54,12 @@ def metrics_of(step: dict[str, Any]) -> Row:
     }
 
 
+def step_counts(entry: dict[str, Any]) -> bool:
+    """As runner.analysis.left_out: a step judged invalid is left out; unjudged ones count."""
+    validity = entry.get("validity")
+    return validity is None or bool(validity.get("valid", True))
+
+
 def load_run(path: Path) -> Run:
     """Steps of a results.jsonl by cell; the first record of a repeated step wins (as the
     store does), failure lines are skipped, and a line cut off by a crash at the end too."""
@@ -66,7 +73,7 @@ def load_run(path: Path) -> Run:
             if number == len(lines):
                 break
             raise
-        if entry.get("kind", "step") != "step":
+        if entry.get("kind", "step") != "step" or not step_counts(entry):
             continue
         key = (entry["target"], int(entry["level"]), int(entry["repetition"]))
         steps.setdefault(key, metrics_of(entry))
@@ -173,7 +180,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--slowdown", type=float, default=0.10, help="synthetic slowdown (0.10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the splits (0)")
     parser.add_argument("--alpha", type=float, default=0.05, help="family-wise rate (0.05)")
-    parser.add_argument("--threshold", type=float, default=0.05, help="relative change (0.05)")
+    parser.add_argument("--threshold", type=float, default=0.05, help="throughput change (0.05)")
+    parser.add_argument(
+        "--latency-threshold", type=float, default=0.10, help="p95/p99 change (0.10)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser.parse_args(argv)
 
@@ -188,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         pairs = run_pairs(runs)
     settings = SignificanceSettings(
-        alpha=args.alpha, threshold=args.threshold, min_repetitions=args.repetitions
+        alpha=args.alpha,
+        threshold=args.threshold,
+        latency_threshold=args.latency_threshold,
+        min_repetitions=args.repetitions,
     )
     if len(pairs) < MIN_FAMILIES:
         print(
@@ -208,7 +221,8 @@ def print_figures(figures: dict[str, Any], settings: SignificanceSettings) -> No
     decisions = ", ".join(f"{n} {d}" for d, n in sorted(figures["aa_decisions"].items()))
     print(
         f"{figures['families']} A/A compares of {figures['comparisons_per_family']} "
-        f"comparisons each (alpha {settings.alpha:g}, threshold {settings.threshold:.0%})"
+        f"comparisons each (alpha {settings.alpha:g}, threshold {settings.threshold:.0%}, "
+        f"latency {settings.latency_threshold or settings.threshold:.0%})"
     )
     print(
         f"false-alarm rate: {figures['false_alarm_rate']:.1%} "

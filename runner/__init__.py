@@ -8,10 +8,11 @@ From Python, a stored run is loaded, analysed, reported and compared with:
     record = load_run(run_dir)  # typed records, older schemas upgraded on load
     analysis = analyze(record)  # cells per level, verdicts with their rules, findings
     write_reports(run_dir, record)  # report.md, report.html, results CSVs
-    changes = compare(analyze(load_run(baseline_dir)), analysis, 0.05, 0.10)
+    gate = compare(load_run(baseline_dir), record)  # regression gate; raises Refused
+    print(gate.decision, gate.exit_status)
 
 The names below are imported on first use (PEP 562), so `python -m runner` does not pay for
-scipy and plotly before it needs them.
+scipy before it needs it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runner.analysis import Analysis, Cell, Spread, Verdict, analyze
-    from runner.compare import Change, compare
+    from runner.compare import GateResult, compare
     from runner.load_model import LoadModel, load_model
     from runner.model import Experiment, validate_experiment
     from runner.report import write_reports
@@ -32,9 +33,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "Analysis",
     "Cell",
-    "Change",
     "Experiment",
     "Failure",
+    "GateResult",
     "LoadModel",
     "Provenance",
     "RunRecord",
@@ -56,7 +57,7 @@ _HOMES = {
     "Spread": "runner.analysis",
     "Verdict": "runner.analysis",
     "analyze": "runner.analysis",
-    "Change": "runner.compare",
+    "GateResult": "runner.compare",
     "compare": "runner.compare",
     "LoadModel": "runner.load_model",
     "load_model": "runner.load_model",

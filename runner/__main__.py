@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.markup import escape
 
-from runner import config, interrupts, launch
+from runner import config, interrupts, launch, usage
 from runner.errors import (
     EXIT_BAD_INPUT,
     EXIT_RUN_FAILED,
@@ -22,10 +22,11 @@ from runner.errors import (
     Interrupted,
     UserError,
 )
-from runner.plan import build_plan
+from runner.preflight import check_for_dry_run
 from runner.progress import make_console, print_plan
 from runner.redact import redact_run_files, redact_text
 from runner.results import RunRecord
+from runner.run_dirs import discard_unstarted
 from runner.store import RUN_FILE, STEPS_FILE, load_run
 from runner.sweep import run_experiment
 
@@ -45,21 +46,24 @@ def run_job(cfg: DictConfig) -> int:
     # Hydra has written its copies of the config and overrides: mask secrets there first.
     redact_run_files(output_dir)
     run_dir: Path | None = None
+    overrides = list(hydra_config.overrides.task)
     try:
         source = config.chosen_file(
             "experiment",
             hydra_config.runtime.choices.get("experiment"),
             list(hydra_config.runtime.config_sources),
         )
-        experiment = config.experiment_from_config(cfg, source)
-        if experiment.runner.dry_run:
-            print_plan(console, build_plan(experiment))
-            return 0
-        # A resumed run continues in its own directory (Hydra's defaults to it too).
-        run_dir = Path(experiment.runner.resume or output_dir)
-        overrides = list(hydra_config.overrides.task)
+        experiment = config.experiment_from_config(cfg, source, overrides)
         chosen = hydra_config.runtime.choices.get("experiment")
         source_dir = config.experiment_source_dir(sys.argv[1:], chosen)
+        # A resumed run continues in its own directory (Hydra's defaults to it too).
+        target_dir = Path(experiment.runner.resume or output_dir)
+        if experiment.runner.dry_run:
+            # The run's own checks (those that start nothing); the plan goes to stdout.
+            plan = check_for_dry_run(experiment, source_dir, target_dir)
+            print_plan(make_console(stderr=False), plan)
+            return 0
+        run_dir = target_dir
         record = run_experiment(experiment, run_dir, source_dir, overrides)
     except UserError as error:
         report_error(str(error))
@@ -68,6 +72,13 @@ def run_job(cfg: DictConfig) -> int:
         console.print(f"\n{stop} received: servers and k6 stopped; writing a partial report.")
         if run_dir is not None and (run_dir / RUN_FILE).is_file():
             _finish(run_dir, load_run(run_dir))
+            command = usage.resume_command(overrides, run_dir, sys.argv[1:])
+            console.print(
+                f"To measure the remaining steps: {command}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
         return stop.exit_code
     except OSError as error:
         # Disk full or the run directory gone mid-run: every step already appended is kept.
@@ -79,6 +90,8 @@ def run_job(cfg: DictConfig) -> int:
     finally:
         for directory in {output_dir, run_dir or output_dir}:
             redact_run_files(directory)
+        # Bad input, a dry run, a stop before the first step: no run directory is left.
+        discard_unstarted(output_dir, hydra_config.output_subdir, hydra_config.job.name)
     return _finish(run_dir, record)
 
 
@@ -131,6 +144,9 @@ def _run_hydra() -> int:
 
 
 def main() -> None:
+    if usage.HELP_ARGS[0] in sys.argv[1:] or usage.HELP_ARGS[1] in sys.argv[1:]:
+        print(usage.usage_text(config.config_dirs(sys.argv[1:])), end="")
+        sys.exit(0)
     interrupts.install()
     # Hydra then raises its errors instead of printing a traceback; _run_hydra reports them.
     os.environ["HYDRA_FULL_ERROR"] = "1"

@@ -13,6 +13,7 @@ and the YAML tree holds only what differs from the models.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel
 
 from runner.errors import UserError
-from runner.model import Experiment, Load, validate_experiment
+from runner.model import Experiment, Load, Origin, validate_experiment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
@@ -147,15 +148,46 @@ def chosen_file(group: str, choice: str | None, sources: list[Any]) -> Path | No
     return None
 
 
-def experiment_from_config(cfg: DictConfig, source_file: Path | None = None) -> Experiment:
-    """Resolve the composed config and validate it against the experiment model."""
+def override_key(override: str) -> str:
+    """The key a Hydra override sets or deletes: `+load.duration=1s` -> `load.duration`."""
+    return override.lstrip("~+").split("=", 1)[0]
+
+
+def command_line_origin(overrides: list[str]) -> Origin:
+    """Blames a validation problem on the command-line overrides that set its key (or a key
+    inside it, or the subtree it is in); a check across keys, on the overrides it names."""
+    keyed = [(override_key(o), o) for o in overrides if not override_key(o).startswith("hydra.")]
+
+    def touches(key: str, path: str, message: str) -> bool:
+        if not path:
+            return (
+                "." in key and re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", message) is not None
+            )
+        return path == key or path.startswith(key + ".") or key.startswith(path + ".")
+
+    def origin(path: str, message: str) -> str | None:
+        blamed = [override for key, override in keyed if touches(key, path, message)]
+        return f"from the command line: {' '.join(blamed)}" if blamed else None
+
+    return origin
+
+
+def experiment_from_config(
+    cfg: DictConfig, source_file: Path | None = None, overrides: list[str] | None = None
+) -> Experiment:
+    """Resolve the composed config and validate it against the experiment model.
+
+    A problem with a key the command line set is blamed on that override; the others on the
+    experiment's file.
+    """
     try:
         data: Any = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
         raise UserError(f"The composed config could not be resolved: {error}") from None
     name = data.get("name") if isinstance(data, dict) else None
-    where = f" in {source_file}" if source_file else ""
-    return validate_experiment(data, f"experiment '{name}'{where}")
+    origin = command_line_origin(overrides or [])
+    file = str(source_file) if source_file else None
+    return validate_experiment(data, f"experiment '{name}'", origin, file)
 
 
 class MatrixReportCallback(Callback):
@@ -167,3 +199,14 @@ class MatrixReportCallback(Callback):
         from runner.report.matrix import MatrixReportCallback as MatrixReport
 
         MatrixReport().on_multirun_end(config, **kwargs)
+
+
+class RunDirCallback(Callback):
+    """config.yaml's callback that notes what of the run directory's path exists before Hydra
+    makes it, so a job that starts no run can remove exactly what Hydra made (runner.run_dirs)."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from runner.run_dirs import note_before_hydra
+
+        with contextlib.suppress(OmegaConfBaseException):  # Hydra reports a bad run.dir itself
+            note_before_hydra(Path(str(config.hydra.run.dir)))

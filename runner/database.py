@@ -1,5 +1,8 @@
 """The database the `db` and `queries` endpoints read, prepared before any target starts.
 
+Only a run whose scenario requests one of them (or that uses a custom script, which might) gets
+a database; the others start their targets without one.
+
 SQLite (default): a fresh file in the run directory, seeded with WORLD_ROWS rows.
 PostgreSQL: the experiment's DSN; the `world` table is created and seeded when it is missing or
 does not hold exactly WORLD_ROWS rows. Targets learn where the database is from one environment
@@ -12,9 +15,10 @@ from __future__ import annotations
 import random
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from runner.errors import UserError
-from runner.model import Database, redacted_dsn
+from runner.model import Database, Experiment, redacted_dsn
 from targets.payloads import DATABASE_URL_ENV, WORLD_ROWS, WORLD_TABLE
 
 SQLITE_FILE = "world.sqlite3"
@@ -69,3 +73,29 @@ def prepare(database: Database, run_dir: Path) -> dict[str, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     seed_sqlite(path)
     return {DATABASE_URL_ENV: f"sqlite:///{path}"}
+
+
+def check_dsn(database: Database) -> None:
+    """The PostgreSQL DSN must parse (connecting is left to `prepare`, which seeds too)."""
+    if database.dsn is None:
+        return
+    from psycopg.conninfo import conninfo_to_dict
+
+    dsn = database.dsn.get_secret_value()
+    try:
+        port = conninfo_to_dict(dsn).get("port")
+    except Exception as error:  # psycopg.ProgrammingError, or the URL's own ValueError
+        raise UserError(f"'database.dsn' ({redacted_dsn(dsn)}) is malformed: {error}") from None
+    if port is not None and not (str(port).isdigit() and 0 < int(str(port)) < 65536):
+        raise UserError(f"'database.dsn' ({redacted_dsn(dsn)}) has no valid port: {port!r}")
+
+
+# The scenario paths whose views read the database.
+DATABASE_PATHS = frozenset({"/db", "/queries"})
+
+
+def needed(experiment: Experiment) -> bool:
+    """A scenario request touches the database; a custom script might, so it gets one too."""
+    if experiment.load.script is not None:
+        return True
+    return any(urlsplit(r.path).path in DATABASE_PATHS for r in experiment.scenario.requests)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -24,9 +25,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from runner.errors import UserError
 from runner.load_model import LOAD_MODELS, LoadModel, LoadModelName, load_model
+from runner.server.command import SERVER_SETTINGS, SERVERS, ServerName, servers_taking
 from runner.validity import ValiditySettings
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -86,9 +89,7 @@ class Target(Strict):
     app: str | None = Field(
         default=None, description="Import path `module:attribute` of the ASGI or WSGI app."
     )
-    server: Literal["uvicorn", "gunicorn"] | None = Field(
-        default=None, description="The server that runs the app."
-    )
+    server: ServerName | None = Field(default=None, description="The server that runs the app.")
     url: str | None = Field(
         default=None,
         description="Base URL of a server that is already running (instead of app and server): "
@@ -119,7 +120,12 @@ class Target(Strict):
         ge=0,
         le=3600,
         description="Seconds an idle keep-alive connection stays open (uvicorn "
-        "`--timeout-keep-alive`, gunicorn `--keep-alive`); server default when unset.",
+        "`--timeout-keep-alive`, gunicorn and hypercorn `--keep-alive`); server default when "
+        "unset.",
+    )
+    interface: Literal["asgi", "wsgi"] | None = Field(
+        default=None,
+        description="granian only, and required there: the app's interface (`--interface`).",
     )
 
     @field_validator("app")
@@ -185,21 +191,32 @@ class Target(Strict):
     def _settings_fit_the_server(self) -> Target:
         if self.server is None:  # a `url` target: checked above
             return self
-        if self.server == "uvicorn":
-            given = [k for k in ("threads", "worker_class") if getattr(self, k) is not None]
-            if given:
-                raise ValueError(f"{' and '.join(given)} apply to gunicorn only, not uvicorn")
-        else:
-            given = [k for k in ("loop", "http") if getattr(self, k) is not None]
-            if given:
-                raise ValueError(
-                    f"{' and '.join(given)} apply to uvicorn only; under gunicorn the worker class "
-                    "decides (uvicorn_worker.UvicornWorker: auto loop and http, "
-                    "uvicorn_worker.UvicornH11Worker: asyncio and h11)"
-                )
-            if self.threads is not None and self.worker_class != "gthread":
-                raise ValueError("threads need worker_class 'gthread'")
+        kind = SERVERS[self.server]
+        given = [k for k in SERVER_SETTINGS if getattr(self, k) is not None]
+        foreign = [k for k in given if k not in kind.settings]
+        if foreign:
+            takers = sorted({s for k in foreign for s in servers_taking(k)})
+            hint = f"; {kind.hint}" if kind.hint else ""
+            raise ValueError(
+                f"{' and '.join(foreign)} apply to {_either(takers)} only, not {self.server}{hint}"
+            )
+        if self.workers > 1 and not kind.multiple_workers:
+            raise ValueError(
+                f"'workers' is {self.workers}, but {self.server} runs one process: leave "
+                "'workers' at 1 (to compare worker counts, choose a server that has workers)"
+            )
+        missing = [k for k in kind.required if getattr(self, k) is None]
+        if missing:
+            what = " ('asgi' or 'wsgi', as the app is)" if "interface" in missing else ""
+            raise ValueError(f"{self.server} needs {' and '.join(repr(k) for k in missing)}{what}")
+        if self.threads is not None and self.worker_class != "gthread":
+            raise ValueError("threads need worker_class 'gthread'")
         return self
+
+
+def _either(names: list[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 class LevelRange(Strict):
@@ -668,26 +685,46 @@ def stored_experiment(data: object) -> Experiment:
     return Experiment.model_validate(data, context={STORED: True})
 
 
-def describe_validation_error(error: ValidationError, source: str) -> str:
-    """One paragraph naming every bad key path and why, for humans."""
+# Where a problem came from, given its key path and message: a phrase such as "from the command
+# line: load.duration=abc", or None for the experiment's files.
+Origin = Callable[[str, str], str | None]
+
+
+def describe_validation_error(
+    error: ValidationError, source: str, origin: Origin | None = None, file: str | None = None
+) -> str:
+    """One paragraph naming every bad key path and why, and where it was set, for humans.
+
+    `file` is named only when a problem does not come from elsewhere (`origin`).
+    """
     problems = []
+    from_file = False
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        if message.startswith(f"'{path}"):  # a check across keys: its message names them
-            problems.append(message)
-        elif item["type"] == "extra_forbidden":
-            problems.append(f"'{path}' is not a known key")
-        elif item["type"] == "missing":
-            problems.append(f"'{path}' is required but missing")
-        else:
-            shown = path or "(top level)"
-            problems.append(f"'{shown}': {message} (got {item.get('input')!r})")
-    return f"Invalid experiment ({source}): " + "; ".join(problems) + "."
+        problem = _problem_text(item, path)
+        where = origin(path, problem) if origin else None
+        from_file = from_file or where is None
+        problems.append(f"{problem} ({where})" if where else problem)
+    in_file = f" in {file}" if file and from_file else ""
+    return f"Invalid experiment ({source}{in_file}): " + "; ".join(problems) + "."
 
 
-def validate_experiment(data: object, source: str) -> Experiment:
+def _problem_text(item: ErrorDetails, path: str) -> str:
+    message = item["msg"].removeprefix("Value error, ")
+    if message.startswith(f"'{path}"):  # a check across keys: its message names them
+        return message
+    if item["type"] == "extra_forbidden":
+        return f"'{path}' is not a known key"
+    if item["type"] == "missing":
+        return f"'{path}' is required but missing"
+    shown = path or "(top level)"
+    return f"'{shown}': {message} (got {item.get('input')!r})"
+
+
+def validate_experiment(
+    data: object, source: str, origin: Origin | None = None, file: str | None = None
+) -> Experiment:
     try:
         return Experiment.model_validate(data)
     except ValidationError as error:
-        raise UserError(describe_validation_error(error, source)) from None
+        raise UserError(describe_validation_error(error, source, origin, file)) from None

@@ -9,6 +9,7 @@ to stderr, so it never mixes with Hydra's logging on stdout.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -25,18 +26,20 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from runner import database
 from runner.plan import Plan, Step
 from runner.redact import redact_text
 from runner.results import Failure, StepResult
+from runner.server.command import SERVER_SETTINGS
 
 if TYPE_CHECKING:
     from runner.k6.live import LiveView
 
 
-def make_console() -> Console:
-    """stderr; wide enough for the tables when it is a log file or a pipe rather than a terminal."""
-    console = Console(stderr=True)
-    return console if console.is_terminal else Console(stderr=True, width=160)
+def make_console(stderr: bool = True) -> Console:
+    """stderr (or stdout); wide enough for the tables in a log file or a pipe, not a terminal."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=160)
 
 
 def _duration(seconds: float) -> str:
@@ -48,11 +51,15 @@ def _duration(seconds: float) -> str:
 class SweepProgress:
     """Progress of one run's plan; `live` receives the running step's numbers."""
 
-    def __init__(self, plan: Plan, console: Console | None = None) -> None:
+    def __init__(
+        self, plan: Plan, console: Console | None = None, kept: Sequence[StepResult] = ()
+    ) -> None:
+        """`kept`: the steps a resumed run measured before, listed in the closing table too."""
         self.console = console or make_console()
         self.plan = plan
         self.remaining = list(plan.steps)
-        self.results: list[StepResult] = []
+        self.kept = len(kept)
+        self.results: list[StepResult] = list(kept)
         self.started = time.monotonic()
         self.step_started = time.monotonic()
         self.live_text = Text("")
@@ -100,6 +107,8 @@ class SweepProgress:
         tb: TracebackType | None,
     ) -> None:
         if self._live is not None:
+            # The sweep's bar stays; the step's bar and its live numbers end with the last step.
+            self._live.update(self._overall, refresh=True)
             self._live.stop()
         if self.results:
             self.console.print(self.summary_table())
@@ -130,6 +139,9 @@ class SweepProgress:
         self._refresh_eta()
 
     def step_finished(self, line: str, entry: StepResult | Failure) -> None:
+        # Its live numbers and phase end with it (the server may take a moment to stop next).
+        self.live_text.plain = ""
+        self._step.update(self._step_task, phase="stored")
         self._drop(entry.target, entry.level, entry.repetition)
         if isinstance(entry, StepResult):
             self.results.append(entry)
@@ -171,7 +183,8 @@ class SweepProgress:
         self._overall.update(self._overall_task, eta=f"ETA {_duration(max(left, 0))}")
 
     def summary_table(self) -> Table:
-        table = Table(title="Measured steps")
+        kept = f" ({self.kept} kept from the interrupted run)" if self.kept else ""
+        table = Table(title=f"Measured steps: {len(self.results)}{kept}")
         for column in (
             "target",
             "level",
@@ -216,16 +229,16 @@ def plan_table(plan: Plan) -> Table:
     """The targets and their settings, as a dry run shows them."""
     experiment = plan.experiment
     table = Table(title=f"Plan of experiment '{experiment.name}'")
-    for column in ("target", "app", "server", "workers", "worker class", "threads", "steps"):
+    for column in ("target", "app or url", "server", "workers", "settings", "steps"):
         table.add_column(column)
     for name, target in experiment.targets.items():
+        settings = [f"{key}={getattr(target, key)}" for key in SERVER_SETTINGS]
         table.add_row(
             experiment.label(name),
-            target.app,
-            target.server,
-            str(target.workers),
-            target.worker_class or "default",
-            str(target.threads or "-"),
+            target.app or redact_text(target.url or ""),
+            target.server or "already running",
+            str(target.workers) if target.server else "-",
+            ", ".join(s for s in settings if not s.endswith("=None")) or "-",
             str(len(plan.for_target(name))),
         )
     return table
@@ -242,6 +255,12 @@ def print_plan(console: Console, plan: Plan) -> None:
         f"{experiment.scenario.name}: {experiment.scenario.describe()}.",
         highlight=False,
     )
+    stored = (
+        f"{experiment.database.engine}, prepared before the first target"
+        if database.needed(experiment)
+        else "none (the scenario does not read it)"
+    )
+    console.print(f"Database: {stored}.", highlight=False)
     console.print(
         f"{len(plan.steps)} step(s), estimated duration {_duration(plan.estimated_seconds())} "
         "(steps plus k6 and server start-up). Dry run: nothing was started.",

@@ -53,13 +53,14 @@ class MetricSpec:
     label: str
     higher_is_better: bool
     relative: bool  # compared as a ratio (log scale); else as a difference of means
+    latency: bool = False  # its threshold is `latency_threshold` when one is set
 
 
 METRICS: dict[str, MetricSpec] = {
     "successful_rps": MetricSpec("successful RPS", higher_is_better=True, relative=True),
     "error_rate": MetricSpec("error rate", higher_is_better=False, relative=False),
-    "p95_ms": MetricSpec("p95 ms", higher_is_better=False, relative=True),
-    "p99_ms": MetricSpec("p99 ms", higher_is_better=False, relative=True),
+    "p95_ms": MetricSpec("p95 ms", higher_is_better=False, relative=True, latency=True),
+    "p99_ms": MetricSpec("p99 ms", higher_is_better=False, relative=True, latency=True),
 }
 
 
@@ -75,6 +76,10 @@ class SignificanceSettings(BaseModel):
     threshold: float = Field(
         default=0.05, gt=0.0, description="Smallest relative change that counts (0.05 = 5%)."
     )
+    latency_threshold: float | None = Field(
+        default=None, gt=0.0,
+        description="Smallest relative latency (p95, p99) change that counts; None: `threshold`.",
+    )  # fmt: skip
     error_rate_threshold: float = Field(
         default=0.01, gt=0.0, description="Smallest error-rate change that counts, in fraction "
         "points (0.01 = one percentage point).",
@@ -216,7 +221,7 @@ def _verdict(
         return "inconclusive", (
             f"{n_a} and {n_b} repetitions; a decision needs {settings.min_repetitions} a side"
         )
-    threshold = settings.threshold if spec.relative else settings.error_rate_threshold
+    threshold = threshold_of(spec, settings)
     shown = _describe(spec, estimate, settings.alpha)
     if adjusted_p < settings.alpha and abs(estimate.change) > threshold:
         worse = (estimate.change < 0) == spec.higher_is_better
@@ -229,6 +234,15 @@ def _verdict(
         f"{shown} reaches beyond +-{limit} (Holm-adjusted p={adjusted_p:.3g}): "
         "noise wider than the threshold; more repetitions would tell"
     )
+
+
+def threshold_of(spec: MetricSpec, settings: SignificanceSettings) -> float:
+    """The smallest change of this metric that counts."""
+    if not spec.relative:
+        return settings.error_rate_threshold
+    if spec.latency and settings.latency_threshold is not None:
+        return settings.latency_threshold
+    return settings.threshold
 
 
 def _format_change(spec: MetricSpec, value: float) -> str:

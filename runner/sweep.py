@@ -10,41 +10,20 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner import database, interrupts, k6, measure, provenance, safety
+from runner import database, interrupts, measure, provenance
 from runner.ceiling import for_experiment as client_ceiling
-from runner.errors import TargetError, UserError
+from runner.errors import TargetError
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
-from runner.plan import Plan, Step, build_plan
+from runner.plan import Plan, Step
+from runner.preflight import AVAILABLE_CPUS, Checked, check_everything
 from runner.progress import SweepProgress
 from runner.redact import redact_text
-from runner.results import Failure, RunRecord, StepResult
-from runner.server import (
-    RunningServer,
-    ServerHandle,
-    check_importable,
-    external_server,
-    running_server,
-)
+from runner.results import ClientCeiling, Failure, RunRecord, StepResult
+from runner.server import RunningServer, ServerHandle, external_server, running_server
 from runner.server_pool import ServerPool
 from runner.step_judging import Judging
-from runner.store import ResultStore, check_run_dir, load_run
-
-# The cores this process may use before a run pins it (a multirun runs several jobs in-process).
-AVAILABLE_CPUS = frozenset(os.sched_getaffinity(0))
-
-
-def check_pinning(experiment: Experiment) -> None:
-    if not experiment.pinning.enabled:
-        return
-    available = AVAILABLE_CPUS
-    for key in ("server_cpus", "client_cpus"):
-        missing = sorted(set(getattr(experiment.pinning, key)) - available)
-        if missing:
-            raise UserError(
-                f"'pinning.{key}' names CPU core(s) {missing} that this machine does not offer "
-                f"(available: {sorted(available)}). Change the cores or set pinning.enabled=false."
-            )
+from runner.store import ResultStore, load_run
 
 
 def run_experiment(
@@ -54,52 +33,46 @@ def run_experiment(
     overrides: list[str],
 ) -> RunRecord:
     """Run every step of the plan; the record is complete only if the sweep got to its end."""
-    # Everything a user can get wrong is checked before any server or k6 starts.
-    k6_path = k6.find_k6()
-    check_pinning(experiment)
-    plan = build_plan(experiment)
-    script = k6.resolve_script(experiment.load, experiments_dir / "scripts")
-    # A custom script must load in k6 and leave the scenarios to the runner.
-    k6.check_script(k6_path, script, experiment, plan.steps[0], run_dir / "steps")
-    destinations = safety.load_destinations(experiment)
-    check_importable(experiment)
-    check_run_dir(run_dir, experiment.runner.min_free_mib)
-    # Before any target starts, and before the run is recorded: a bad DSN is bad input.
-    database_env = database.prepare(experiment.database, run_dir)
-    store = ResultStore(run_dir)
-    composed = experiment.model_dump(mode="json", by_alias=True)
-    measured: dict[tuple[str, int, int], StepResult] = {}
-    stored_ceiling = None
-    if experiment.runner.resume:
-        store.resume(composed)
-        kept = load_run(run_dir)
-        measured = {(s.target, s.level, s.repetition): s for s in kept.steps}
-        stored_ceiling = kept.provenance.client_ceiling
-    else:
-        version = k6.k6_version(k6_path)
-        facts = provenance.collect(composed, experiments_dir, overrides, version)
-        store.start(composed, {**facts, "load_destinations": destinations})
-    todo = plan.without(set(measured))
+    # Everything a user can get wrong is checked before any server or k6 starts (a dry run
+    # makes the same checks), and before the run directory holds anything of ours.
+    checked = check_everything(experiment, experiments_dir, run_dir)
+    plan, k6_path = checked.plan, checked.k6_path
+    # Only a scenario that reads the database gets one. PostgreSQL before the run is recorded
+    # (a DSN that does not connect is bad input); SQLite's file once the run directory is ours.
+    wants_database = database.needed(experiment)
+    postgresql = experiment.database.engine == "postgresql"
+    database_env: dict[str, str] = {}
+    if wants_database and postgresql:
+        database_env = database.prepare(experiment.database, run_dir)
+    store, kept = _open_store(experiment, run_dir, experiments_dir, overrides, checked)
+    measured = {(s.target, s.level, s.repetition): s for s in kept}
+    done = set(measured)
+    if wants_database and not postgresql:
+        database_env = database.prepare(experiment.database, run_dir)
+    script = checked.script
+    todo = plan.without(done)
     server_commands: dict[str, list[str]] = {}
     complete = False
     # Seconds to start (until the verified answer) and to stop each server (overhead, bench/).
     server_timings: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
     found: dict[str, object] = {"step_order": step_order(plan)}
     try:
-        with SweepProgress(todo) as progress, exclusive_machine(progress.log):
+        with SweepProgress(todo, kept=kept) as progress, exclusive_machine(progress.log):
             # Imports every app once: CPU work, so only while this run holds the machine, and
             # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
-            ceiling = stored_ceiling or client_ceiling(
+            # A resumed run keeps the ceiling its first steps were judged against.
+            ceiling = _stored_ceiling(run_dir) if done else None
+            ceiling = ceiling or client_ceiling(
                 experiment, k6_path, run_dir / "steps" / "ceiling", progress.log
             )
             found["client_ceiling"] = ceiling.model_dump(mode="json") if ceiling else None
             if experiment.pinning.enabled:
                 # The runner and its sampler stay off the server's cores.
                 os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
-            if measured:
+            if done:
                 progress.log(
-                    f"Resuming {run_dir}: {len(measured)} step(s) kept, {len(todo.steps)} to run."
+                    f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
                 )
             shared = SweepSetup(
                 script, database_env, server_commands, k6_path, run_dir, progress, store
@@ -118,6 +91,28 @@ def run_experiment(
             record = store.finish(complete, ended)
         os.sched_setaffinity(0, AVAILABLE_CPUS)
     return record
+
+
+def _open_store(
+    experiment: Experiment,
+    run_dir: Path,
+    experiments_dir: Path,
+    overrides: list[str],
+    checked: Checked,
+) -> tuple[ResultStore, list[StepResult]]:
+    """The run recorded (or the interrupted one reopened), with the steps it already holds."""
+    store = ResultStore(run_dir)
+    composed = experiment.model_dump(mode="json", by_alias=True)
+    if experiment.runner.resume:
+        store.resume(composed)
+        return store, load_run(run_dir).steps
+    facts = provenance.collect(composed, experiments_dir, overrides, checked.k6_version)
+    store.start(composed, {**facts, "load_destinations": checked.load_destinations})
+    return store, []
+
+
+def _stored_ceiling(run_dir: Path) -> ClientCeiling | None:
+    return load_run(run_dir).provenance.client_ceiling
 
 
 def step_order(plan: Plan) -> dict[str, object]:

@@ -26,7 +26,7 @@ from omegaconf import DictConfig
 from runner.config import EXPERIMENTS_DIR, available_experiments
 from runner.machine_lock import exclusive_machine
 from runner.model import Expect, Request, Target
-from runner.server import RunningServer, running_server
+from runner.server import SERVERS, RunningServer, running_server
 
 pytest_plugins = ["pytester"]
 
@@ -79,8 +79,8 @@ def is_slow(item: pytest.Item) -> bool:
 
 
 def load_kind(cmdline: Sequence[str]) -> str | None:
-    """A server (`python -m uvicorn|gunicorn`, workers included) or k6 (`k6 run`)."""
-    if len(cmdline) > 2 and cmdline[1] == "-m" and cmdline[2] in ("uvicorn", "gunicorn"):
+    """A server (`python -m uvicorn|gunicorn|...`, workers included) or k6 (`k6 run`)."""
+    if len(cmdline) > 2 and cmdline[1] == "-m" and cmdline[2] in SERVERS:
         return "server"
     if cmdline and Path(cmdline[0]).name == "k6" and "run" in cmdline:
         return "k6"

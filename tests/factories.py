@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from runner.report import write_reports
 from runner.results import Failure, LatencyMs, RunRecord, Stat, StepResult
+from runner.store import ResultStore
+from runner.validity import Reason, ReasonCode, Validity
 
 
 def step(
@@ -16,14 +20,19 @@ def step(
     p95: float = 10.0,
     label: str | None = None,
     cpu: float = 90.0,
+    rss: float = 55.0,
+    pss: float | None = None,
+    invalid: ReasonCode | None = None,
+    started_at: float = 1_700_000_000.0,
 ) -> StepResult:
+    """A step; `invalid` names the reason its validity verdict gives (valid: no verdict)."""
     requests = int(rps * 5)
     return StepResult(
         target=target,
         label=label or target,
         level=level,
         repetition=repetition,
-        started_at=1_700_000_000.0,
+        started_at=started_at,
         duration_s=5.0,
         requests=requests,
         rps=rps,
@@ -41,11 +50,17 @@ def step(
             max=p95 * 3,
         ),
         cpu_percent=Stat(avg=cpu, max=100.0),
-        memory_mib=Stat(avg=50.0, max=55.0),
+        memory_mib=Stat(avg=rss - 5, max=rss),
+        memory_pss_mib=None if pss is None else Stat(avg=pss - 5, max=pss),
         server_processes=1,
         client_cpu_percent=Stat(avg=40.0, max=50.0),
         k6_exit_code=0,
+        validity=None if invalid is None else invalid_verdict(invalid),
     )
+
+
+def invalid_verdict(code: ReasonCode) -> Validity:
+    return Validity(valid=False, reasons=[Reason(code=code, text=f"{code} (test)", figures={})])
 
 
 def record(
@@ -86,3 +101,14 @@ def record(
         failures=failures or [],
         complete=True,
     )
+
+
+def write_synthetic(run_dir: Path, rec: RunRecord) -> Path:
+    """Store a record as a run would, then write every report of it."""
+    store = ResultStore(run_dir)
+    store.start(rec.experiment, rec.provenance)
+    for s in rec.steps:
+        store.append(s)
+    store.finish(True, {})
+    write_reports(run_dir, rec)
+    return run_dir

@@ -12,6 +12,7 @@ class _Tables(HTMLParser):
         self._current: list[list[str]] | None = None
         self._cell: list[str] | None = None
         self._count = 0
+        self._skip_row = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -22,8 +23,12 @@ class _Tables(HTMLParser):
             )
             self._current = self.tables.setdefault(key or str(self._count), [])
         elif tag == "tr" and self._current is not None:
-            self._current.append([])
-        elif tag in ("td", "th") and self._current is not None:
+            # A row naming column groups (targets) is presentation; the header row below it
+            # holds every column's full name.
+            self._skip_row = attributes.get("class") == "groups"
+            if not self._skip_row:
+                self._current.append([])
+        elif tag in ("td", "th") and self._current is not None and not self._skip_row:
             self._cell = []
 
     def handle_endtag(self, tag: str) -> None:

@@ -65,3 +65,14 @@ def test_prints_its_rates_and_refuses_a_run_too_short_to_split(tmp_path: Path) -
     refused = replay(str(tmp_path / "short"))
     assert refused.returncode == 1
     assert "fewer than 6 repetitions" in refused.stderr
+
+
+def test_invalid_steps_are_left_out_as_the_gate_does(tmp_path: Path) -> None:
+    write_run(tmp_path / "run", repetitions=6, noise=0.02)
+    path = tmp_path / "run" / "results.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    lines[0]["validity"] = {"valid": False, "reasons": []}
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    refused = replay(str(path), "--families", "20")
+    assert refused.returncode == 1
+    assert "fastapi at 10: 5" in refused.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from runner.analysis import analyze, spread
 from tests.factories import record, step
 
@@ -20,7 +22,7 @@ def test_clear_lead_with_repetitions_names_a_winner_with_its_p_value() -> None:
     steps += [step("b", 10, rps * 2, rep) for rep, rps in enumerate(NOISY, 1)]
     winner = analyze(record(steps)).winners[10]
     assert winner.target == "b"
-    assert "p=" in winner.text and "provisional" not in winner.text
+    assert re.search(r"\(p[=<]0\.\d{3}\)$", winner.text) and "provisional" not in winner.text
 
 
 def test_single_run_winner_is_provisional() -> None:
@@ -85,7 +87,8 @@ def test_every_finding_carries_a_number() -> None:
     for sentence in analysis.findings + analysis.recommendations:
         assert any(ch.isdigit() for ch in sentence), sentence
     assert any(
-        line.startswith("For peak throughput, prefer a") for line in analysis.recommendations
+        line.startswith("For peak successful throughput, prefer a")
+        for line in analysis.recommendations
     )
 
 

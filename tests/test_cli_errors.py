@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +62,10 @@ QUICKSTART_FILE = "experiments/experiment/quickstart.yaml"
 @pytest.mark.parametrize(
     ("overrides", "fragments"),
     [
-        (["load.warmup=-2s"], ["'load.warmup'", "negative", QUICKSTART_FILE]),
+        (
+            ["load.warmup=-2s"],
+            ["'load.warmup'", "negative", "(from the command line: load.warmup=-2s)"],
+        ),
         (
             [
                 "~sweep.concurrency.levels",
@@ -110,18 +114,118 @@ QUICKSTART_FILE = "experiments/experiment/quickstart.yaml"
         "no-disk-space",
     ],
 )
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
 def test_refused_before_anything_starts(
+    overrides: list[str], fragments: list[str], dry_run: bool, tmp_path: Path
+) -> None:
+    # A dry run makes every check that starts nothing: it refuses what the run refuses.
+    dry = ["runner.dry_run=true"] if dry_run else []
+    result = run_cli("+experiment=quickstart", *overrides, *dry, f"hydra.run.dir={tmp_path}")
+    assert_clean_error(result, *fragments)
+    assert "Dry run" not in result.stdout + result.stderr
+    assert_nothing_started(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragments"),
+    [
+        (["load.script=no_such.js"], ["'load.script'", "does not exist", "browse.js"]),
+        (["pinning.server_cpus=[0,99]"], ["'pinning.server_cpus'", "[99]"]),
+        (
+            ["database.engine=postgresql", "+database.dsn=postgresql://u@127.0.0.1:notaport/db"],
+            ["'database.dsn'", "notaport"],
+        ),
+    ],
+    ids=["missing-script", "missing-cores", "malformed-dsn"],
+)
+def test_dry_run_refuses_what_the_run_refuses(
     overrides: list[str], fragments: list[str], tmp_path: Path
 ) -> None:
-    result = run_cli("+experiment=quickstart", *overrides, f"hydra.run.dir={tmp_path}")
+    result = run_cli(
+        "+experiment=quickstart", *overrides, "runner.dry_run=true", f"hydra.run.dir={tmp_path}"
+    )
     assert_clean_error(result, *fragments)
+    assert_nothing_started(tmp_path)
+
+
+def test_dry_run_refuses_a_busy_fixed_port(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_cli(
+            "+experiment=quickstart",
+            f"+targets.fastapi.port={port}",
+            "runner.dry_run=true",
+            f"hydra.run.dir={tmp_path}",
+        )
+    assert_clean_error(
+        result, f"port {port} on 127.0.0.1 is already in use", "targets.fastapi.port"
+    )
     assert_nothing_started(tmp_path)
 
 
 def assert_nothing_started(run_dir: Path) -> None:
     assert not (run_dir / "results.jsonl").exists()
     assert not (run_dir / "logs").exists()
+    # Not even what Hydra writes before our code runs (a directory that existed stays).
+    assert not run_dir.exists() or list(run_dir.iterdir()) == []
     assert server_like_processes() == []
+
+
+# --- no run directory unless a run starts -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status"),
+    [
+        (["repetitions=0"], 2),
+        (["load.duration=abc"], 2),
+        (["+targets.remote.url=http://192.0.2.10:8000"], 2),
+        (["runner.dry_run=true"], 0),
+    ],
+    ids=["failed-validation", "bad-override", "refused-pre-flight", "dry-run"],
+)
+def test_no_run_directory_unless_a_run_starts(
+    overrides: list[str], status: int, tmp_path: Path
+) -> None:
+    # From a fresh working directory, with Hydra's default run directory (outputs/NAME/TIME).
+    result = run_cli("+experiment=quickstart", *overrides, cwd=tmp_path)
+    assert result.returncode == status, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert server_like_processes() == []
+
+
+def test_existing_directory_is_kept_without_hydras_files(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("kept")
+    result = run_cli("+experiment=quickstart", "repetitions=0", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+# --- blame: the command line or the experiment's file -----------------------------------------
+
+
+def test_bad_override_is_blamed_on_the_command_line() -> None:
+    result = run_cli("+experiment=quickstart", "load.duration=abc", "repetitions=2")
+    assert_clean_error(result, "'load.duration'", "(from the command line: load.duration=abc)")
+    assert QUICKSTART_FILE not in result.stderr
+    assert "repetitions=2" not in result.stderr  # a fine override is not blamed
+
+
+def test_bad_value_in_the_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "experiment").mkdir()
+    bad = tmp_path / "experiment" / "bad_value.yaml"
+    bad.write_text(
+        "# @package _global_\n"
+        "defaults:\n  - /target@targets.fastapi: fastapi_uvicorn\n"
+        "name: bad_value\nsweep: {concurrency: {levels: [1]}}\nload: {duration: abc}\n"
+    )
+    result = run_cli(
+        "--config-dir", str(tmp_path), "+experiment=bad_value", "repetitions=2", cwd=tmp_path
+    )
+    assert_clean_error(result, "'load.duration'", f"in {bad}")
+    assert "command line" not in result.stderr
 
 
 def test_experiment_without_targets(tmp_path: Path) -> None:

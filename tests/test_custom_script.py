@@ -103,6 +103,7 @@ def test_script_that_does_not_load_is_bad_input(tmp_path: Path) -> None:
 def test_unreachable_postgresql_is_bad_input_without_the_password(tmp_path: Path) -> None:
     result = run_cli(
         "+experiment=quickstart",
+        "scenario=db",  # only a run whose scenario reads the database connects to it
         "database.engine=postgresql",
         "database.dsn='postgresql://bench:s3cret@127.0.0.1:1/hello'",
         f"hydra.run.dir={tmp_path}",

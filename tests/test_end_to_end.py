@@ -8,15 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from runner.report import formatting as fmt
 from runner.validity import withheld_cell
 from tests.conftest import server_like_processes
 
 # Every test here starts servers and k6 (or a database): see tests/conftest.py.
 pytestmark = pytest.mark.slow
 
-# The report prints two decimals: a stored 39.835 may print as 39.84, off by 0.005 plus the
-# binary rounding error of the float.
+# A printed figure is off the stored one by at most half its last digit (plus the binary
+# rounding error of the float): RPS print whole, ms one decimal, error rates two (in percent).
+HALF_UNIT = 0.5 + 1e-9
+HALF_TENTH = 0.05 + 1e-9
 HALF_CENT = 0.005 + 1e-9
+
+
+def printed(cell: str) -> float:
+    return float(cell.replace(",", "").rstrip("%"))
 
 
 def summary_rows(report: str) -> tuple[list[str], list[list[str]]]:
@@ -51,16 +58,18 @@ def test_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
         for target, label in labels.items():
             step = by_key[(target, level)]
             cell = dict(zip(header, row, strict=True))
-            assert float(cell[f"{label} RPS"]) == pytest.approx(step["rps"], abs=HALF_CENT)
+            assert cell[f"{label} RPS"] == fmt.rps(step["rps"])
+            assert printed(cell[f"{label} RPS"]) == pytest.approx(step["rps"], abs=HALF_UNIT)
             # Too few requests for a p99: the cell says why instead (runner.validity).
             withheld = withheld_cell(0.99, step["requests"])
             if withheld is not None:
                 assert cell[f"{label} p99 ms"] == withheld
             else:
-                assert float(cell[f"{label} p99 ms"]) == pytest.approx(
-                    step["latency_ms"]["p99"], abs=HALF_CENT
+                assert cell[f"{label} p99 ms"] == fmt.ms(step["latency_ms"]["p99"])
+                assert printed(cell[f"{label} p99 ms"]) == pytest.approx(
+                    step["latency_ms"]["p99"], abs=HALF_TENTH
                 )
-            assert float(cell[f"{label} Err %"].rstrip("%")) == pytest.approx(
+            assert printed(cell[f"{label} Err %"]) == pytest.approx(
                 step["error_rate"] * 100, abs=HALF_CENT
             )
 
@@ -84,9 +93,9 @@ def test_winner_follows_the_data(quickstart_run: Path) -> None:
         lead = best / second - 1
         label = labels[ranked[0]["target"]]
         if lead >= min_effect:
-            expected = f"{label}, +{lead:.0%} (provisional: 1 run)"
+            expected = f"{label}, {fmt.change(lead)} (provisional: 1 run)"
         else:
-            expected = f"no clear difference ({label} +{lead:.1%}, 1 run)"
+            expected = f"no clear difference ({label} {fmt.change(lead)}, 1 run)"
         assert row[-1] == expected
 
 

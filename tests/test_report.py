@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from runner.report import formatting as fmt
-from runner.report import write_reports
-from runner.store import STEPS_FILE, ResultStore
+from runner.store import STEPS_FILE
 from runner.validity import withheld_cell
 from tests.conftest import run_cli
-from tests.factories import record, step
+from tests.factories import record, step, write_synthetic
 from tests.htmltables import external_refs, tables
 
 
@@ -52,7 +51,8 @@ def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
         )
         for row, s in zip(rows, stored, strict=True):
             cell = dict(zip(header, row, strict=True))
-            assert int(cell["Requests"]) == s["requests"]
+            assert cell["Requests"] == fmt.count(s["requests"])
+            assert int(cell["Requests"].replace(",", "")) == s["requests"]
             assert cell["p95 ms"] == fmt.ms(s["latency_ms"]["p95"])
             assert cell["Mem max MiB"] == fmt.mib(s["memory_mib"]["max"])
 
@@ -60,18 +60,11 @@ def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
 @pytest.mark.slow
 def test_report_is_self_contained(quickstart_run: Path) -> None:
     page = (quickstart_run / "report.html").read_text()
-    assert "Plotly.newPlot" in page
+    # Charts are inline SVG drawn by the writer: no script to load or run, nothing to fetch.
+    assert page.count('<svg class="chart"') == 6
+    assert "<script" not in page
     assert external_refs(page) == []
-
-
-def write_synthetic(tmp_path: Path, rec) -> Path:  # type: ignore[no-untyped-def]
-    store = ResultStore(tmp_path)
-    store.start(rec.experiment, rec.provenance)
-    for s in rec.steps:
-        store.append(s)
-    store.finish(True, {})
-    write_reports(tmp_path, rec)
-    return tmp_path
+    assert len(page.encode()) < 100_000  # it inlined all of plotly.js before: 4.9 MB
 
 
 def test_target_names_and_messages_are_escaped(tmp_path: Path) -> None:
@@ -106,14 +99,18 @@ def run_compare(a: Path, b: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_compare_identical_runs_passes(quickstart_run: Path) -> None:
+def test_compare_identical_single_runs_is_inconclusive_not_a_pass(quickstart_run: Path) -> None:
     result = run_compare(quickstart_run, quickstart_run)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 regression(s)" in result.stdout
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Decision: inconclusive (exit status 3: inconclusive)" in result.stdout
 
 
 @pytest.mark.slow
-def test_compare_flags_an_injected_regression(quickstart_run: Path, tmp_path: Path) -> None:
+def test_compare_never_passes_an_injected_drop_in_single_runs(
+    quickstart_run: Path, tmp_path: Path
+) -> None:
+    """One repetition a side cannot show a regression (tests/test_compare.py shows one with
+    three); the 30% drop is inconclusive, never a pass."""
     slower = tmp_path / "slower"
     shutil.copytree(quickstart_run, slower)
     lines = []
@@ -124,83 +121,5 @@ def test_compare_flags_an_injected_regression(quickstart_run: Path, tmp_path: Pa
         lines.append(json.dumps(entry))
     (slower / STEPS_FILE).write_text("\n".join(lines) + "\n")
     result = run_compare(quickstart_run, slower)
-    assert result.returncode == 1, result.stdout
-    assert "REGRESSION fastapi at 20" in result.stdout
-
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--virtual-time-budget=5000",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's chromium, installed here if missing (the test set-up needs root for apt-get)."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip(
-            "chromium is not installed and installing it needs root (apt-get install chromium)"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-    install = subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "chromium"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    found = shutil.which("chromium")
-    if not found:
-        pytest.skip(f"could not install chromium: {install.stderr[-500:]}")
-    return found
-
-
-@pytest.mark.slow
-def test_charts_render_in_headless_chromium(
-    chromium: str, quickstart_run: Path, tmp_path: Path
-) -> None:
-    page = (quickstart_run / "report.html").as_uri()
-    dom = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    # plotly draws each chart as <svg class="main-svg"> inside its div once its script has run.
-    for chart_id in (
-        "chart-throughput",
-        "chart-p95",
-        "chart-p99",
-        "chart-errors",
-        "chart-cpu",
-        "chart-memory",
-    ):
-        start = dom.index(f'id="{chart_id}"')
-        assert 'class="main-svg"' in dom[start : start + 5000], chart_id
-    screenshot = tmp_path / "report.png"
-    subprocess.run(
-        [
-            chromium,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp_path / 'profile2'}",
-            "--window-size=1280,2400",
-            f"--screenshot={screenshot}",
-            page,
-        ],
-        capture_output=True,
-        timeout=120,
-    )
-    assert screenshot.stat().st_size > 50_000
+    assert result.returncode == 3, result.stdout
+    assert "-30.0% (medians)" in result.stdout

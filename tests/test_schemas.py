@@ -8,15 +8,18 @@ results schema. A change that makes old runs unreadable fails here.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
-from runner.schemas import SCHEMAS_DIR, rendered
+from runner.schemas import EXPERIMENTS_ROOT, FRAGMENT_SCHEMAS, SCHEMAS_DIR, rendered
 from runner.store import RESULTS_FILE, load_run
 from tests.conftest import PROJECT_ROOT, compose_config, shipped_experiments
 
@@ -70,3 +73,50 @@ def test_schema1_run_upgraded_matches_the_results_schema() -> None:
 @pytest.mark.slow
 def test_fresh_run_matches_the_results_schema(quickstart_run: Path) -> None:
     assert_valid_run(quickstart_run)
+
+
+# --- editor help: every file people edit names the schema it is edited against ----------------
+
+MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
+
+
+def edited_files() -> list[tuple[Path, str]]:
+    """(file, the schema its folder is edited against) for every YAML file of the groups."""
+    return [
+        (path, schema_name)
+        for folder, schema_name in FRAGMENT_SCHEMAS.items()
+        for path in sorted((EXPERIMENTS_ROOT / folder).glob("*.yaml"))
+    ]
+
+
+def header(path: Path) -> list[str]:
+    """The comment lines a file starts with."""
+    lines = path.read_text().splitlines()
+    return list(itertools.takewhile(lambda line: line.startswith("#"), lines))
+
+
+@pytest.mark.parametrize(("path", "schema_name"), edited_files(), ids=lambda v: str(v)[-40:])
+def test_every_edited_file_names_its_schema(path: Path, schema_name: str) -> None:
+    comments = header(path)
+    # Hydra reads `# @package` only from the first lines, so the editor comment follows it.
+    first = 1 if comments and comments[0].startswith("# @package") else 0
+    found = MODELINE.match(comments[first]) if len(comments) > first else None
+    assert found, (
+        f"{path} must start with `# yaml-language-server: $schema=../../schemas/{schema_name}`"
+    )
+    target = (path.parent / found.group(1)).resolve()
+    assert target == SCHEMAS_DIR / schema_name and target.is_file()
+
+
+@pytest.mark.parametrize(("path", "schema_name"), edited_files(), ids=lambda v: str(v)[-40:])
+def test_every_edited_file_passes_its_schema(path: Path, schema_name: str) -> None:
+    """What an editor checks as you type: no shipped file shows an error."""
+    jsonschema.validate(yaml.safe_load(path.read_text()) or {}, schema(schema_name))
+
+
+def test_fragment_schema_still_catches_a_typo() -> None:
+    fragment = {"load": {"duratoin": "1s"}, "defaults": ["_self_"]}
+    with pytest.raises(jsonschema.ValidationError, match="duratoin"):
+        jsonschema.validate(fragment, schema("experiment-fragment.schema.json"))
+    with pytest.raises(jsonschema.ValidationError, match="wrokers"):
+        jsonschema.validate({"wrokers": 2}, schema("target.schema.json"))

@@ -5,24 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from runner.analysis.cells import Cell, group_cells
+from runner.analysis.curve import Curve, breaking_rule, curve_of, saturation_rule
 from runner.analysis.findings import (
     client_findings,
     comparison_findings,
     failure_findings,
     target_findings,
 )
-from runner.analysis.verdicts import (
-    Verdict,
-    breaking_point,
-    breaking_rule,
-    saturation_point,
-    saturation_rule,
-    winner_at,
-    winner_rule,
-)
+from runner.analysis.left_out import left_out_text, with_left_out
+from runner.analysis.verdicts import Verdict, winner_at, winner_rule
 from runner.load_model import CLOSED, LoadModel
 from runner.model import ReportSettings
-from runner.results import RunRecord
+from runner.results import RunRecord, StepResult
 from runner.validity import ValiditySettings
 
 
@@ -40,6 +34,9 @@ class Analysis:
     recommendations: list[str]
     rules: dict[str, str] = field(default_factory=dict)
     model: LoadModel = CLOSED
+    curves: dict[str, Curve] = field(default_factory=dict)  # peak, knee, break per target
+    # (target, level) with any stored step: without a cell there, every step was invalid.
+    measured: frozenset[tuple[str, int]] = frozenset()
     # The step-validity thresholds: which percentiles a cell's requests support.
     validity: ValiditySettings = field(default_factory=ValiditySettings)
 
@@ -60,22 +57,21 @@ class Analysis:
 
 
 def analyze(record: RunRecord) -> Analysis:
+    """Cells of valid steps only; every verdict names the invalid steps it left out."""
     experiment = record.experiment
     settings = experiment.report
     model = experiment.load.kind
     targets = list(experiment.targets)
     labels = {name: experiment.label(name) for name in targets}
     cells = group_cells(record.steps, settings.confidence)
-    levels = sorted({level for (_t, level) in cells} | set(experiment.levels()))
-    by_target = {t: [c for lv in levels if (c := cells.get((t, lv)))] for t in targets}
-    winners = {
-        level: winner_at(
-            level, [c for (_t, lv), c in cells.items() if lv == level], settings, model
-        )
-        for level in levels
+    levels = sorted({s.level for s in record.steps} | set(experiment.levels()))
+    steps_of = {t: [s for s in record.steps if s.target == t] for t in targets}
+    curves = {
+        t: curve_of([c for lv in levels if (c := cells.get((t, lv)))], settings, bool(steps_of[t]))
+        for t in targets
     }
     findings = [
-        line for t in targets for line in target_findings(labels[t], by_target[t], model.unit)
+        line for t in targets for line in target_findings(labels[t], curves[t], steps_of[t], model)
     ]
     findings += client_findings(record) + failure_findings(record)
     return Analysis(
@@ -84,11 +80,13 @@ def analyze(record: RunRecord) -> Analysis:
         levels=levels,
         settings=settings,
         cells=cells,
-        winners=winners,
-        breaking_points={t: breaking_point(by_target[t], settings) for t in targets},
-        saturation={t: saturation_point(by_target[t], settings) for t in targets},
+        winners={level: _winner(level, cells, record.steps, settings, model) for level in levels},
+        breaking_points={t: _noted(curves[t].breaking, steps_of[t], model) for t in targets},
+        saturation={t: _noted(curves[t].knee, steps_of[t], model) for t in targets},
         findings=findings,
-        recommendations=comparison_findings(by_target, labels, settings),
+        recommendations=comparison_findings(
+            curves, labels, settings, left_out_text(record.steps, model)
+        ),
         model=model,
         validity=experiment.validity,
         rules={
@@ -96,4 +94,23 @@ def analyze(record: RunRecord) -> Analysis:
             "breaking": breaking_rule(settings),
             "saturation": saturation_rule(settings),
         },
+        curves=curves,
+        measured=frozenset((s.target, s.level) for s in record.steps),
     )
+
+
+def _noted(verdict: Verdict, steps: list[StepResult], model: LoadModel) -> Verdict:
+    """The verdict with the target's invalid steps it left out named in its text."""
+    return Verdict(verdict.target, verdict.level, with_left_out(verdict.text, steps, model))
+
+
+def _winner(
+    level: int,
+    cells: dict[tuple[str, int], Cell],
+    steps: list[StepResult],
+    settings: ReportSettings,
+    model: LoadModel,
+) -> Verdict:
+    at_level = [c for (_t, lv), c in cells.items() if lv == level]
+    verdict = winner_at(level, at_level, settings, model)
+    return _noted(verdict, [s for s in steps if s.level == level], model)

@@ -1,9 +1,13 @@
-"""Steps grouped into cells: one target at one level, summarised over its repetitions."""
+"""Steps grouped into cells: one target at one level, summarised over its valid repetitions.
+
+Each figure a verdict or a sentence uses is computed here once per cell, so it reads the same
+wherever it appears (efficiency, memory)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from runner.analysis.left_out import valid_for_verdicts
 from runner.analysis.statistics import Spread, median, spread
 from runner.results import Stat, StepResult
 
@@ -28,15 +32,21 @@ class Cell:
     latency_max_ms: float
     cpu_percent: float | None  # None: a `url` target, whose server is not sampled
     memory_mib: float | None
-    memory_max_mib: float | None
+    memory_max_mib: float | None  # RSS summed over the tree: an upper bound
     client_bound: bool
     dropped_iterations: float | None = None  # open model: median of k6's dropped iterations
+    # PSS of the whole tree (shared pages split between their users), the memory verdicts'
+    # figure; None when not sampled (sampler.uss off, a `url` target, older runs).
+    memory_pss_max_mib: float | None = None
+    # Efficiency, the one definition: successful RPS per core the server used, i.e. median
+    # successful RPS / (median server CPU % of one core / 100); None when CPU was not measured.
+    rps_per_core: float | None = None
     fewest_requests: int | None = None  # of any repetition: which percentiles it supports
 
-    @property
-    def rps_per_core(self) -> float | None:
-        """Throughput per core the server used; None when CPU was not measurable."""
-        return self.rps.median / (self.cpu_percent / 100) if self.cpu_percent else None
+
+def efficiency(ok_rps: float, cpu_percent: float | None) -> float | None:
+    """Successful RPS per core used; None when the server's CPU was not measured (or 0)."""
+    return ok_rps / (cpu_percent / 100) if cpu_percent else None
 
 
 def _server_median(samples: list[Stat | None]) -> float | None:
@@ -59,13 +69,15 @@ def _dropped(steps: list[StepResult]) -> float | None:
 def make_cell(steps: list[StepResult], confidence: float) -> Cell:
     first = steps[0]
     lat = [s.latency_ms for s in steps]
+    ok_rps = spread([s.rps * (1 - s.error_rate) for s in steps], confidence)
+    cpu_percent = _server_median([s.cpu_percent for s in steps])
     return Cell(
         target=first.target,
         label=first.label,
         level=first.level,
         runs=len(steps),
         rps=spread([s.rps for s in steps], confidence),
-        ok_rps=spread([s.rps * (1 - s.error_rate) for s in steps], confidence),
+        ok_rps=ok_rps,
         p95=spread([x.p95 for x in lat], confidence),
         p99=spread([x.p99 for x in lat], confidence),
         error_rate=median([s.error_rate for s in steps]),
@@ -74,18 +86,21 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
         latency_p90_ms=median([x.p90 for x in lat]),
         latency_p99_9_ms=median([x.p99_9 for x in lat]),
         latency_max_ms=max(x.max for x in lat),
-        cpu_percent=_server_median([s.cpu_percent for s in steps]),
+        cpu_percent=cpu_percent,
         memory_mib=_server_median([s.memory_mib for s in steps]),
         memory_max_mib=_server_max([s.memory_mib for s in steps]),
         client_bound=any(s.client_bound for s in steps),
         dropped_iterations=_dropped(steps),
+        memory_pss_max_mib=_server_max([s.memory_pss_mib for s in steps]),
+        rps_per_core=efficiency(ok_rps.median, cpu_percent),
         fewest_requests=min(s.requests for s in steps),
     )
 
 
 def group_cells(steps: list[StepResult], confidence: float) -> dict[tuple[str, int], Cell]:
-    """(target, level) -> the cell of that target's repetitions at that level."""
+    """(target, level) -> the cell of that target's valid repetitions at that level; a level
+    with no valid step has no cell."""
     grouped: dict[tuple[str, int], list[StepResult]] = {}
-    for step in steps:
+    for step in filter(valid_for_verdicts, steps):
         grouped.setdefault((step.target, step.level), []).append(step)
     return {key: make_cell(repetitions, confidence) for key, repetitions in grouped.items()}

@@ -1,88 +1,164 @@
 """Findings (what the numbers say per target) and recommendations (which target for which goal).
 
-Every sentence carries the numbers it rests on.
+Every sentence carries the numbers it rests on. Each figure is taken from one place (the
+target's curve and its cells) and written by `figure`, so the same quantity reads the same in a
+finding and in a recommendation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from runner.analysis.cells import Cell
+from runner.analysis.curve import Curve
+from runner.analysis.left_out import left_out_text
+from runner.load_model import LoadModel
 from runner.model import ReportSettings
-from runner.results import RunRecord
+from runner.report import formatting as fmt
+from runner.results import RunRecord, StepResult
+
+# Each figure a sentence states, in the report's one number style.
+UNIT_FORMATS = {"RPS": fmt.rps, "RPS/core": fmt.rps, "ms": fmt.ms, "MiB": fmt.mib}
 
 
-def target_findings(label: str, series: list[Cell], unit: str) -> list[str]:
+def figure(value: float, unit: str) -> str:
+    """A figure in a sentence, always in its unit's one format: '1,860 RPS/core'."""
+    return f"{UNIT_FORMATS[unit](value)} {unit}"
+
+
+def target_findings(
+    label: str, curve: Curve, steps: Sequence[StepResult], model: LoadModel
+) -> list[str]:
+    """What one target's valid cells say; `steps` are all its steps, to name those left out."""
+    left_out = left_out_text(steps, model)
+    series = list(curve.series)
     if not series:
-        return [f"{label}: no step was measured."]
-    peak = max(series, key=lambda c: c.rps.median)
+        return [f"{label}: no step was measured."] if not steps else [f"{label}: {left_out}."]
+    lines = [_peak_sentence(label, curve, model.unit)]
     first, last = series[0], series[-1]
-    lines = [f"{label} peaks at {peak.rps.median:,.0f} RPS at {peak.level} {unit}."]
     if len(series) > 1:
-        gain = last.rps.median / first.rps.median - 1 if first.rps.median else 0.0
+        gain = last.ok_rps.median / first.ok_rps.median - 1 if first.ok_rps.median else 0.0
         lines.append(
-            f"{label}: from {first.level} to {last.level} {unit}, throughput changes by {gain:+.0%} "
-            f"({first.rps.median:,.0f} to {last.rps.median:,.0f} RPS) while p95 goes from "
-            f"{first.p95.median:.2f} ms to {last.p95.median:.2f} ms."
+            f"{label}: from {fmt.count(first.level)} to {fmt.count(last.level)} {model.unit}, "
+            f"successful throughput changes by {fmt.change(gain)} ({figure(first.ok_rps.median, 'RPS')} to "
+            f"{figure(last.ok_rps.median, 'RPS')}) while p95 goes from "
+            f"{figure(first.p95.median, 'ms')} to {figure(last.p95.median, 'ms')}."
         )
-    if peak.rps_per_core is not None:
+    peak = curve.peak
+    if peak is not None and peak.rps_per_core is not None and peak.cpu_percent is not None:
         lines.append(
-            f"{label} serves {peak.rps_per_core:,.0f} RPS per core used at its peak "
-            f"(server CPU {peak.cpu_percent:.0f}% of one core)."
+            f"{label} serves {figure(peak.rps_per_core, 'RPS/core')} (successful RPS per core "
+            f"used) at its peak (server CPU {fmt.cpu(peak.cpu_percent)} of one core)."
         )
-    memory = _max_memory(series)
-    if memory is None:
-        lines.append(f"{label} was not started by sweepbench: its CPU and memory were not sampled.")
-    else:
-        lines.append(f"{label} holds at most {memory:.1f} MiB resident (RSS, whole process tree).")
+    lines.append(_memory_sentence(label, series))
+    if left_out:
+        lines.append(f"{label}: these findings use valid steps only ({left_out}).")
     return lines
 
 
-def _max_memory(series: list[Cell]) -> float | None:
-    """Max RSS over a target's levels; None for a `url` target (not sampled)."""
-    values = [c.memory_max_mib for c in series]
-    return None if any(v is None for v in values) else max(v for v in values if v is not None)
+def _peak_sentence(label: str, curve: Curve, unit: str) -> str:
+    peak, breaking, past = curve.peak, curve.breaking, curve.past_break
+    if peak is None:
+        text = (
+            f"{label} breaks already at its lowest level, {fmt.count(breaking.level or 0)} {unit}: "
+            "no peak below it"
+        )
+    else:
+        text = (
+            f"{label} peaks at {figure(peak.ok_rps.median, 'RPS')} successful at "
+            f"{fmt.count(peak.level)} {unit}"
+        )
+        if breaking.level is not None:
+            text += f", below its breaking point at {fmt.count(breaking.level)}"
+    if past is not None:
+        text += f" ({fmt.count(past.level)} reaches {figure(past.ok_rps.median, 'RPS')} past the breaking point)"
+    return text + "."
+
+
+def memory_figure(series: Sequence[Cell]) -> tuple[float, str] | None:
+    """The memory verdicts' figure: max PSS of the whole tree, or, where PSS was not sampled,
+    max RSS summed (an upper bound), with its name; None for a `url` target (not sampled)."""
+    pss = [c.memory_pss_max_mib for c in series]
+    if pss and all(v is not None for v in pss):
+        return max(v for v in pss if v is not None), "PSS"
+    rss = [c.memory_max_mib for c in series]
+    if rss and all(v is not None for v in rss):
+        return max(v for v in rss if v is not None), "RSS summed, an upper bound"
+    return None
+
+
+def _memory_sentence(label: str, series: list[Cell]) -> str:
+    memory = memory_figure(series)
+    if memory is None:
+        return f"{label} was not started by sweepbench: its CPU and memory were not sampled."
+    value, name = memory
+    rss = max(c.memory_max_mib or 0.0 for c in series)
+    if name == "PSS":
+        return (
+            f"{label} holds at most {figure(value, 'MiB')} (PSS, whole process tree; RSS summed "
+            f"over its processes, an upper bound: {figure(rss, 'MiB')})."
+        )
+    return (
+        f"{label} holds at most {figure(value, 'MiB')} resident (RSS summed over the process "
+        "tree, an upper bound: PSS was not sampled)."
+    )
 
 
 def comparison_findings(
-    analysis_cells: dict[str, list[Cell]], labels: dict[str, str], settings: ReportSettings
+    curves: dict[str, Curve],
+    labels: dict[str, str],
+    settings: ReportSettings,
+    left_out: str = "",
 ) -> list[str]:
     """Which target to prefer for which goal, only where the gap is at least min_effect."""
-    measured = {t: s for t, s in analysis_cells.items() if s}
+    measured = {t: c for t, c in curves.items() if c.series}
     if len(measured) < 2:
         return []
     lines = []
-    goals: list[tuple[str, dict[str, float], bool, str]] = [
-        (
-            "peak throughput",
-            {t: max(c.rps.median for c in s) for t, s in measured.items()},
-            True,
-            "RPS",
-        ),
-        (
-            "p95 latency at the lowest level",
-            {t: s[0].p95.median for t, s in measured.items()},
-            False,
-            "ms",
-        ),
-    ]
-    memory = {t: m for t, s in measured.items() if (m := _max_memory(s)) is not None}
-    if len(memory) == len(measured):
-        goals.append(("memory (max RSS)", memory, False, "MiB"))
-    efficiency = {
-        t: max(c.rps_per_core for c in s if c.rps_per_core is not None)
-        for t, s in measured.items()
-        if any(c.rps_per_core is not None for c in s)
-    }
-    if len(efficiency) == len(measured):
-        goals.append(("efficiency (RPS per core used)", efficiency, True, "RPS/core"))
-    for goal, values, higher_is_better, unit in goals:
-        lines.append(_preference(goal, values, higher_is_better, unit, labels, settings))
-    bound = [labels[t] for t, s in measured.items() if any(c.client_bound for c in s)]
+    for goal, values, higher_is_better, unit in _goals(measured):
+        if len(values) == len(measured):
+            lines.append(_preference(goal, values, higher_is_better, unit, labels, settings))
+    bound = [labels[t] for t, c in measured.items() if any(x.client_bound for x in c.series)]
     if bound:
         lines.append(
             f"k6 was the bottleneck in some steps of {', '.join(bound)}: their throughput there is "
             "a floor, and the gaps above may understate how much faster they are."
         )
+    if left_out:
+        lines.append(f"These recommendations use valid steps only ({left_out}).")
     return lines
+
+
+Goal = tuple[str, dict[str, float], bool, str]
+
+
+def _goals(measured: dict[str, Curve]) -> list[Goal]:
+    peaks = {t: c.peak for t, c in measured.items() if c.peak is not None}
+    memory = {t: m for t, c in measured.items() if (m := memory_figure(c.series)) is not None}
+    pss_everywhere = all(name == "PSS" for _, name in memory.values())
+    return [
+        ("peak successful throughput", {t: p.ok_rps.median for t, p in peaks.items()}, True, "RPS"),
+        (
+            "p95 latency at the lowest level",
+            {t: c.series[0].p95.median for t, c in measured.items()},
+            False,
+            "ms",
+        ),
+        (
+            "memory (max PSS, whole process tree)"
+            if pss_everywhere
+            else "memory (max RSS summed, an upper bound: PSS was not sampled everywhere)",
+            {t: value for t, (value, _) in memory.items()},
+            False,
+            "MiB",
+        ),
+        (
+            "efficiency (successful RPS per core used, at the peak)",
+            {t: p.rps_per_core for t, p in peaks.items() if p.rps_per_core is not None},
+            True,
+            "RPS/core",
+        ),
+    ]
 
 
 def _preference(
@@ -97,17 +173,22 @@ def _preference(
     best, second = ranked[0], ranked[1]
     a, b = values[best], values[second]
     gap = (a / b - 1) if higher_is_better else (b / a - 1 if a > 0 else 0.0)
-    listing = ", ".join(f"{labels[t]} {values[t]:,.2f} {unit}" for t in ranked)
+    listing = ", ".join(f"{labels[t]} {figure(values[t], unit)}" for t in ranked)
     if gap < settings.min_effect:
-        return f"For {goal}, no target stands out (within {settings.min_effect:.0%}): {listing}."
-    return f"For {goal}, prefer {labels[best]} ({gap:.0%} better than {labels[second]}): {listing}."
+        return (
+            f"For {goal}, no target stands out (within {fmt.setting_percent(settings.min_effect)}):"
+            f" {listing}."
+        )
+    better = fmt.change(gap, signed=False)
+    return f"For {goal}, prefer {labels[best]}, {better} better than {labels[second]}: {listing}."
 
 
 def client_findings(record: RunRecord) -> list[str]:
     bound = [s for s in record.steps if s.client_bound]
     if not bound:
         return []
-    where = ", ".join(f"{s.label} at {s.level}" for s in bound)
+    unit = record.experiment.load.kind.unit
+    where = ", ".join(f"{s.label} at {fmt.count(s.level)} {unit}" for s in bound)
     return [
         f"k6 used at least 90% of its cores in {len(bound)} step(s) ({where}): those throughput "
         "figures measure the load generator, not the server."
@@ -115,9 +196,10 @@ def client_findings(record: RunRecord) -> list[str]:
 
 
 def failure_findings(record: RunRecord) -> list[str]:
+    unit = record.experiment.load.kind.unit
     return [
         f"{f.label} failed"
-        + (f" at {f.level}" if f.level is not None else " to start")
+        + (f" at {fmt.count(f.level)} {unit}" if f.level is not None else " to start")
         + f": {f.message}"
         for f in record.failures
     ]

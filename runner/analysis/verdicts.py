@@ -1,4 +1,5 @@
-"""Verdicts: the winner of a level, a target's breaking point and its saturation point.
+"""Verdicts: what the report decides, and the winner of a level (a target's breaking point,
+peak and knee are decided together in runner.analysis.curve).
 
 Each verdict comes with the rule that decided it, written next to the code that applies it, and
 with the numbers that decided it.
@@ -6,7 +7,6 @@ with the numbers that decided it.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -14,6 +14,7 @@ from runner.analysis.cells import Cell
 from runner.analysis.statistics import Spread, welch_p_value
 from runner.load_model import CLOSED, LoadModel
 from runner.model import ReportSettings
+from runner.report import formatting as fmt
 
 
 @dataclass(frozen=True)
@@ -48,16 +49,16 @@ def winner_at(
         lead = a.median / b.median - 1 if b.median > 0 else math.inf
     else:
         lead = b.median / a.median - 1 if a.median > 0 else math.inf
+    shown = fmt.change(lead)
     if best.runs < 2 or second.runs < 2:
         if lead < settings.min_effect:
-            return Verdict(None, level, f"no clear difference ({best.label} +{lead:.1%}, 1 run)")
-        return Verdict(best.target, level, f"{best.label}, +{lead:.0%} (provisional: 1 run)")
+            return Verdict(None, level, f"no clear difference ({best.label} {shown}, 1 run)")
+        return Verdict(best.target, level, f"{best.label}, {shown} (provisional: 1 run)")
     p_value = welch_p_value(a.values, b.values)
+    p_text = fmt.p_value(p_value)
     if lead < settings.min_effect or p_value >= 1 - settings.confidence:
-        return Verdict(
-            None, level, f"no significant difference ({best.label} +{lead:.1%}, p={p_value:.2f})"
-        )
-    return Verdict(best.target, level, f"{best.label}, +{lead:.0%} (p={p_value:.3f})")
+        return Verdict(None, level, f"no significant difference ({best.label} {shown}, {p_text})")
+    return Verdict(best.target, level, f"{best.label}, {shown} ({p_text})")
 
 
 def winner_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
@@ -70,87 +71,13 @@ def winner_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
     )
     return (
         f"Winner: the target with {decided_by}, declared only when its lead over the runner-up "
-        f"is at least {settings.min_effect:.0%} and, with two or more repetitions each, a "
-        f"two-sided Welch t-test on that figure gives p < {1 - settings.confidence:.2f}. With a "
+        f"is at least {fmt.setting_percent(settings.min_effect)} and, with two or more repetitions "
+        f"each, a two-sided Welch t-test on that figure gives p < {_alpha(settings)}. With a "
         "single repetition run-to-run noise is unmeasured, so a lead of at least that size is "
         "marked provisional."
     )
 
 
-def breaking_point(series: list[Cell], settings: ReportSettings) -> Verdict:
-    """The first level that breaks: errors, latency objective, or a clear throughput drop."""
-    best_earlier: Cell | None = None
-    for cell in series:
-        reason = _break_reason(cell, best_earlier, settings)
-        if reason:
-            return Verdict(cell.target, cell.level, f"{cell.level} ({reason})")
-        if best_earlier is None or cell.rps.median > best_earlier.rps.median:
-            best_earlier = cell
-    top = series[-1].level if series else 0
-    return Verdict(None, None, f"not reached within the sweep (up to {top})")
-
-
-def _break_reason(cell: Cell, best_earlier: Cell | None, settings: ReportSettings) -> str | None:
-    if cell.error_rate > settings.error_threshold:
-        return f"error rate {cell.error_rate:.2%} > {settings.error_threshold:.2%}"
-    slo = settings.latency_slo_ms
-    if slo is not None and cell.p95.median > slo:
-        return f"p95 {cell.p95.median:.2f} ms > objective {slo:g} ms"
-    if best_earlier is not None:
-        floor = best_earlier.rps.median * (1 - settings.throughput_drop)
-        if cell.rps.median < floor:
-            return _drop_reason(cell, best_earlier, settings)
-    return None
-
-
-def _drop_reason(cell: Cell, best_earlier: Cell, settings: ReportSettings) -> str | None:
-    """A throughput drop counts when significant; with single runs it is only provisional."""
-    drop = 1 - cell.rps.median / best_earlier.rps.median
-    text = (
-        f"throughput {cell.rps.median:.2f} RPS is {drop:.0%} below "
-        f"{best_earlier.rps.median:.2f} RPS at {best_earlier.level}"
-    )
-    if cell.runs < 2 or best_earlier.runs < 2:
-        return f"{text}; provisional: 1 run"
-    p_value = welch_p_value(cell.rps.values, best_earlier.rps.values)
-    if p_value >= 1 - settings.confidence:
-        return None  # within the noise of the repetitions
-    return f"{text}, p={p_value:.3f}"
-
-
-def breaking_rule(settings: ReportSettings) -> str:
-    slo = settings.latency_slo_ms
-    latency = f"p95 latency exceeds {slo:g} ms, or " if slo is not None else ""
-    return (
-        "Breaking point: the first level where the median error rate exceeds "
-        f"{settings.error_threshold:.0%}, or {latency}median throughput falls more than "
-        f"{settings.throughput_drop:.0%} below the best earlier level (with two or more "
-        f"repetitions, also p < {1 - settings.confidence:.2f} in a Welch t-test; with one, "
-        "the drop is marked provisional)."
-        + ("" if slo is not None else " No latency objective was set (report.latency_slo_ms).")
-    )
-
-
-def saturation_point(series: list[Cell], settings: ReportSettings) -> Verdict:
-    """The knee: the last level before throughput stops growing while p95 keeps rising."""
-    for here, after in itertools.pairwise(series):
-        gain = after.rps.median / here.rps.median - 1 if here.rps.median > 0 else 0.0
-        rise = after.p95.median / here.p95.median - 1 if here.p95.median > 0 else 0.0
-        if gain < settings.knee_throughput_gain and rise > settings.knee_latency_rise:
-            lowest = " already at the lowest level tried" if here is series[0] else ""
-            return Verdict(
-                here.target,
-                here.level,
-                f"{here.level}{lowest} (from {here.level} to {after.level}: throughput "
-                f"{gain:+.0%}, p95 {rise:+.0%})",
-            )
-    top = series[-1].level if series else 0
-    return Verdict(None, None, f"not reached within the sweep (up to {top})")
-
-
-def saturation_rule(settings: ReportSettings) -> str:
-    return (
-        "Saturation point (knee): the first level after which the next level adds less than "
-        f"{settings.knee_throughput_gain:.0%} throughput while p95 latency rises more than "
-        f"{settings.knee_latency_rise:.0%}."
-    )
+def _alpha(settings: ReportSettings) -> str:
+    """The significance level, as configured (confidence 0.95: 0.05)."""
+    return f"{round(1 - settings.confidence, 6):g}"

@@ -1,16 +1,16 @@
 """Report writers. Each reads a stored run (RunRecord) and its Analysis, nothing else.
 
 Data flows one way: results -> analysis -> tables (runner.report.tables) -> Markdown, HTML, CSV.
+The writers are imported when a report is written: `formatting` is a leaf module the analysis's
+sentences use too, and importing it must not pull the writers (and the analysis) in.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from runner.analysis import analyze
 from runner.model import STORED
 from runner.redact import redact_data
-from runner.report import csv_writer, html, markdown
 from runner.results import RunRecord
 
 REPORT_FILES = ("report.md", "report.html", "results.csv", "results_aggregated.csv")
@@ -21,6 +21,9 @@ def write_reports(run_dir: Path, record: RunRecord) -> list[Path]:
 
     results.json is written by the store; everything here is derived from it.
     """
+    from runner.analysis import analyze
+    from runner.report import csv_writer, html, markdown
+
     # The store masks secrets already; masking again here keeps every writer safe on its own.
     masked = redact_data(record.model_dump(mode="json", by_alias=True))
     record = RunRecord.model_validate(masked, context={STORED: True})

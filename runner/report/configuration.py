@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from runner.model import Experiment, LevelRange, Target
 from runner.report import formatting as fmt
+from runner.report.attempts import attempts_text
 from runner.report.tables import CellValue, Table
 from runner.results import Machine, Provenance, RunRecord
 
@@ -18,17 +19,17 @@ def configuration_facts(record: RunRecord) -> Table:
     model = load.kind
     sweep: LevelRange | None = getattr(experiment.sweep, model.sweep_key)
     levels = experiment.levels()
-    step = f"{sweep.step}" if sweep is not None and sweep.step else "explicit list"
+    spacing = f"{fmt.count(sweep.step)} apart" if sweep is not None and sweep.step else "as listed"
     unit, kind = model.unit, model.level_kind
     planned = len(levels) * len(experiment.targets) * experiment.repetitions
     plural = "s" if len(levels) != 1 else ""
     rows: list[list[CellValue]] = [
         ["Load model", model.description],
         ["Scenario", _scenario_text(experiment)],
-        [f"{kind} range", f"{min(levels)} to {max(levels)} {unit}"],
+        [f"{kind} range", f"{fmt.count(min(levels))} to {fmt.count(max(levels))} {unit}"],
         [
             f"{kind} levels",
-            f"{', '.join(str(v) for v in levels)} {unit} ({len(levels)} level{plural}, step {step})",
+            f"{fmt.number_list(levels)} {unit} ({len(levels)} level{plural}, {spacing})",
         ],
         [
             "Measured duration",
@@ -37,7 +38,8 @@ def configuration_facts(record: RunRecord) -> Table:
         ["Repetitions", f"{experiment.repetitions} per level"],
         [
             "Steps",
-            f"{planned} planned, {len(record.steps)} measured, {len(record.failures)} failure(s) recorded",
+            f"{fmt.count(planned)} planned, {fmt.count(len(record.steps))} measured, "
+            f"{fmt.count(len(record.failures))} failure(s) recorded",
         ],
         ["CPU pinning", _pinning_text(experiment)],
         ["Load destinations", _destinations(prov)],
@@ -47,6 +49,9 @@ def configuration_facts(record: RunRecord) -> Table:
         ["Command", prov.command],
         ["Run", f"{fmt.timestamp(prov.started_at)} to {fmt.timestamp(prov.ended_at)}"],
     ]
+    attempts = attempts_text(record)
+    if attempts is not None:
+        rows.append(["Attempts", attempts])
     return Table(FACTS_HEADER, rows)
 
 

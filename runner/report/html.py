@@ -1,7 +1,8 @@
-"""report.html: the report's tables plus plotly charts, in one self-contained file.
+"""report.html: the report's tables plus its charts, in one self-contained file.
 
 The tables are the same Table objects the Markdown and CSV writers render (runner.report.tables);
-plotly.js itself is inlined, so the page opens offline.
+the charts are inline SVG drawn here (runner.report.svg), so the page needs no script and opens
+offline.
 """
 
 from __future__ import annotations
@@ -9,14 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-from plotly.offline import get_plotlyjs
-
 from runner.analysis import Analysis
 from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
+from runner.report.spectrum import SPECTRUM_NOTE
 from runner.report.tables import (
     aggregate_table,
+    failure_place,
     steps_of,
     steps_table,
     summary_note,
@@ -44,6 +44,19 @@ def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
     return sections
 
 
+def _failures(record: RunRecord) -> list[dict[str, str]]:
+    unit = record.experiment.load.kind.unit
+    return [
+        {
+            "label": f.label,
+            "place": failure_place(f, unit),
+            "message": f.message,
+            "log_tail": f.log_tail,
+        }
+        for f in record.failures
+    ]
+
+
 def render(record: RunRecord, analysis: Analysis) -> str:
     experiment = record.experiment
     template = ENV.get_template("report.html.j2")
@@ -51,6 +64,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         title=experiment.report.title or experiment.name,
         description=experiment.description,
         partial=not record.complete,
+        attempts=len(record.provenance.resumed_at) + 1,
         facts=configuration_facts(record).rows,
         targets=targets_table(record),
         summary=summary_table(analysis),
@@ -58,6 +72,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         rules=analysis.rules,
         charts=charts(analysis),
         spectrum_charts=latency_spectrum_charts(record, analysis),
+        spectrum_note=SPECTRUM_NOTE,
         validity=validity_table(record),
         validity_note=validity_note(record),
         validity_rules=validity_rules(record),
@@ -66,8 +81,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         saturation=[(analysis.labels[t], analysis.saturation[t].text) for t in analysis.targets],
         findings=analysis.findings,
         recommendations=analysis.recommendations,
-        failures=record.failures,
-        plotly_js=Markup(get_plotlyjs()),
+        failures=_failures(record),
     )
 
 

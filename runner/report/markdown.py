@@ -9,11 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.analysis import Analysis
+from runner.report import formatting as fmt
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.tables import (
     CellValue,
     Table,
     aggregate_table,
+    failure_place,
+    step_place,
     steps_of,
     steps_table,
     summary_note,
@@ -32,7 +35,7 @@ def text(value: CellValue) -> str:
 
 def markdown_table(table: Table) -> list[str]:
     header = table.header
-    lines = ["| " + " | ".join(text(h) for h in header) + " |"]
+    lines = ["| " + " | ".join(text(str(h)) for h in header) + " |"]
     lines.append("|" + "|".join("---" for _ in header) + "|")
     lines += ["| " + " | ".join(text(c) for c in row) + " |" for row in table.rows]
     return lines
@@ -58,7 +61,8 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
         steps = steps_of(record, target)
         lines += ["", f"### {text(analysis.labels[target])}", ""]
         if not steps:
-            lines.append("No step of this target was measured (see Failures).")
+            see = " (see Failures)" if record.failures else ""
+            lines.append(f"No step of this target was measured{see}.")
             continue
         aggregate = aggregate_table(analysis, target)
         if aggregate is not None:
@@ -66,9 +70,10 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
             lines += ["", "Per step:", ""]
         lines += markdown_table(steps_table(analysis, steps))
         for s in (s for s in steps if s.failed_requests):
-            causes = ", ".join(f"{cause}: {n}" for cause, n in s.errors.items() if n)
+            causes = ", ".join(f"{cause}: {fmt.count(n)}" for cause, n in s.errors.items() if n)
+            place = step_place(s.level, s.repetition, analysis.level_unit)
             lines.append(
-                f"\n- c={s.level} rep {s.repetition}: {s.failed_requests} failed requests"
+                f"\n- {place}: {fmt.count(s.failed_requests)} failed requests"
                 + (f" ({causes})" if causes else "")
             )
     return lines
@@ -109,7 +114,7 @@ def notes(record: RunRecord) -> list[str]:
     if record.failures:
         lines += ["", "## Failures", ""]
         for failure in record.failures:
-            where = f" at c={failure.level} rep {failure.repetition}" if failure.level else ""
+            where = failure_place(failure, record.experiment.load.kind.unit)
             lines.append(f"- **{text(failure.label)}**{where}: {text(failure.message)}")
             if failure.log_tail:
                 lines += [
@@ -131,6 +136,12 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         lines += [
             "> **Partial report**: the run stopped before its last step. "
             "Only the steps below were measured.",
+            "",
+        ]
+    if record.provenance.resumed_at:
+        lines += [
+            f"> **Resumed run**: measured in {len(record.provenance.resumed_at) + 1} attempts; "
+            "Test Configuration (Attempts) says which steps came from which.",
             "",
         ]
     lines += [*configuration(record), "", *summary(analysis), "", *details(record, analysis)]

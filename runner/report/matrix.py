@@ -13,18 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 from hydra.experimental.callback import Callback
-from markupsafe import Markup
 from omegaconf import DictConfig
-from plotly.offline import get_plotlyjs
 
 from runner.analysis import Analysis, analyze
 from runner.report import formatting as fmt
-from runner.report.charts import axis_title, figure_json
+from runner.report import svg
+from runner.report.charts import axis_title, figure
 from runner.report.csv_writer import write_table
 from runner.report.markdown import markdown_table, text
-from runner.report.tables import CellValue, Table
+from runner.report.tables import CellValue, Heading, Table
 from runner.report.templating import ENV
 from runner.store import RUN_FILE, load_run
 
@@ -79,12 +77,12 @@ def _label(jobs: list[Job], target: str) -> str:
 def target_table(jobs: list[Job], target: str) -> Table:
     """Levels as rows; per job, median RPS and p99 (n/a where the job did not measure it)."""
     levels = sorted({lv for job in jobs for (t, lv) in job.analysis.cells if t == target})
-    header = [jobs[0].analysis.level_name if jobs else "Concurrency"]
+    header: list[str | Heading] = [jobs[0].analysis.level_name if jobs else "Concurrency"]
     for job in jobs:
-        header += [f"{job.settings} RPS", f"{job.settings} p99 ms"]
+        header += [Heading(job.settings, "RPS"), Heading(job.settings, "p99 ms")]
     rows: list[list[CellValue]] = []
     for level in levels:
-        row: list[CellValue] = [str(level)]
+        row: list[CellValue] = [fmt.count(level)]
         for job in jobs:
             cell = job.analysis.cell(target, level)
             row += (
@@ -105,7 +103,7 @@ def peak_sentence(jobs: list[Job], target: str, label: str) -> str:
     if not peaks:
         return f"{label}: no job measured it."
     ranked = sorted(peaks, key=lambda k: peaks[k], reverse=True)
-    listing = ", ".join(f"{name}: {peaks[name]:,.2f} RPS" for name in ranked)
+    listing = ", ".join(f"{name}: {fmt.rps(peaks[name])} RPS" for name in ranked)
     return f"{label}, peak median throughput per job: {listing}."
 
 
@@ -141,29 +139,26 @@ def csv_table(jobs: list[Job]) -> Table:
     return Table(CSV_HEADER, rows)
 
 
-def throughput_chart(jobs: list[Job]) -> dict[str, Any]:
-    figure = go.Figure()
+def throughput_chart(jobs: list[Job]) -> svg.LineChart:
+    """Every job's median throughput per target, on the levels any job measured."""
+    levels = sorted({lv for job in jobs for (_t, lv) in job.analysis.cells})
+    series: list[svg.Series] = []
     for job in jobs:
         for target in job.analysis.targets:
-            series = job.analysis.series(target)
-            if series:
+            if job.analysis.series(target):
+                cells = [job.analysis.cell(target, level) for level in levels]
+                color = svg.PALETTE[len(series) % len(svg.PALETTE)]
                 name = f"{job.analysis.labels[target]} ({job.settings})"
-                figure.add_trace(
-                    go.Scatter(
-                        x=[c.level for c in series],
-                        y=[c.rps.median for c in series],
-                        mode="lines+markers",
-                        name=fmt.html_safe(name),
-                    )
-                )
-    figure.update_layout(
-        title={"text": "Median throughput per job"},
-        xaxis={"title": {"text": axis_title(jobs[0].analysis) if jobs else ""}},
-        yaxis={"title": {"text": "requests per second"}, "rangemode": "tozero"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22},
-        margin={"b": 120},
+                values = [None if c is None else c.rps.median for c in cells]
+                series.append(svg.Series(name, values, color=color))
+    return svg.LineChart(
+        id="chart-matrix",
+        title="Median throughput per job",
+        x_title=axis_title(jobs[0].analysis) if jobs else "",
+        y_title="requests per second",
+        categories=[fmt.count(level) for level in levels],
+        series=series,
     )
-    return figure_json(figure)
 
 
 def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
@@ -183,8 +178,7 @@ def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
         jobs=[(job.directory.name, job.settings) for job in jobs],
         sections=sections,
         note=MATRIX_NOTE,
-        chart=throughput_chart(jobs),
-        plotly_js=Markup(get_plotlyjs()),
+        chart=figure(throughput_chart(jobs)),
     )
     path.write_text(page)
     return path

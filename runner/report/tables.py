@@ -6,11 +6,12 @@ table reads the same in every format.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from runner.analysis import Analysis
 from runner.report import formatting as fmt
-from runner.results import RunRecord, StepResult
+from runner.results import Failure, RunRecord, StepResult
 from runner.validity import ValiditySettings, rule_texts, withheld_cell
 
 # A value in a table: text in the formatted tables, raw numbers in the CSV files (None: blank).
@@ -18,9 +19,35 @@ CellValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A column heading under a group (a target, a job): reads "FastAPI RPS" in Markdown and
+    CSV; HTML names the group once above its columns, so the headings stay one short line."""
+
+    group: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.name}"
+
+
+@dataclass(frozen=True)
 class Table:
-    header: list[str]
+    header: Sequence[str | Heading]
     rows: list[list[CellValue]]
+
+    @property
+    def groups(self) -> list[tuple[str, int]]:
+        """(group, columns it spans) left to right; empty when no heading has a group."""
+        if not any(isinstance(h, Heading) for h in self.header):
+            return []
+        spans: list[tuple[str, int]] = []
+        for heading in self.header:
+            group = heading.group if isinstance(heading, Heading) else ""
+            if spans and group and spans[-1][0] == group:
+                spans[-1] = (group, spans[-1][1] + 1)
+            else:
+                spans.append((group, 1))
+        return spans
 
 
 def percentile(value: float, p: float, requests: int | None, settings: ValiditySettings) -> str:
@@ -32,25 +59,26 @@ def percentile(value: float, p: float, requests: int | None, settings: ValidityS
 def summary_table(analysis: Analysis) -> Table:
     """Exactly one row per level, one column group per target."""
     open_model = analysis.model.fixed_rate
-    header = [analysis.level_name]
+    header: list[str | Heading] = [analysis.level_name]
     for target in analysis.targets:
         label = analysis.labels[target]
-        header += [f"{label} RPS", f"{label} p99 ms", f"{label} Err %"]
-        header += [f"{label} Dropped"] if open_model else []
+        names = ["RPS", "p99 ms", "Err %"] + (["Dropped"] if open_model else [])
+        header += [Heading(label, name) for name in names]
     header.append("Winner")
     rows: list[list[CellValue]] = []
     for level in analysis.levels:
-        row: list[CellValue] = [str(level)]
+        row: list[CellValue] = [fmt.count(level)]
         for target in analysis.targets:
             cell = analysis.cell(target, level)
             if cell is None:
-                row += ["n/a"] * (4 if open_model else 3)
+                absent = "no valid step" if (target, level) in analysis.measured else "n/a"
+                row += [absent] * (4 if open_model else 3)
                 continue
             p99 = percentile(cell.p99.median, 0.99, cell.fewest_requests, analysis.validity)
             row += [fmt.rps(cell.rps.median), p99, fmt.percent(cell.error_rate)]
             if open_model:
                 dropped = cell.dropped_iterations
-                row.append("n/a" if dropped is None else f"{dropped:.0f}")
+                row.append("n/a" if dropped is None else fmt.count(dropped))
         row.append(analysis.winners[level].text)
         rows.append(row)
     return Table(header, rows)
@@ -103,8 +131,8 @@ def aggregate_table(analysis: Analysis, target: str) -> Table | None:
         )
         rows.append(
             [
-                str(cell.level),
-                str(cell.runs),
+                fmt.count(cell.level),
+                fmt.count(cell.runs),
                 fmt.rps(cell.rps.median),
                 f"{fmt.rps(cell.rps.min)} to {fmt.rps(cell.rps.max)}",
                 ci,
@@ -165,9 +193,9 @@ def _step_row(s: StepResult, fixed_rate: bool, settings: ValiditySettings) -> li
         return percentile(value, p, s.requests, settings)
 
     row: list[CellValue] = [
-        str(s.level),
-        str(s.repetition),
-        str(s.requests),
+        fmt.count(s.level),
+        fmt.count(s.repetition),
+        fmt.count(s.requests),
         fmt.rps(s.rps),
         fmt.percent(s.error_rate),
         fmt.ms(lat.avg),
@@ -181,14 +209,26 @@ def _step_row(s: StepResult, fixed_rate: bool, settings: ValiditySettings) -> li
         fmt.cpu(s.cpu_percent.max if s.cpu_percent else None),
         fmt.mib(s.memory_mib.avg if s.memory_mib else None),
         fmt.mib(s.memory_mib.max if s.memory_mib else None),
-        str(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
+        fmt.count(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
         fmt.cpu(s.client_cpu_percent.avg),
         _ceiling_cell(s),
         validity_cell(s),
     ]
     if fixed_rate:
-        row += [fmt.rps(s.target_rps or 0.0), str(s.dropped_iterations or 0)]
+        row += [fmt.rps(s.target_rps or 0.0), fmt.count(s.dropped_iterations or 0)]
     return row
+
+
+def step_place(level: int, repetition: int, unit: str) -> str:
+    """Where in the sweep a step or failure happened, as a sentence reads it."""
+    return f"at {fmt.count(level)} {unit}, repetition {repetition}"
+
+
+def failure_place(failure: Failure, unit: str) -> str:
+    """ " at <level>, repetition <n>" for a failed step; empty for a target that did not start."""
+    if failure.level is None:
+        return ""
+    return " " + step_place(failure.level, failure.repetition or 1, unit)
 
 
 def steps_of(record: RunRecord, target: str) -> list[StepResult]:
@@ -208,8 +248,13 @@ def steps_table(analysis: Analysis, steps: list[StepResult]) -> Table:
 VALIDITY_HEADER = ["Target", "Level", "Rep", "Reasons", "Figures"]
 
 
+def _figure(value: float) -> str:
+    """Counts in the report's style (10,000), shares and ratios to four significant digits."""
+    return fmt.count(value) if value.is_integer() and abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _figures(figures: dict[str, float]) -> str:
-    return ", ".join(f"{name} {value:.4g}" for name, value in figures.items())
+    return ", ".join(f"{name} {_figure(value)}" for name, value in figures.items())
 
 
 def validity_table(record: RunRecord) -> Table:
@@ -219,7 +264,13 @@ def validity_table(record: RunRecord) -> Table:
         if s.validity is None or s.validity.valid:
             continue
         for reason in (r for r in s.validity.reasons if r.invalidates):
-            row = [s.label, str(s.level), str(s.repetition), reason.text, _figures(reason.figures)]
+            row = [
+                s.label,
+                fmt.count(s.level),
+                fmt.count(s.repetition),
+                reason.text,
+                _figures(reason.figures),
+            ]
             rows.append(list(row))
     return Table(VALIDITY_HEADER, rows)
 

@@ -1,23 +1,26 @@
 """The one Jinja environment of every HTML writer: autoescape on, for every template.
 
-Jinja2 escapes every string (target names, messages, log lines). Chart data is JSON inside a
-<script>, where HTML escaping does not apply, so `script_json` writes `<`, `>` and `&` as JSON
-unicode escapes instead.
+Jinja2 escapes every string (target names, messages, log lines). The `inline` filter renders the
+Markdown inline code the shared sentences carry (`http_req_duration`) as <code>, after escaping,
+so no backtick reaches the page.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import re
 
 from jinja2 import Environment, PackageLoader
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 ENV = Environment(loader=PackageLoader("runner.report", "templates"), autoescape=True)
 
+_INLINE_CODE = re.compile(r"`([^`]+)`")
 
-def script_json(data: Any) -> Markup:
-    """JSON that is safe inside a <script> element, whatever strings it holds."""
-    text = json.dumps(data, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
+
+def inline(value: object) -> Markup:
+    """Escaped text with Markdown's `code` spans as <code> elements."""
+    escaped = str(escape(value))
+    return Markup(_INLINE_CODE.sub(r"<code>\1</code>", escaped))
+
+
+ENV.filters["inline"] = inline

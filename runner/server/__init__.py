@@ -1,27 +1,55 @@
 """A target's server: its command line, the import probe, HTTP checks, and starting/stopping it.
 
 Modules, in the order they build on each other:
+  command      SERVERS, the table of server kinds: command line and settings, one builder each
   handles      ServerHandle (what a step needs of a server), RunningServer, ExternalServer
-  command      the command line and environment, one builder per server kind
   probe        check_importable: every server and app module exists, before anything starts
   http_checks  send a request, wait until a server answers, verify an answer against Expect
   session      running_server / external_server: a server for one session of steps
+
+The names below are imported on first use (PEP 562): runner/model.py reads the server table
+from `command`, which must not pull in the modules here that import the model.
 """
 
-from runner.server.command import PROJECT_ROOT, server_command, server_env
-from runner.server.handles import ExternalServer, RunningServer, ServerHandle
-from runner.server.http_checks import (
-    Answer,
-    mismatch,
-    send,
-    verify_response,
-    wait_until_answering,
-)
-from runner.server.probe import check_importable
-from runner.server.session import external_server, running_server
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.server.command import PROJECT_ROOT, SERVERS, server_command, server_env
+    from runner.server.handles import ExternalServer, RunningServer, ServerHandle
+    from runner.server.http_checks import (
+        Answer,
+        mismatch,
+        send,
+        verify_response,
+        wait_until_answering,
+    )
+    from runner.server.probe import check_importable
+    from runner.server.session import external_server, running_server
+
+# Where each public name lives.
+_HOMES = {
+    "PROJECT_ROOT": "command",
+    "SERVERS": "command",
+    "server_command": "command",
+    "server_env": "command",
+    "ExternalServer": "handles",
+    "RunningServer": "handles",
+    "ServerHandle": "handles",
+    "Answer": "http_checks",
+    "mismatch": "http_checks",
+    "send": "http_checks",
+    "verify_response": "http_checks",
+    "wait_until_answering": "http_checks",
+    "check_importable": "probe",
+    "external_server": "session",
+    "running_server": "session",
+}
 __all__ = [
     "PROJECT_ROOT",
+    "SERVERS",
     "Answer",
     "ExternalServer",
     "RunningServer",
@@ -36,3 +64,14 @@ __all__ = [
     "verify_response",
     "wait_until_answering",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'runner.server' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"runner.server.{home}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

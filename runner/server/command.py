@@ -1,8 +1,12 @@
-"""The command line and environment a target's server runs with, one builder per server kind.
+"""The command line and environment a target's server runs with: the table of server kinds.
 
 A server kind is the module `python -m` runs (also the package the import probe looks for and
-the one a user installs). To support another server, write its builder and add it to
-SERVER_ARGUMENTS (and to `Target.server` in runner/model.py).
+the one a user installs). SERVERS is the one source: `Target.server` in runner/model.py is
+`ServerName`, and the model checks a target's settings against the kind's `settings`. To support
+another server, add its name to ServerName and its ServerKind (a builder) to SERVERS.
+
+Every builder gives production settings: no access log, no debug, no auto-reload, warnings only.
+This module imports the model for its types only, so the model can import the table.
 """
 
 from __future__ import annotations
@@ -10,11 +14,31 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
 
-from runner.model import Target
+if TYPE_CHECKING:
+    from runner.model import Target
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+ServerName = Literal["uvicorn", "gunicorn", "granian", "hypercorn", "daphne"]
+# Target keys that become server flags; each kind lists the ones it accepts.
+SERVER_SETTINGS = ("threads", "worker_class", "loop", "http", "keep_alive", "interface")
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """How to start one server, and which target settings reach its command line."""
+
+    arguments: Callable[[Target, str, str, int], list[str]]
+    settings: frozenset[str]
+    multiple_workers: bool = True
+    # Appended to the error naming a setting this server does not take.
+    hint: str = ""
+    # Target keys this server cannot run without.
+    required: tuple[str, ...] = ()
 
 
 def _uvicorn_arguments(target: Target, app: str, host: str, port: int) -> list[str]:
@@ -41,18 +65,57 @@ def _gunicorn_arguments(target: Target, app: str, host: str, port: int) -> list[
     return arguments
 
 
-# Server kind -> its arguments after `python -m <kind>` (the target's extra_args come last).
-SERVER_ARGUMENTS: dict[str, Callable[[Target, str, str, int], list[str]]] = {
-    "uvicorn": _uvicorn_arguments,
-    "gunicorn": _gunicorn_arguments,
+def _granian_arguments(target: Target, app: str, host: str, port: int) -> list[str]:
+    assert target.interface is not None  # required by the model
+    arguments = [app, "--interface", target.interface, "--host", host, "--port", str(port)]
+    arguments += ["--workers", str(target.workers), "--log-level", "warning"]
+    arguments += ["--no-access-log", "--no-reload"]
+    if target.loop:
+        arguments += ["--loop", target.loop]
+    return arguments
+
+
+def _hypercorn_arguments(target: Target, app: str, host: str, port: int) -> list[str]:
+    arguments = [app, "--bind", f"{host}:{port}", "--workers", str(target.workers)]
+    arguments += ["--log-level", "warning"]  # hypercorn writes no access log unless asked
+    if target.keep_alive is not None:
+        arguments += ["--keep-alive", str(target.keep_alive)]
+    return arguments
+
+
+def _daphne_arguments(target: Target, app: str, host: str, port: int) -> list[str]:
+    # Verbosity 0: warnings only and no access log (daphne logs every request at 1, its default).
+    return ["--bind", host, "--port", str(port), "--verbosity", "0", app]
+
+
+SERVERS: dict[ServerName, ServerKind] = {
+    "uvicorn": ServerKind(_uvicorn_arguments, frozenset({"loop", "http", "keep_alive"})),
+    "gunicorn": ServerKind(
+        _gunicorn_arguments,
+        frozenset({"threads", "worker_class", "keep_alive"}),
+        hint="under gunicorn the worker class decides (uvicorn_worker.UvicornWorker: auto loop "
+        "and http, uvicorn_worker.UvicornH11Worker: asyncio and h11)",
+    ),
+    "granian": ServerKind(
+        _granian_arguments, frozenset({"interface", "loop"}), required=("interface",)
+    ),
+    "hypercorn": ServerKind(_hypercorn_arguments, frozenset({"keep_alive"})),
+    "daphne": ServerKind(_daphne_arguments, frozenset(), multiple_workers=False),
 }
+if set(SERVERS) != set(get_args(ServerName)):  # the Literal is the table's keys, spelled out
+    raise RuntimeError("runner.server.command: ServerName and SERVERS name different servers")
+
+
+def servers_taking(setting: str) -> list[str]:
+    """The server kinds whose command line a target setting reaches."""
+    return [name for name, kind in SERVERS.items() if setting in kind.settings]
 
 
 def server_command(target: Target, host: str, port: int) -> list[str]:
     """The real server command line for a target (production flags: no reload, no access log)."""
     if target.server is None or target.app is None:
         raise ValueError("a `url` target has no server command: the runner does not start it")
-    arguments = SERVER_ARGUMENTS[target.server](target, target.app, host, port)
+    arguments = SERVERS[target.server].arguments(target, target.app, host, port)
     return [sys.executable, "-m", target.server, *arguments, *target.extra_args]
 
 
