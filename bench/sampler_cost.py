@@ -4,8 +4,10 @@
 
 Starts a real server (Django on gunicorn, 2 workers: a tree of 3 processes) under light k6 load
 and samples it, and k6, as a step does, reading the sampling thread's own CPU time from
-/proc (psutil). Prints the cost with USS/PSS at the default 1 s interval (budget: < 1% of one
-core at 10 Hz), and, to show why USS/PSS are read less often, with them off and at every sample.
+/proc (psutil). Prints the cost with USS/PSS at the default 1 s interval and /proc/stat's per-core
+counters on every tick, as a step samples (budget: < 1% of one core at 10 Hz); without the
+counters, so the cost of step validity shows (budget: < 1% of one core); and, to show why USS/PSS
+are read less often, with them off and at every sample.
 Holds the machine-wide load lock while it runs.
 """
 
@@ -31,7 +33,8 @@ from runner.server import running_server
 SERVER = Target(app="targets.django_project.wsgi:application", server="gunicorn", workers=2)
 CHECK = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))
 SERVER_CPUS, CLIENT_CPUS = [0], [1]
-DEFAULT = "defaults: CPU every interval, memory (RSS, USS, PSS) every 1 s"
+DEFAULT = "defaults: CPU and per-core counters every interval, memory (RSS, USS, PSS) every 1 s"
+NO_COUNTERS = "the same without /proc/stat's per-core counters (no step validity)"
 
 
 def thread_cpu_seconds(native_id: int | None) -> float:
@@ -49,6 +52,7 @@ def sampler_cost(
         float(settings["interval_s"]),
         float(settings["memory_interval_s"]),
         bool(settings["uss"]),
+        cpu_counters=bool(settings.get("counters", True)),
     ) as sampler:
         sampler.track("k6", k6_pid)
         thread_id = sampler.native_thread_id
@@ -76,6 +80,12 @@ def main() -> None:
     every = args.interval
     variants: dict[str, dict[str, float | bool]] = {
         DEFAULT: {"interval_s": every, "memory_interval_s": 1.0, "uss": True},
+        NO_COUNTERS: {
+            "interval_s": every,
+            "memory_interval_s": 1.0,
+            "uss": True,
+            "counters": False,
+        },
         "memory every 1 s without USS/PSS": {
             "interval_s": every,
             "memory_interval_s": 1.0,
@@ -106,6 +116,8 @@ def main() -> None:
     for name, (percent, samples) in results.items():
         print(f"{name}: {percent:.3f}% of one core ({samples} CPU samples)")
     print(f"sampler cost ({DEFAULT}): {results[DEFAULT][0]:.3f}% of one core  (budget < 1%)")
+    validity = results[DEFAULT][0] - results[NO_COUNTERS][0]
+    print(f"step validity's share of it (the counters): {validity:.3f}% of one core  (budget < 1%)")
 
 
 if __name__ == "__main__":

@@ -172,6 +172,28 @@ def interference(
     return Interference(role, core_usage(before, after, cores), max(trees_cpu_s, 0.0))
 
 
+@dataclass(frozen=True)
+class CounterReading:
+    """The per-core counters and the runner's own CPU time, read in one sampler tick (`at`:
+    the tick's wall-clock time, shared with the trees' samples of that tick). The text is
+    parsed only for the two readings that bound a window."""
+
+    at: float
+    proc_stat: str  # the per-core lines of /proc/stat
+    runner_cpu_s: float
+
+    def snapshot(self) -> CpuSnapshot:
+        return parse_proc_stat(self.proc_stat, self.at)
+
+
+def read_counters(at: float, path: Path = PROC_STAT) -> CounterReading:
+    """One tick's reading. The `intr` line and those after it (often longer than all the cpu
+    lines together) are dropped at once: only the cpu lines are kept."""
+    text = path.read_text()
+    end = text.find("\nintr")
+    return CounterReading(at, text if end < 0 else text[:end], own_cpu_seconds())
+
+
 def own_cpu_seconds() -> float:
     """CPU seconds used so far by this process (the runner), user + system, all threads."""
     times = os.times()

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import psutil
 
 from runner import k6, launch
+from runner.cpu_accounting import CounterReading
 from runner.errors import TargetError
 from runner.model import Experiment
 from runner.plan import Step
@@ -19,13 +20,12 @@ from runner.ports import free_port
 from runner.results import Failure, LatencyMs, Stat, StepResult
 from runner.sampler import Sample, TreeSampler, WindowSummary, summarize
 from runner.server import ServerHandle
+from runner.step_judging import Judging, core_sets, judged, window_interference
 
 # k6 needs a moment to start and to finish in-flight requests after the window closes.
 K6_EXTRA_TIME_S = 60.0
 # Shortest window a step stopped early is counted over (guards a division by zero).
 MIN_WINDOW_S = 0.1
-# A k6 using this share of the cores it may use is the bottleneck, not the server.
-CLIENT_BOUND_SHARE = 0.9
 # samples.csv: one row per sample and tree. Memory columns are blank on CPU-only samples.
 SAMPLE_COLUMNS = [
     "tree",
@@ -84,8 +84,10 @@ def run_step(
     on_live: Callable[[k6.LiveView], None] | None = None,
     script: Path = k6.STANDARD_SCRIPT,
     watch: StepWatch | None = None,
+    judging: Judging | None = None,
 ) -> StepResult | Failure:
-    """Measure one step. Raises TargetError when the server dies, so its later steps are skipped.
+    """Measure one step and judge it (runner.step_judging). Raises TargetError when the server
+    dies, so its later steps are skipped.
 
     A server that dies during the step stops k6 at once; a k6 that fails or crashes makes the
     step a Failure (with k6's output tail) and the sweep goes on. A `watch` may stop k6 early:
@@ -94,7 +96,7 @@ def run_step(
     load = experiment.load
     roots = _sampled_roots(server)
     server_cores = cores_of(server.pid) if server.pid is not None else None
-    run, samples = _load_and_sample(
+    run, samples, counters = _load_and_sample(
         step, server, experiment, k6_path, work_dir, on_live, script, watch
     )
     write_samples(samples, work_dir / "samples.csv")
@@ -119,10 +121,21 @@ def run_step(
     client_usage = summarize(samples.get("k6", []), window_start, window_end)
     if (roots and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
+    metrics = k6.parse_summary(run.summary)
     result = _step_result(
-        step, label, run, window_start, window_end - window_start, server_usage, client_usage
+        step,
+        label,
+        metrics,
+        run,
+        window_start,
+        window_end - window_start,
+        server_usage,
+        client_usage,
     )
-    return _with_context(result, experiment, step, server.pid, server_cores, client_usage)
+    result = _with_context(result, experiment, step, server.pid, server_cores)
+    sets = core_sets(experiment, server_sampled=bool(roots))
+    found = window_interference(counters, samples, window_start, window_end, sets)
+    return judged(result, metrics, found, judging or Judging(experiment.validity))
 
 
 def _sampled_roots(server: ServerHandle) -> dict[str, int]:
@@ -139,7 +152,7 @@ def _load_and_sample(
     on_live: Callable[[k6.LiveView], None] | None,
     script: Path,
     watch: StepWatch | None,
-) -> tuple[k6.K6Run, dict[str, list[Sample]]]:
+) -> tuple[k6.K6Run, dict[str, list[Sample]], list[CounterReading]]:
     """Run k6 for the step while the sampler watches the server's tree (if ours) and k6's."""
     load = experiment.load
     options = k6.options_for_step(experiment, step)
@@ -148,7 +161,9 @@ def _load_and_sample(
     sampling = experiment.sampler
     roots = _sampled_roots(server)
     with (
-        TreeSampler(roots, sampling.interval, sampling.memory_interval, sampling.uss) as sampler,
+        TreeSampler(
+            roots, sampling.interval, sampling.memory_interval, sampling.uss, cpu_counters=True
+        ) as sampler,
         k6.live_feed(api_port, sampler, on_live),
         watch.watching(api_port) if watch is not None else nullcontext(),
     ):
@@ -164,7 +179,7 @@ def _load_and_sample(
             api_port=api_port,
             stop_when=lambda: None if server.alive() else "the server exited",
         )
-    return run, sampler.samples
+    return run, sampler.samples, sampler.counters or []
 
 
 def _with_context(
@@ -173,13 +188,11 @@ def _with_context(
     step: Step,
     server_pid: int | None,
     server_cores: int | None,
-    client_usage: WindowSummary,
 ) -> StepResult:
-    """What the figures need to be read right: was k6 the bottleneck, on how many cores."""
+    """What the figures need to be read right: on how many cores (whether k6 was the
+    bottleneck is the validity's client-bound rule, runner.step_judging)."""
     k6_cores = len(client_cpus(experiment) or os.sched_getaffinity(0))
-    bound = client_usage.cpu_percent.avg >= CLIENT_BOUND_SHARE * 100 * k6_cores
     update: dict[str, Any] = {
-        "client_bound": bound,
         "client_cores": k6_cores,
         "server_pid": server_pid,
         "server_cores": server_cores,
@@ -232,14 +245,13 @@ def _server_stat(usage: WindowSummary | None, field: str) -> Stat | None:
 def _step_result(
     step: Step,
     label: str,
+    metrics: k6.K6Metrics,
     run: k6.K6Run,
     window_start: float,
     duration_s: float,
     server_usage: WindowSummary | None,
     client_usage: WindowSummary,
 ) -> StepResult:
-    assert run.summary is not None
-    metrics = k6.parse_summary(run.summary)
     error_rate = metrics.failed_requests / metrics.requests if metrics.requests else 0.0
     fixed_rate = step.model.fixed_rate
     return StepResult(
@@ -257,7 +269,9 @@ def _step_result(
         failed_requests=metrics.failed_requests,
         error_rate=round(error_rate, 6),
         errors=metrics.errors,
-        latency_ms=LatencyMs(**{k: round(v, 3) for k, v in metrics.latency_ms.items()}),
+        latency_ms=LatencyMs.model_validate(
+            {k: None if v is None else round(v, 3) for k, v in metrics.latency_ms.items()}
+        ),
         cpu_percent=_server_stat(server_usage, "cpu_percent"),
         memory_mib=_server_stat(server_usage, "memory_mib"),
         memory_uss_mib=_server_stat(server_usage, "uss_mib"),

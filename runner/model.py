@@ -32,6 +32,7 @@ from runner.load_model import LOAD_MODELS, LoadModel, LoadModelName, load_model
 from runner.model_base import K6_MIN_SCENARIO_S, Strict, parse_duration
 from runner.model_base import check_duration as _check_duration
 from runner.server.command import SERVER_SETTINGS, SERVERS, ServerName, servers_taking
+from runner.validity import ValiditySettings
 
 _APP_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -601,8 +602,20 @@ class Experiment(Strict):
         description="Start a fresh server for every repetition (cold state each time) instead "
         "of one server per target for all repetitions.",
     )
+    order: Literal["auto", "sequential", "interleaved", "shuffled"] = Field(
+        default="auto",
+        description="Order of the steps: 'sequential' runs each target's steps in turn; "
+        "'interleaved' keeps every target's server up and loads one at a time, level by level, "
+        "targets in their order; 'shuffled' does so with the targets in a seeded random order "
+        "at each level; 'auto' is interleaved with repetitions > 1, else sequential.",
+    )
+    order_seed: int = Field(default=0, description="Seed of the 'shuffled' order.")
     pinning: Pinning = Field(default_factory=Pinning)
     sampler: Sampler = Field(default_factory=Sampler)
+    validity: ValiditySettings = Field(
+        default_factory=ValiditySettings,
+        description="Thresholds of the rules that judge each step (runner.validity).",
+    )
     report: ReportSettings = Field(default_factory=ReportSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from typing import Literal
 
 from runner.load_model import CLOSED, LoadModel
 from runner.model import Experiment
+
+StepOrderName = Literal["sequential", "interleaved", "shuffled"]
 
 # Seconds per step beyond its configured load: k6 start-up and summary writing.
 STEP_OVERHEAD_S = 0.25
@@ -39,10 +43,17 @@ class Step:
 class Plan:
     experiment: Experiment
     steps: tuple[Step, ...]
+    order: StepOrderName = "sequential"
 
     def without(self, done: set[tuple[str, int, int]]) -> Plan:
         """The plan minus the steps already measured (when resuming)."""
-        return Plan(self.experiment, tuple(s for s in self.steps if s.key not in done))
+        kept = tuple(s for s in self.steps if s.key not in done)
+        return Plan(self.experiment, kept, self.order)
+
+    @property
+    def interleaved(self) -> bool:
+        """Every target's server stays up while the targets take turns."""
+        return self.order != "sequential"
 
     def for_target(self, target: str) -> list[Step]:
         return [step for step in self.steps if step.target == target]
@@ -64,13 +75,35 @@ class Plan:
         return len(self.steps) * (self.seconds_per_step + STEP_OVERHEAD_S) + starts * TARGET_START_S
 
 
+def resolved_order(experiment: Experiment) -> StepOrderName:
+    """`order: auto` interleaves the targets when there are repetitions to spread drift over."""
+    if experiment.order != "auto":
+        return experiment.order
+    return "interleaved" if experiment.repetitions > 1 else "sequential"
+
+
 def build_plan(experiment: Experiment) -> Plan:
-    """Target by target; within a target, every level once per repetition, lowest level first."""
+    """Every level once per repetition, lowest level first (all levels, then all again).
+
+    sequential: target by target. interleaved: level by level, every target in turn at each
+    level (its order in the experiment); shuffled: the same with the targets in a random order
+    at each level, from `order_seed`. Either way slow drift on the machine (a warming CPU, a
+    neighbour's job) lands on every target alike rather than on whichever ran last.
+    """
+    order = resolved_order(experiment)
     levels = experiment.levels()
-    steps = [
-        Step(target, level, repetition, experiment.load.kind)
-        for target in experiment.targets
-        for repetition in range(1, experiment.repetitions + 1)
-        for level in levels
-    ]
-    return Plan(experiment, tuple(steps))
+    repetitions = range(1, experiment.repetitions + 1)
+    kind = experiment.load.kind
+    targets = list(experiment.targets)
+    if order == "sequential":
+        steps = [Step(t, level, r, kind) for t in targets for r in repetitions for level in levels]
+        return Plan(experiment, tuple(steps), order)
+    shuffle = random.Random(experiment.order_seed)
+    steps = []
+    for repetition in repetitions:
+        for level in levels:
+            turn = list(targets)
+            if order == "shuffled":
+                shuffle.shuffle(turn)
+            steps += [Step(target, level, repetition, kind) for target in turn]
+    return Plan(experiment, tuple(steps), order)

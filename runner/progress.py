@@ -149,9 +149,11 @@ class SweepProgress:
         done = len(self.plan.steps) - len(self.remaining)
         self.log(f"[{done}/{len(self.plan.steps)}] {line}")
 
-    def steps_skipped(self, count: int, reason: str) -> None:
-        self.log(f"skipped {count} step(s): {reason}")
-        self.remaining = self.remaining[count:]
+    def steps_skipped(self, steps: list[Step], reason: str) -> None:
+        """`steps` will not run; with an interleaved order they are not the next ones."""
+        self.log(f"skipped {len(steps)} step(s): {reason}")
+        skipped = {step.key for step in steps}
+        self.remaining = [step for step in self.remaining if step.key not in skipped]
         self._advance()
 
     def log(self, message: str) -> None:

@@ -103,7 +103,14 @@ class StepResult(Record):
     client_cores: int | None = Field(default=None, description="CPU cores k6 may use.")
     client_bound: bool = Field(
         default=False,
-        description="k6 used >= 90% of its cores: the step measured k6, not the server.",
+        description="The step measured k6, not the server: k6 used >= 90% of its cores, or "
+        "(schema 3) the validity's client-bound reason (validity.client_cpu_limit, "
+        "validity.client_ceiling_share).",
+    )
+    client_ceiling_share: float | None = Field(
+        default=None,
+        description="Throughput as a share of k6's measured ceiling on this machine and pinning "
+        "(runner.ceiling); null: no ceiling measured.",
     )
     k6_exit_code: int
     validity: Validity | None = Field(
@@ -156,6 +163,26 @@ class LoadDestination(Record):
     started_by_runner: bool
 
 
+class ClientCeiling(Record):
+    """k6's throughput against the minimal responder, on the run's pinning (runner.ceiling)."""
+
+    rps: float
+    measured_at: float = Field(description="Unix seconds.")
+    measure_s: float = Field(description="Seconds the measurement took, start to end.")
+    cached: bool = Field(description="Taken from the machine's cache, not measured by this run.")
+    key: dict[str, str] = Field(
+        default_factory=dict, description="What it holds for: CPU, cores, k6 version, pinning."
+    )
+
+
+class StepOrder(Record):
+    order: Literal["sequential", "interleaved", "shuffled"]
+    seed: int | None = Field(default=None, description="The shuffle's seed ('shuffled').")
+    steps: list[str] = Field(
+        default_factory=list, description="target/level/repetition, in the order planned."
+    )
+
+
 class Provenance(Record):
     """Where a run's numbers came from (runner.provenance, runner.sweep). Runs written by
     earlier versions lack some of these: every field is optional."""
@@ -183,6 +210,12 @@ class Provenance(Record):
     )
     target_stop_s: dict[str, list[float]] = Field(
         default_factory=dict, description="Seconds each stop of a target's server took."
+    )
+    client_ceiling: ClientCeiling | None = Field(
+        default=None, description="k6's ceiling the steps were judged against (runner.ceiling)."
+    )
+    step_order: StepOrder | None = Field(
+        default=None, description="The order the steps ran in (the experiment's `order`)."
     )
 
 

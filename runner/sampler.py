@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import psutil
 
+from runner.cpu_accounting import CounterReading, read_counters
+
 MIB = 1024 * 1024
 # Re-reading the tree is done about once a second, which still catches workers that a master
 # forks after start-up.
@@ -146,7 +148,8 @@ def _cpu_seconds(proc: psutil.Process) -> float:
 
 class TreeSampler:
     """Samples named process trees on a background thread: CPU every `interval_s`, memory every
-    `memory_interval_s` (USS/PSS too for the trees given at construction, if `uss`)."""
+    `memory_interval_s` (USS/PSS too for the trees given at construction, if `uss`), and the
+    per-core counters with `cpu_counters`."""
 
     def __init__(
         self,
@@ -154,8 +157,12 @@ class TreeSampler:
         interval_s: float,
         memory_interval_s: float = 1.0,
         uss: bool = True,
+        cpu_counters: bool = False,
     ) -> None:
         self.interval_s = interval_s
+        # With `cpu_counters`, every tick also reads /proc/stat's per-core counters and the
+        # runner's CPU time, at the instant of the trees' readings (see runner.step_judging).
+        self.counters: list[CounterReading] | None = [] if cpu_counters else None
         self.memory_interval_s = memory_interval_s
         self.trees = {name: _Tree(pid) for name, pid in roots.items()}
         # USS/PSS are read for the trees given here (servers), not for those tracked later.
@@ -216,6 +223,8 @@ class TreeSampler:
                 memory_read_at = now
             wall = time.time()
             with self._lock:
+                if self.counters is not None:
+                    self.counters.append(read_counters(wall))
                 for name, tree in self.trees.items():
                     self._cpu_total[name] += (used := tree.read_cpu())
                     memory = tree.read_memory(name in self.detailed) if with_memory else None

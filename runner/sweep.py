@@ -1,15 +1,18 @@
-"""The sweep: for each target, start its server, run its steps, stop it; store as we go."""
+"""The sweep: every step in the plan's order (runner.plan), each target's server started
+before its first step and stopped after its last (runner.server_pool); each step judged and
+stored the moment it ends."""
 
 from __future__ import annotations
 
 import os
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner import database, interrupts, measure, provenance
 from runner.capacity.driver import SearchSetup, search_target
+from runner.ceiling import for_experiment as client_ceiling
 from runner.errors import TargetError
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment
@@ -17,8 +20,10 @@ from runner.plan import Plan, Step
 from runner.preflight import AVAILABLE_CPUS, Checked, check_everything
 from runner.progress import SweepProgress
 from runner.redact import redact_text
-from runner.results import Failure, RunRecord, StepResult
+from runner.results import ClientCeiling, Failure, RunRecord, StepResult
 from runner.server import RunningServer, ServerHandle, external_server, running_server
+from runner.server_pool import ServerPool
+from runner.step_judging import Judging
 from runner.store import ResultStore, load_run
 
 
@@ -41,22 +46,28 @@ def run_experiment(
     if wants_database and postgresql:
         database_env = database.prepare(experiment.database, run_dir)
     store, kept = _open_store(experiment, run_dir, experiments_dir, overrides, checked)
-    done = {(s.target, s.level, s.repetition) for s in kept}
+    measured = {(s.target, s.level, s.repetition): s for s in kept}
+    done = set(measured)
     if wants_database and not postgresql:
         database_env = database.prepare(experiment.database, run_dir)
     script = checked.script
     todo = plan.without(done)
     server_commands: dict[str, list[str]] = {}
-    shared = TargetSetup(script, database_env, server_commands)
     complete = False
     # Seconds to start (until the verified answer) and to stop each server (overhead, bench/).
     server_timings: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
-    found: dict[str, object] = {}
+    found: dict[str, object] = {"step_order": step_order(plan)}
     try:
         with SweepProgress(todo, kept=kept) as progress, exclusive_machine(progress.log):
             # Imports every app once: CPU work, so only while this run holds the machine, and
             # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
+            # A resumed run keeps the ceiling its first steps were judged against.
+            ceiling = _stored_ceiling(run_dir) if done else None
+            ceiling = ceiling or client_ceiling(
+                experiment, k6_path, run_dir / "steps" / "ceiling", progress.log
+            )
+            found["client_ceiling"] = ceiling.model_dump(mode="json") if ceiling else None
             if experiment.pinning.enabled:
                 # The runner and its sampler stay off the server's cores.
                 os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
@@ -64,11 +75,11 @@ def run_experiment(
                 progress.log(
                     f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
                 )
-            for target in experiment.targets:
-                if todo.for_target(target):
-                    _run_target(
-                        todo, target, store, run_dir, k6_path, progress, shared, server_timings
-                    )
+            shared = SweepSetup(
+                script, database_env, server_commands, k6_path, run_dir, progress, store
+            )
+            judging = Judging(experiment.validity, ceiling.rps if ceiling else None)
+            _run_steps(todo, shared, server_timings, measured, judging)
         complete = True
     finally:
         ended = {
@@ -101,74 +112,149 @@ def _open_store(
     return store, []
 
 
+def _stored_ceiling(run_dir: Path) -> ClientCeiling | None:
+    return load_run(run_dir).provenance.client_ceiling
+
+
+def step_order(plan: Plan) -> dict[str, object]:
+    """The order the plan runs its steps in, for the run's provenance."""
+    shuffled = plan.order == "shuffled"
+    return {
+        "order": plan.order,
+        "seed": plan.experiment.order_seed if shuffled else None,
+        "steps": [f"{s.target}/{s.level}/{s.repetition}" for s in plan.steps],
+    }
+
+
 @dataclass(frozen=True)
-class TargetSetup:
-    """What every target of a run shares: the k6 script, the database, the commands that ran."""
+class SweepSetup:
+    """What every step of a run shares: the k6 script and binary, the database, the run's
+    directory, its progress display and store, and the commands that started the servers."""
 
     script: Path
     database_env: dict[str, str]
     server_commands: dict[str, list[str]]
+    k6_path: Path
+    run_dir: Path
+    progress: SweepProgress
+    store: ResultStore
 
 
-def _run_target(
+def _run_steps(
     plan: Plan,
-    target: str,
-    store: ResultStore,
-    run_dir: Path,
-    k6_path: Path,
-    progress: SweepProgress,
-    shared: TargetSetup,
+    shared: SweepSetup,
     server_timings: dict[str, dict[str, list[float]]],
+    measured: dict[tuple[str, int, int], StepResult],
+    judging: Judging,
 ) -> None:
-    experiment = plan.experiment
-    label = experiment.label(target)
-    steps = plan.for_target(target)
-    remaining = list(steps)
-    started = False
-    try:
-        # One server for all the target's steps, or a fresh one per repetition.
-        for session in plan.server_sessions(target):
-            progress.target_starting(label)
-            asked_at = time.monotonic()
-            started = False
-            with _server_for(target, experiment, run_dir, shared) as server:
-                started = True
-                _note(server_timings["target_start_s"], target, asked_at)
-                progress.log(f"{label}: {_server_line(server)}")
-                if isinstance(server, RunningServer):
-                    shared.server_commands[target] = server.command
-                for step in session:
-                    if experiment.load.kind.searched:
-                        # A capacity experiment: one search per target instead of its steps.
-                        setup = SearchSetup(
-                            step, server, experiment, k6_path, run_dir, shared.script
-                        )
-                        search_target(setup, store, progress)
-                        remaining.remove(step)
-                        continue
-                    progress.step_starting(label, step)
-                    entry = measure.run_step(
-                        step,
-                        server,
-                        experiment,
-                        k6_path,
-                        _step_dir(run_dir, step),
-                        on_live=progress.live,
-                        script=shared.script,
-                    )
-                    with interrupts.deferred():
-                        store.append(entry)
-                    remaining.remove(step)
-                    progress.step_finished(_one_line(label, step, entry), entry)
-                stopping_at = time.monotonic()
-            _note(server_timings["target_stop_s"], target, stopping_at)
-    except TargetError as error:
-        # Policy: a target whose server fails is not restarted; its remaining steps are
-        # skipped (a crash under load is a finding, and a restart would hide it).
+    """Every step in the plan's order, one server loaded at a time.
+
+    Policy: a target whose server fails is not restarted; its remaining steps are skipped (a
+    crash under load is a finding, and a restart would hide it), and the other targets go on.
+    """
+    experiment, progress = plan.experiment, shared.progress
+    remaining = {target: plan.for_target(target) for target in experiment.targets}
+    failed: set[str] = set()
+
+    def fail(target: str, error: TargetError, started: bool) -> None:
+        label = experiment.label(target)
         with interrupts.deferred():
-            store.append(_target_failure(target, label, error, remaining, started))
+            shared.store.append(_target_failure(target, label, error, remaining[target], started))
         progress.log(f"FAILED {label}: {error.describe()}")
-        progress.steps_skipped(len(remaining), f"{label} is not running")
+        progress.steps_skipped(remaining[target], f"{label} is not running")
+        failed.add(target)
+
+    with _server_pool(experiment, shared, server_timings) as pool:
+        if plan.interleaved:
+            # Every target's server up and checked before the first step.
+            for target in (t for t in experiment.targets if remaining[t]):
+                try:
+                    pool.start(target, remaining[target][0].repetition)
+                except TargetError as error:
+                    fail(target, error, started=False)
+        for step in plan.steps:
+            if step.target in failed:
+                continue
+            try:
+                server = pool.server_for(step)
+            except TargetError as error:
+                fail(step.target, error, started=False)
+                continue
+            try:
+                if experiment.load.kind.searched:
+                    # A capacity experiment: one search per target instead of its steps.
+                    setup = SearchSetup(
+                        step, server, experiment, shared.k6_path, shared.run_dir, shared.script
+                    )
+                    search_target(setup, shared.store, progress)
+                    entry: StepResult | Failure | None = None
+                else:
+                    entry = _measure(step, server, shared, _with_previous(judging, step, measured))
+            except TargetError as error:
+                pool.stop(step.target)
+                fail(step.target, error, started=True)
+                continue
+            if isinstance(entry, StepResult):
+                measured[step.key] = entry
+            remaining[step.target].remove(step)
+            if not remaining[step.target]:
+                pool.stop(step.target)
+
+
+def _measure(
+    step: Step, server: ServerHandle, shared: SweepSetup, judging: Judging
+) -> StepResult | Failure:
+    """One step, stored the moment it ends."""
+    experiment = shared.progress.plan.experiment
+    label = experiment.label(step.target)
+    shared.progress.step_starting(label, step)
+    entry = measure.run_step(
+        step,
+        server,
+        experiment,
+        shared.k6_path,
+        _step_dir(shared.run_dir, step),
+        on_live=shared.progress.live,
+        script=shared.script,
+        judging=judging,
+    )
+    with interrupts.deferred():
+        shared.store.append(entry)
+    shared.progress.step_finished(_one_line(label, step, entry), entry)
+    return entry
+
+
+def _with_previous(
+    judging: Judging, step: Step, measured: dict[tuple[str, int, int], StepResult]
+) -> Judging:
+    """The ceiling rule compares a step with the same target and repetition one level lower,
+    as stored (measured earlier in this run, or kept from the interrupted one)."""
+    lower = [
+        key
+        for key in measured
+        if key[0] == step.target and key[2] == step.repetition and key[1] < step.level
+    ]
+    previous = measured[max(lower, key=lambda key: key[1])] if lower else None
+    return replace(judging, previous=previous)
+
+
+def _server_pool(
+    experiment: Experiment, shared: SweepSetup, timings: dict[str, dict[str, list[float]]]
+) -> ServerPool:
+    def started(target: str, server: ServerHandle, asked_at: float) -> None:
+        _note(timings["target_start_s"], target, asked_at)
+        shared.progress.log(f"{experiment.label(target)}: {_server_line(server)}")
+        if isinstance(server, RunningServer):
+            shared.server_commands[target] = server.command
+
+    def factory(target: str) -> AbstractContextManager[ServerHandle]:
+        shared.progress.target_starting(experiment.label(target))
+        return _server_for(target, experiment, shared.run_dir, shared.database_env)
+
+    def stopped(target: str, stopping_at: float) -> None:
+        _note(timings["target_stop_s"], target, stopping_at)
+
+    return ServerPool(factory, experiment.restart_between_repetitions, started, stopped)
 
 
 def _target_failure(
@@ -190,7 +276,7 @@ def _target_failure(
 
 
 def _server_for(
-    name: str, experiment: Experiment, run_dir: Path, shared: TargetSetup
+    name: str, experiment: Experiment, run_dir: Path, database_env: dict[str, str]
 ) -> AbstractContextManager[ServerHandle]:
     """The target's server: started and stopped by us, or (a `url` target) only checked."""
     target = experiment.targets[name]
@@ -205,7 +291,7 @@ def _server_for(
         checks,
         experiment.runner.startup_timeout,
         experiment.runner.stop_grace,
-        env=shared.database_env,
+        env=database_env,
     )
 
 

@@ -12,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -49,6 +50,9 @@ _machine = contextlib.ExitStack()
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ[SESSION_ENV] = str(os.getpid())
+    # k6's ceiling (runner.ceiling) is measured once per session into a cache of its own, not
+    # the user's ~/.cache; xdist workers inherit the controller's.
+    os.environ.setdefault("SWEEPBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="sweepbench-cache-"))
 
 
 @pytest.hookimpl(trylast=True)

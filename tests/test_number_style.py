@@ -33,10 +33,16 @@ PROSE_STYLES = {
 }
 
 
+# A percentile the step's requests do not support (runner.validity), in place of its value.
+WITHHELD = r"n/a \(" + WHOLE + " < " + WHOLE + r" requests\)"
+
+
 def column_style(header: str) -> str | None:
     """The style of a table column, from its heading; None for text columns."""
     if header.endswith(("Err %",)):
         return TWO_DECIMALS + "%"
+    if (header.startswith("p") and header.endswith("ms")) or (" p" in header and "ms" in header):
+        return f"(?:{ONE_DECIMAL}|{WITHHELD})"
     if header.endswith(("ms", "MiB")):
         return ONE_DECIMAL
     if "CPU" in header:

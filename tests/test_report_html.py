@@ -21,6 +21,7 @@ from tests.htmltables import external_refs, tables
 from tests.pngpixels import colour_counts
 
 CHART_IDS = [spec.id for spec in CHARTS]
+SPECTRUM_PREFIX = "chart-latency-spectrum-"
 LABELS = {"a": "FastAPI (uvicorn)", "b": "Django WSGI (gunicorn sync)", "c": "Django ASGI"}
 
 
@@ -70,7 +71,9 @@ def synthetic_page(tmp_path: Path, levels: tuple[int, ...] = (10, 20, 50)) -> st
 
 
 def test_chart_x_axes_hold_the_measured_levels_only(tmp_path: Path) -> None:
-    charts = svg_charts(synthetic_page(tmp_path, levels=(10, 20, 50)))
+    found = svg_charts(synthetic_page(tmp_path, levels=(10, 20, 50)))
+    # The latency spectrum's axis is the percentile (test_latency_spectrum_...).
+    charts = {k: v for k, v in found.items() if not k.startswith(SPECTRUM_PREFIX)}
     assert sorted(charts) == sorted(CHART_IDS)
     for chart in charts.values():
         # Categories: one tick per measured level, none at 30 or 40 where nothing was measured.
@@ -240,3 +243,16 @@ def test_matrix_chart_and_tables_follow_the_same_rules(tmp_path: Path) -> None:
     assert "<script" not in page and external_refs(page) == []
     header = tables(page)["matrix:a"][0]
     assert header[1:3] == ["job 0 RPS", "job 0 p99 ms"]
+
+
+def test_latency_spectrum_has_a_line_per_level_on_a_percentile_axis(tmp_path: Path) -> None:
+    """One chart per target, one line per level; the percentiles every repetition has enough
+    requests for (the synthetic steps have 5,000 to 15,000: p99 always, p99.9 from 10,000)."""
+    found = svg_charts(synthetic_page(tmp_path, levels=(10, 20, 50)))
+    spectra = {k: v for k, v in found.items() if k.startswith(SPECTRUM_PREFIX)}
+    assert sorted(spectra) == sorted(SPECTRUM_PREFIX + t for t in LABELS)
+    for chart in spectra.values():
+        assert chart["xlabel"] == ["50%", "90%", "99%", "99.9%", "99.99%"]
+        # Three levels, each with p50, p90, p95, p99 and, with enough requests, p99.9 (these
+        # records store no p75 or p99.99).
+        assert 3 * 4 <= len(chart["values"]) <= 3 * 5

@@ -17,6 +17,7 @@ from runner.analysis.verdicts import Verdict, winner_at, winner_rule
 from runner.load_model import CLOSED, LoadModel
 from runner.model import ReportSettings
 from runner.results import RunRecord, StepResult
+from runner.validity import ValiditySettings
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Analysis:
     curves: dict[str, Curve] = field(default_factory=dict)  # peak, knee, break per target
     # (target, level) with any stored step: without a cell there, every step was invalid.
     measured: frozenset[tuple[str, int]] = frozenset()
+    # The step-validity thresholds: which percentiles a cell's requests support.
+    validity: ValiditySettings = field(default_factory=ValiditySettings)
 
     @property
     def level_name(self) -> str:
@@ -85,6 +88,7 @@ def analyze(record: RunRecord) -> Analysis:
             curves, labels, settings, left_out_text(record.steps, model)
         ),
         model=model,
+        validity=experiment.validity,
         rules={
             "winner": winner_rule(settings, model),
             "breaking": breaking_rule(settings),

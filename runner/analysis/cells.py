@@ -41,6 +41,7 @@ class Cell:
     # Efficiency, the one definition: successful RPS per core the server used, i.e. median
     # successful RPS / (median server CPU % of one core / 100); None when CPU was not measured.
     rps_per_core: float | None = None
+    fewest_requests: int | None = None  # of any repetition: which percentiles it supports
 
 
 def efficiency(ok_rps: float, cpu_percent: float | None) -> float | None:
@@ -92,6 +93,7 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
         dropped_iterations=_dropped(steps),
         memory_pss_max_mib=_server_max([s.memory_pss_mib for s in steps]),
         rps_per_core=efficiency(ok_rps.median, cpu_percent),
+        fewest_requests=min(s.requests for s in steps),
     )
 
 

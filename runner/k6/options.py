@@ -13,7 +13,11 @@ from runner.plan import Step
 
 # The tag of the measured scenario's sub-metrics.
 MEASURE = "{scenario:measure}"
-TREND_STATS = ["avg", "min", "med", "max", "p(50)", "p(90)", "p(95)", "p(99)", "p(99.9)", "count"]
+# The latency spectrum a step stores (results.LatencyMs), as k6 names it.
+TREND_STATS = [
+    "avg", "min", "med", "max", "p(50)", "p(75)", "p(90)", "p(95)", "p(99)", "p(99.9)",
+    "p(99.99)", "count",
+]  # fmt: skip
 
 
 def thresholds(extra_counts: list[str] | None = None) -> dict[str, list[str]]:
@@ -23,6 +27,8 @@ def thresholds(extra_counts: list[str] | None = None) -> dict[str, list[str]]:
         f"http_req_duration{MEASURE}": ["max>=0"],
         f"http_req_failed{MEASURE}": ["rate>=0"],
         f"iterations{MEASURE}": ["count>=0"],
+        # Mean iteration time, for Little's law (runner.validity).
+        f"iteration_duration{MEASURE}": ["max>=0"],
     }
     return wanted | {f"{name}{MEASURE}": ["count>=0"] for name in extra_counts or []}
 

@@ -23,9 +23,10 @@ class K6Metrics:
     requests: int
     failed_requests: int
     iterations: int
-    latency_ms: dict[str, float]
+    latency_ms: dict[str, float | None]  # p75, p99_99: None from summaries without them
     errors: dict[str, int]
     dropped_iterations: int = 0  # open model: requests k6 could not start on time
+    iteration_duration_avg_ms: float | None = None  # None: k6 reported no iteration time
 
 
 def _metric(summary: dict[str, Any], name: str) -> dict[str, Any]:
@@ -46,10 +47,12 @@ def parse_summary(summary: dict[str, Any]) -> K6Metrics:
         "avg": duration.get("avg", 0.0),
         "min": duration.get("min", 0.0),
         "p50": duration.get("p(50)", duration.get("med", 0.0)),
+        "p75": duration.get("p(75)"),
         "p90": duration.get("p(90)", 0.0),
         "p95": duration.get("p(95)", 0.0),
         "p99": duration.get("p(99)", 0.0),
         "p99_9": duration.get("p(99.9)", 0.0),
+        "p99_99": duration.get("p(99.99)"),
         "max": duration.get("max", 0.0),
     }
     errors = {
@@ -58,4 +61,5 @@ def parse_summary(summary: dict[str, Any]) -> K6Metrics:
     }
     iterations = int(_metric(summary, f"iterations{MEASURE}").get("count", 0))
     dropped = int(_metric(summary, f"dropped_iterations{MEASURE}").get("count", 0))
-    return K6Metrics(requests, failed, iterations, latency, errors, dropped)
+    iteration_ms = _metric(summary, f"iteration_duration{MEASURE}").get("avg")
+    return K6Metrics(requests, failed, iterations, latency, errors, dropped, iteration_ms)

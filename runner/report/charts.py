@@ -9,6 +9,8 @@ from typing import Any
 from runner.analysis import Analysis, Cell
 from runner.report import formatting as fmt
 from runner.report import svg
+from runner.report.spectrum import spectrum_figure
+from runner.results import RunRecord
 
 
 @dataclass(frozen=True)
@@ -108,3 +110,9 @@ def figure(line_chart: svg.LineChart) -> dict[str, Any]:
 
 def charts(analysis: Analysis) -> list[dict[str, Any]]:
     return [figure(chart(spec, analysis)) for spec in CHARTS]
+
+
+def latency_spectrum_charts(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
+    """One percentile plot per measured target (runner.report.spectrum)."""
+    measured = {s.target for s in record.steps}
+    return [spectrum_figure(record, analysis, t) for t in analysis.targets if t in measured]

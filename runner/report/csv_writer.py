@@ -48,6 +48,11 @@ COLUMNS = [
     "cpu_share_max_percent_of_server_cores",
     "memory_uss_avg_mib",
     "memory_uss_max_mib",
+    "latency_p75_ms",
+    "latency_p99_99_ms",
+    "client_ceiling_share",
+    "valid",
+    "invalid_because",
 ]
 
 
@@ -96,7 +101,19 @@ def _step_row(s: StepResult) -> list[CellValue]:
         _max(s.cpu_share_percent),
         _avg(s.memory_uss_mib),
         _max(s.memory_uss_mib),
+        lat.p75,
+        lat.p99_99,
+        s.client_ceiling_share,
+        None if s.validity is None else s.validity.valid,
+        _invalid_because(s),
     ]
+
+
+def _invalid_because(s: StepResult) -> str | None:
+    """The reason codes that invalidate the step, `;`-separated (blank: valid or not judged)."""
+    if s.validity is None or s.validity.valid:
+        return None
+    return ";".join(dict.fromkeys(r.code for r in s.validity.reasons if r.invalidates))
 
 
 def steps_table(record: RunRecord) -> Table:

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from runner.analysis import Analysis
-from runner.report.charts import charts
+from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
+from runner.report.spectrum import SPECTRUM_NOTE
 from runner.report.tables import (
     aggregate_table,
     failure_place,
@@ -20,6 +21,9 @@ from runner.report.tables import (
     steps_table,
     summary_note,
     summary_table,
+    validity_note,
+    validity_rules,
+    validity_table,
 )
 from runner.report.templating import ENV
 from runner.results import RunRecord
@@ -76,6 +80,11 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         summary_note=summary_note(analysis),
         rules=analysis.rules,
         charts=charts(analysis),
+        spectrum_charts=latency_spectrum_charts(record, analysis),
+        spectrum_note=SPECTRUM_NOTE,
+        validity=validity_table(record),
+        validity_note=validity_note(record),
+        validity_rules=validity_rules(record),
         details=_details(record, analysis),
         breaking=[(analysis.labels[t], analysis.breaking_points[t].text) for t in analysis.targets],
         saturation=[(analysis.labels[t], analysis.saturation[t].text) for t in analysis.targets],

@@ -21,6 +21,9 @@ from runner.report.tables import (
     steps_table,
     summary_note,
     summary_table,
+    validity_note,
+    validity_rules,
+    validity_table,
 )
 from runner.results import RunRecord
 
@@ -74,6 +77,15 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
                 + (f" ({causes})" if causes else "")
             )
     return lines
+
+
+def step_validity(record: RunRecord) -> list[str]:
+    """Invalid steps stay in every table (their Valid cell says why); here, their reasons."""
+    table = validity_table(record)
+    lines = ["## Step validity", "", text(validity_note(record))]
+    if table.rows:
+        lines += ["", *markdown_table(table)]
+    return [*lines, "", "Rules:", "", *[f"- {text(rule)}" for rule in validity_rules(record)]]
 
 
 def _verdict_lines(analysis: Analysis, kind: str) -> list[str]:
@@ -151,7 +163,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         lines += ["", *capacity(record)]
     else:
         lines += ["", *summary(analysis), "", *details(record, analysis)]
-        lines += ["", *analysis_section(analysis)]
+        lines += ["", *step_validity(record), "", *analysis_section(analysis)]
     lines += notes(record)
     lines += ["", "---", "*Every figure above is read from `results.json` in this directory.*", ""]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from runner.analysis import Analysis
 from runner.report import formatting as fmt
 from runner.results import Failure, RunRecord, StepResult
+from runner.validity import ValiditySettings, rule_texts, withheld_cell
 
 # A value in a table: text in the formatted tables, raw numbers in the CSV files (None: blank).
 CellValue = str | int | float | bool | None
@@ -49,6 +50,12 @@ class Table:
         return spans
 
 
+def percentile(value: float, p: float, requests: int | None, settings: ValiditySettings) -> str:
+    """A percentile's cell: its value in ms, or why the step's requests do not support it."""
+    withheld = withheld_cell(p, requests, settings.samples_per_tail)
+    return fmt.ms(value) if withheld is None else withheld
+
+
 def summary_table(analysis: Analysis) -> Table:
     """Exactly one row per level, one column group per target."""
     open_model = analysis.model.fixed_rate
@@ -67,7 +74,8 @@ def summary_table(analysis: Analysis) -> Table:
                 absent = "no valid step" if (target, level) in analysis.measured else "n/a"
                 row += [absent] * (4 if open_model else 3)
                 continue
-            row += [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median), fmt.percent(cell.error_rate)]
+            p99 = percentile(cell.p99.median, 0.99, cell.fewest_requests, analysis.validity)
+            row += [fmt.rps(cell.rps.median), p99, fmt.percent(cell.error_rate)]
             if open_model:
                 dropped = cell.dropped_iterations
                 row.append("n/a" if dropped is None else fmt.count(dropped))
@@ -79,7 +87,8 @@ def summary_table(analysis: Analysis) -> Table:
 SUMMARY_NOTE = (
     "RPS: requests per second in the measured window. p99: 99th percentile of k6 "
     "`http_req_duration` (ms). Err %: failed requests / all requests. With several "
-    "repetitions each cell is the median over them."
+    "repetitions each cell is the median over them. A percentile is printed only from enough "
+    "requests (see Step validity)."
 )
 
 
@@ -112,7 +121,9 @@ def aggregate_table(analysis: Analysis, target: str) -> Table | None:
     if not any(cell.runs > 1 for cell in series):
         return None
     rows: list[list[CellValue]] = []
+    settings = analysis.validity
     for cell in series:
+        fewest = cell.fewest_requests
         ci = (
             f"{fmt.rps(cell.rps.ci_low)} to {fmt.rps(cell.rps.ci_high)}"
             if cell.rps.ci_low is not None and cell.rps.ci_high is not None
@@ -126,9 +137,9 @@ def aggregate_table(analysis: Analysis, target: str) -> Table | None:
                 f"{fmt.rps(cell.rps.min)} to {fmt.rps(cell.rps.max)}",
                 ci,
                 fmt.percent(cell.error_rate),
-                fmt.ms(cell.latency_p50_ms),
-                fmt.ms(cell.p95.median),
-                fmt.ms(cell.p99.median),
+                percentile(cell.latency_p50_ms, 0.5, fewest, settings),
+                percentile(cell.p95.median, 0.95, fewest, settings),
+                percentile(cell.p99.median, 0.99, fewest, settings),
                 fmt.cpu(cell.cpu_percent),
                 fmt.mib(cell.memory_max_mib),
             ]
@@ -154,13 +165,33 @@ STEP_HEADER = [
     "Mem max MiB",
     "Processes",
     "k6 CPU avg",
+    "% of k6 ceiling",
+    "Valid",
 ]
 # An open-model run adds its target rate and dropped iterations.
 FIXED_RATE_STEP_HEADER = ["Target RPS", "Dropped"]
 
 
-def _step_row(s: StepResult, fixed_rate: bool) -> list[CellValue]:
+def validity_cell(s: StepResult) -> str:
+    """'yes', 'no: <reason codes>', or 'not judged' (runs before schema 3)."""
+    if s.validity is None:
+        return "not judged"
+    if s.validity.valid:
+        return "yes"
+    codes = dict.fromkeys(r.code.replace("_", " ") for r in s.validity.reasons if r.invalidates)
+    return "no: " + ", ".join(codes)
+
+
+def _ceiling_cell(s: StepResult) -> str:
+    return "n/a" if s.client_ceiling_share is None else fmt.percent(s.client_ceiling_share)
+
+
+def _step_row(s: StepResult, fixed_rate: bool, settings: ValiditySettings) -> list[CellValue]:
     lat = s.latency_ms
+
+    def pct(value: float, p: float) -> str:
+        return percentile(value, p, s.requests, settings)
+
     row: list[CellValue] = [
         fmt.count(s.level),
         fmt.count(s.repetition),
@@ -168,11 +199,11 @@ def _step_row(s: StepResult, fixed_rate: bool) -> list[CellValue]:
         fmt.rps(s.rps),
         fmt.percent(s.error_rate),
         fmt.ms(lat.avg),
-        fmt.ms(lat.p50),
-        fmt.ms(lat.p90),
-        fmt.ms(lat.p95),
-        fmt.ms(lat.p99),
-        fmt.ms(lat.p99_9),
+        pct(lat.p50, 0.5),
+        pct(lat.p90, 0.9),
+        pct(lat.p95, 0.95),
+        pct(lat.p99, 0.99),
+        pct(lat.p99_9, 0.999),
         fmt.ms(lat.max),
         fmt.cpu(s.cpu_percent.avg if s.cpu_percent else None),
         fmt.cpu(s.cpu_percent.max if s.cpu_percent else None),
@@ -180,6 +211,8 @@ def _step_row(s: StepResult, fixed_rate: bool) -> list[CellValue]:
         fmt.mib(s.memory_mib.max if s.memory_mib else None),
         fmt.count(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
         fmt.cpu(s.client_cpu_percent.avg),
+        _ceiling_cell(s),
+        validity_cell(s),
     ]
     if fixed_rate:
         row += [fmt.rps(s.target_rps or 0.0), fmt.count(s.dropped_iterations or 0)]
@@ -209,4 +242,50 @@ def steps_table(analysis: Analysis, steps: list[StepResult]) -> Table:
     fixed_rate = analysis.model.fixed_rate
     extra = FIXED_RATE_STEP_HEADER if fixed_rate else []
     header = [analysis.level_name, *STEP_HEADER, *extra]
-    return Table(header, [_step_row(s, fixed_rate) for s in steps])
+    return Table(header, [_step_row(s, fixed_rate, analysis.validity) for s in steps])
+
+
+VALIDITY_HEADER = ["Target", "Level", "Rep", "Reasons", "Figures"]
+
+
+def _figure(value: float) -> str:
+    """Counts in the report's style (10,000), shares and ratios to four significant digits."""
+    return fmt.count(value) if value.is_integer() and abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _figures(figures: dict[str, float]) -> str:
+    return ", ".join(f"{name} {_figure(value)}" for name, value in figures.items())
+
+
+def validity_table(record: RunRecord) -> Table:
+    """Every invalid step with each of its reasons and that reason's figures."""
+    rows: list[list[CellValue]] = []
+    for s in sorted(record.steps, key=lambda s: (s.target, s.level, s.repetition)):
+        if s.validity is None or s.validity.valid:
+            continue
+        for reason in (r for r in s.validity.reasons if r.invalidates):
+            row = [
+                s.label,
+                fmt.count(s.level),
+                fmt.count(s.repetition),
+                reason.text,
+                _figures(reason.figures),
+            ]
+            rows.append(list(row))
+    return Table(VALIDITY_HEADER, rows)
+
+
+def validity_note(record: RunRecord) -> str:
+    """How many steps were judged invalid, and how many not judged at all."""
+    judged = [s for s in record.steps if s.validity is not None]
+    invalid = [s for s in judged if s.validity is not None and not s.validity.valid]
+    note = f"{len(invalid)} of {len(judged)} judged step(s) invalid."
+    unjudged = len(record.steps) - len(judged)
+    if unjudged:
+        note += f" {unjudged} step(s) not judged (stored before step validity existed)."
+    return note
+
+
+def validity_rules(record: RunRecord) -> list[str]:
+    """The rules every step was judged by, with the run's thresholds."""
+    return list(rule_texts(record.experiment.validity).values())

@@ -33,6 +33,7 @@ from runner.validity.samples import (
     percentile_name,
     requests_needed,
     too_few_samples_reasons,
+    withheld_cell,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "steal_reasons",
     "too_few_samples_reasons",
     "unexplained_ceiling_reasons",
+    "withheld_cell",
     "withheld_percentiles",
 ]
 

@@ -66,6 +66,12 @@ class ValiditySettings(BaseModel):
         default_factory=lambda: [0.5, 0.9, 0.95, 0.99, 0.999],
         description="The latency percentiles the reports print, as fractions.",
     )
+    measure_ceiling: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="k6's ceiling against a minimal responder (runner.ceiling): 'auto' measures "
+        "it once per machine, k6 version and pinning and reuses the cached figure; 'always' "
+        "measures it before this run; 'never' judges without it.",
+    )
 
 
 class Reason(BaseModel):
