@@ -34,6 +34,8 @@ def main() -> None:
         took = time.monotonic() - began
     print(f"k6's ceiling: {found.rps:,.0f} RPS (server cores {server}, k6 cores {client})")
     print(f"measuring it took {took:.1f} s  (budget < {BUDGET_S:g} s)")
+    disturbed = " (disturbed: not to be trusted)" if ceiling.disturbed(found) else ""
+    print(f"other work on those cores meanwhile: {found.interference or 0:.1%}{disturbed}")
     for name, value in found.key.items():
         print(f"  {name}: {value}")
 

@@ -170,6 +170,11 @@ class ClientCeiling(Record):
     measured_at: float = Field(description="Unix seconds.")
     measure_s: float = Field(description="Seconds the measurement took, start to end.")
     cached: bool = Field(description="Taken from the machine's cache, not measured by this run.")
+    interference: float | None = Field(
+        default=None,
+        description="Share of the cores other work took while it was measured (a disturbed "
+        "measurement is neither cached nor used).",
+    )
     key: dict[str, str] = Field(
         default_factory=dict, description="What it holds for: CPU, cores, k6 version, pinning."
     )

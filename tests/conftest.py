@@ -239,6 +239,20 @@ def compose_config(name: str, *overrides: str) -> DictConfig:
 
 # --- shared fixtures --------------------------------------------------------------------------
 
+# Every step is still judged, but no threshold can be crossed: for the tests whose subject is the
+# report or the gate, not step validity (tests/test_step_validity.py), so that a neighbour's work
+# on this shared machine, or k6 near its core on the fastest target, does not leave their cells
+# empty. k6's ceiling is not measured for them.
+NEVER_INVALID = [
+    "validity.max_interference=1",
+    "validity.max_steal=1",
+    "validity.client_cpu_limit=1",
+    "validity.littles_law_tolerance=1000",
+    "validity.open_rate_floor=0",
+    "validity.near_limit=0",
+    "validity.measure_ceiling=never",
+]
+
 
 @pytest.fixture(scope="module")
 def faulty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
@@ -253,7 +267,11 @@ def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One short quickstart through the CLI, shared by the tests that read its outputs."""
     run_dir = tmp_path_factory.mktemp("quickstart")
     result = run_cli(
-        "+experiment=quickstart", "load.duration=1s", "load.warmup=1s", f"hydra.run.dir={run_dir}"
+        "+experiment=quickstart",
+        "load.duration=1s",
+        "load.warmup=1s",
+        f"hydra.run.dir={run_dir}",
+        *NEVER_INVALID,
     )
     assert result.returncode == 0, result.stderr
     return run_dir

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from runner.store import RESULTS_FILE, STEPS_FILE
-from tests.conftest import PROJECT_ROOT, run_cli
+from tests.conftest import NEVER_INVALID, PROJECT_ROOT, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ NOISE_LIMIT = 0.04
 def measure(run_dir: Path, *overrides: str) -> Path:
     result = run_cli(
         "--config-dir", str(TEST_EXPERIMENTS), "+experiment=compare_gate",
-        f"hydra.run.dir={run_dir}", *overrides,
+        f"hydra.run.dir={run_dir}", *NEVER_INVALID, *overrides,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2_000:]
     return run_dir

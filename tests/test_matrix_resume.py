@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import run_cli, server_like_processes, start_cli
+from tests.conftest import NEVER_INVALID, run_cli, server_like_processes, start_cli
 
 SHORT = ["load.duration=1s", "load.warmup=0s"]
 TWO_TARGETS = """# @package _global_
@@ -61,6 +61,7 @@ def test_two_by_two_multirun_writes_one_matrix_report(config_dir: Path, tmp_path
         "targets.fastapi.workers=1,2",
         "targets.django_wsgi.workers=1,2",
         f"hydra.sweep.dir={sweep_dir}",
+        *NEVER_INVALID,
     )
     assert result.returncode == 0, result.stderr
     report = (sweep_dir / "matrix.md").read_text()

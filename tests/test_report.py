@@ -61,7 +61,8 @@ def test_html_step_tables_equal_stored_values(quickstart_run: Path) -> None:
 def test_report_is_self_contained(quickstart_run: Path) -> None:
     page = (quickstart_run / "report.html").read_text()
     # Charts are inline SVG drawn by the writer: no script to load or run, nothing to fetch.
-    assert page.count('<svg class="chart"') == 6
+    # Six charts against the level, and a latency spectrum per target.
+    assert page.count('<svg class="chart"') == 6 + 3
     assert "<script" not in page
     assert external_refs(page) == []
     assert len(page.encode()) < 100_000  # it inlined all of plotly.js before: 4.9 MB

