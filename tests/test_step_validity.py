@@ -118,10 +118,23 @@ def test_a_step_of_a_hundred_requests_prints_no_p99_and_says_why(tmp_path: Path)
     rec = record([small, step("a", 20, 3000.0)])
     write_reports(tmp_path, rec)
     report = (tmp_path / "report.md").read_text()
-    assert "| 100 |" in report  # the step's requests, in the row whose p99 and p99.9 say why
-    assert "n/a (< 1,000 req.)" in report
-    assert "n/a (< 10,000 req.)" in report
+    header, row = _step_row_with(report, requests="100")
+    cells = dict(zip(header, row, strict=True))
+    assert cells["p99 ms"] == cells["p99.9 ms"] == "too few"
+    assert cells["p95 ms"] == "too few"  # a p95 needs 200
+    assert cells["p90 ms"] != "too few"  # a p90 needs 100: printed
     assert "percentile p is printed only from 10" in report  # the rule, in Step validity
+
+
+def _step_row_with(report: str, requests: str) -> tuple[list[str], list[str]]:
+    """The steps table's header and its row of a step with this many requests (Markdown)."""
+    lines = [line for line in report.splitlines() if line.startswith("| ")]
+    split = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    header = next(cells for cells in split if "Requests" in cells)
+    row = next(
+        c for c in split if len(c) == len(header) and c[header.index("Requests")] == requests
+    )
+    return header, row
 
 
 # --- real runs --------------------------------------------------------------------------------
@@ -226,7 +239,8 @@ def test_an_open_step_beyond_capacity_does_not_hold_its_rate(tmp_path: Path) -> 
     small = by_level[50]
     assert small.requests < 1000
     report = (tmp_path / "report.md").read_text()
-    assert "n/a (< 10,000 req.)" in report
+    _, row = _step_row_with(report, requests=f"{small.requests:,}")
+    assert "too few" in row
     assert small.validity is not None
     withheld = {r.figures["percentile"] for r in small.validity.reasons if not r.invalidates}
     assert {0.99, 0.999} <= withheld
