@@ -39,9 +39,9 @@ def main() -> None:
         began = time.monotonic()
         record = run_experiment(experiment, Path(run_dir), config.EXPERIMENTS_DIR, args.overrides)
         wall_s = time.monotonic() - began
-    starts = record.provenance["target_start_s"]
+    starts = record.provenance.target_start_s
     start_total_s = sum(sum(times) for times in starts.values())
-    stop_total_s = sum(sum(times) for times in record.provenance["target_stop_s"].values())
+    stop_total_s = sum(sum(times) for times in record.provenance.target_stop_s.values())
     ratio = (wall_s - start_total_s) / configured_s
     per_step_s = (wall_s - start_total_s - stop_total_s - configured_s) / len(plan.steps)
     print(f"experiment: {args.experiment} {' '.join(args.overrides)}")

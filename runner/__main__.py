@@ -107,7 +107,11 @@ def _finish(run_dir: Path, record: RunRecord) -> int:
     )
     for path in written:
         console.print(f"  {path}", highlight=False)
-    return EXIT_RUN_FAILED if record.failures else 0
+    # A capacity objective that no rate met is a finding, but not a success (README).
+    unmet = record.capacity.unmet if record.capacity else []
+    for target in unmet:
+        console.print(f"{target.label}: capacity {target.headline}: {target.stop_text}.")
+    return EXIT_RUN_FAILED if record.failures or unmet else 0
 
 
 _job_statuses: list[int] = []

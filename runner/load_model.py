@@ -1,7 +1,8 @@
 """Load models: what a sweep level means and everything that differs between the models.
 
 Everything that depends on the model (the level's unit and names, k6's executor, which figure
-decides a level, the extra columns) lives here, so no other module compares a model's name.
+decides a level, the extra columns, whether levels come from the sweep or from a search) lives
+here, so no other module compares a model's name.
 """
 
 from __future__ import annotations
@@ -9,9 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["CLOSED", "LOAD_MODELS", "OPEN", "LoadModel", "LoadModelName", "load_model"]
+__all__ = [
+    "CAPACITY",
+    "CLOSED",
+    "LOAD_MODELS",
+    "OPEN",
+    "LoadModel",
+    "LoadModelName",
+    "load_model",
+]
 
-LoadModelName = Literal["closed", "open"]
+LoadModelName = Literal["closed", "open", "capacity"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +28,7 @@ class LoadModel:
     """One load model: how its levels are named, driven in k6 and judged."""
 
     name: LoadModelName
-    sweep_key: str  # the `sweep.<key>` that holds the levels
+    sweep_key: str | None  # the `sweep.<key>` that holds the levels; None: a search picks them
     unit: str  # a level's unit in a sentence
     level_kind: str  # "Concurrency" or "Rate": table headers and the configuration facts
     level_header: str  # the first column of every per-level table
@@ -27,6 +36,11 @@ class LoadModel:
     description: str  # one line for the report's configuration facts
     fixed_rate: bool  # k6 offers a fixed arrival rate: dropped iterations count, latency decides
     k6_executor: str
+
+    @property
+    def searched(self) -> bool:
+        """Levels are chosen by an adaptive search (runner.capacity), not listed in the sweep."""
+        return self.sweep_key is None
 
     @property
     def higher_is_better(self) -> bool:
@@ -90,7 +104,21 @@ OPEN = LoadModel(
     fixed_rate=True,
     k6_executor="constant-arrival-rate",
 )
-LOAD_MODELS: dict[str, LoadModel] = {model.name: model for model in (CLOSED, OPEN)}
+# Trials of the capacity search (runner.capacity) are open-model steps at fixed rates that the
+# search picks; an experiment gives `load.capacity` instead of sweep levels.
+CAPACITY = LoadModel(
+    name="capacity",
+    sweep_key=None,
+    unit="requests per second",
+    level_kind="Rate",
+    level_header="Rate (RPS)",
+    csv_column="rate_rps",
+    description="capacity search: open-model trials (k6 constant-arrival-rate) at rates chosen "
+    "adaptively to find the highest rate that meets the latency objective",
+    fixed_rate=True,
+    k6_executor="constant-arrival-rate",
+)
+LOAD_MODELS: dict[str, LoadModel] = {model.name: model for model in (CLOSED, OPEN, CAPACITY)}
 
 
 def load_model(name: str) -> LoadModel:

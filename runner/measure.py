@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psutil
 
@@ -23,6 +24,8 @@ from runner.step_judging import Judging, core_sets, judged, window_interference
 
 # k6 needs a moment to start and to finish in-flight requests after the window closes.
 K6_EXTRA_TIME_S = 60.0
+# Shortest window a step stopped early is counted over (guards a division by zero).
+MIN_WINDOW_S = 0.1
 # samples.csv: one row per sample and tree. Memory columns are blank on CPU-only samples.
 SAMPLE_COLUMNS = [
     "tree",
@@ -34,6 +37,26 @@ SAMPLE_COLUMNS = [
     "pss_mib",
     "processes",
 ]
+
+
+class StepWatch(Protocol):
+    """Watches a running step through k6's REST API and may end it before its planned end (the
+    capacity search's early stop, runner.capacity.watch). The step's window then closes when k6
+    was stopped, and its figures cover the time actually run."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Extra environment for the k6 script."""
+        ...
+
+    def watching(self, api_port: int) -> AbstractContextManager[None]:
+        """Watch k6 (its REST API on `api_port`) while inside."""
+        ...
+
+    @property
+    def stopped_at(self) -> float | None:
+        """Wall-clock time at which the watch stopped k6; None if it let it run."""
+        ...
 
 
 def client_cpus(experiment: Experiment) -> list[int] | None:
@@ -60,19 +83,21 @@ def run_step(
     work_dir: Path,
     on_live: Callable[[k6.LiveView], None] | None = None,
     script: Path = k6.STANDARD_SCRIPT,
+    watch: StepWatch | None = None,
     judging: Judging | None = None,
 ) -> StepResult | Failure:
     """Measure one step and judge it (runner.step_judging). Raises TargetError when the server
     dies, so its later steps are skipped.
 
     A server that dies during the step stops k6 at once; a k6 that fails or crashes makes the
-    step a Failure (with k6's output tail) and the sweep goes on.
+    step a Failure (with k6's output tail) and the sweep goes on. A `watch` may stop k6 early:
+    the step then covers the time until it did.
     """
     load = experiment.load
     roots = _sampled_roots(server)
     server_cores = cores_of(server.pid) if server.pid is not None else None
     run, samples, counters = _load_and_sample(
-        step, server, experiment, k6_path, work_dir, on_live, script
+        step, server, experiment, k6_path, work_dir, on_live, script, watch
     )
     write_samples(samples, work_dir / "samples.csv")
     label = experiment.label(step.target)
@@ -84,17 +109,28 @@ def run_step(
         )
     if run.stopped_because is not None:
         return _step_failure(step, label, run.stopped_because, run.output_tail)
-    if run.exit_code != 0 or run.summary is None:
+    stopped_at = watch.stopped_at if watch is not None else None
+    # k6 stopped through its REST API exits non-zero, but writes its summary.
+    if (run.exit_code != 0 and stopped_at is None) or run.summary is None:
         return _step_failure(step, label, _k6_problem(run), run.output_tail)
     window_start = (run.load_started_at or run.started_at) + load.warmup_s
     window_end = window_start + load.duration_s
+    if stopped_at is not None:
+        window_end = max(min(window_end, stopped_at), window_start + MIN_WINDOW_S)
     server_usage = summarize(samples["server"], window_start, window_end) if roots else None
     client_usage = summarize(samples.get("k6", []), window_start, window_end)
     if (roots and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
     metrics = k6.parse_summary(run.summary)
     result = _step_result(
-        step, label, metrics, run, window_start, load.duration_s, server_usage, client_usage
+        step,
+        label,
+        metrics,
+        run,
+        window_start,
+        window_end - window_start,
+        server_usage,
+        client_usage,
     )
     result = _with_context(result, experiment, step, server.pid, server_cores)
     sets = core_sets(experiment, server_sampled=bool(roots))
@@ -115,6 +151,7 @@ def _load_and_sample(
     work_dir: Path,
     on_live: Callable[[k6.LiveView], None] | None,
     script: Path,
+    watch: StepWatch | None,
 ) -> tuple[k6.K6Run, dict[str, list[Sample]], list[CounterReading]]:
     """Run k6 for the step while the sampler watches the server's tree (if ours) and k6's."""
     load = experiment.load
@@ -128,12 +165,13 @@ def _load_and_sample(
             roots, sampling.interval, sampling.memory_interval, sampling.uss, cpu_counters=True
         ) as sampler,
         k6.live_feed(api_port, sampler, on_live),
+        watch.watching(api_port) if watch is not None else nullcontext(),
     ):
         run = k6.run_k6(
             k6_path,
             script,
             options,
-            k6.step_env(server.base_url, experiment, step),
+            k6.step_env(server.base_url, experiment, step) | (watch.env if watch else {}),
             work_dir,
             client_cpus(experiment),
             timeout_s,

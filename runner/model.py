@@ -15,7 +15,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import jsonschema
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -27,15 +26,14 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from runner.capacity.settings import CapacitySettings
 from runner.errors import UserError
 from runner.load_model import LOAD_MODELS, LoadModel, LoadModelName, load_model
+from runner.model_base import K6_MIN_SCENARIO_S, Strict, parse_duration
+from runner.model_base import check_duration as _check_duration
 from runner.server.command import SERVER_SETTINGS, SERVERS, ServerName, servers_taking
 from runner.validity import ValiditySettings
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-# k6 refuses a scenario shorter than this.
-K6_MIN_SCENARIO_S = 1.0
 _APP_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
@@ -51,36 +49,6 @@ STORED = "stored"
 OPEN_MIN_VUS = 10
 OPEN_MAX_VUS_DEFAULT = 1000
 OPEN_PREALLOCATED_FOR_MS = 100.0
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a k6 duration string such as `30s`, `1m30s` or `500ms`."""
-    text = text.strip()
-    if text.startswith("-"):
-        raise ValueError(f"{text!r} is negative; a duration is zero or more, such as '30s'")
-    parts = list(_DURATION_PART.finditer(text))
-    if not parts or "".join(p.group(0) for p in parts) != text:
-        raise ValueError(f"{text!r} is not a duration such as '30s', '1m30s' or '500ms'")
-    return sum(float(p.group(1)) * _UNIT_SECONDS[p.group(2)] for p in parts)
-
-
-def _check_duration(value: object, allow_zero: bool, minimum_s: float = 0.0) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError(f"{value!r} has no unit: write it as '{value}s' or '{value}ms'")
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a duration such as '30s', '1m30s' or '500ms'")
-    seconds = parse_duration(value)
-    if seconds == 0 and allow_zero:
-        return value
-    if seconds <= 0:
-        raise ValueError(f"{value!r} must be longer than zero")
-    if seconds < minimum_s:
-        raise ValueError(f"{value!r} is shorter than k6 allows for a scenario ({minimum_s:g}s)")
-    return value
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Target(Strict):
@@ -419,6 +387,11 @@ class Load(Strict):
         description="Open model: virtual users k6 starts before the load (default: enough for "
         f"{OPEN_PREALLOCATED_FOR_MS:g} ms responses, at least {OPEN_MIN_VUS}).",
     )
+    capacity: CapacitySettings | None = Field(
+        default=None,
+        description="Capacity load model only (and required there): the latency objective, "
+        "precision, rates and time budget of the capacity search (runner.capacity).",
+    )
 
     @model_validator(mode="after")
     def _vus_only_for_open_model(self) -> Load:
@@ -427,6 +400,11 @@ class Load(Strict):
             raise ValueError(
                 f"'load.{given[0]}' applies to the open load model only (load.model is "
                 f"'{self.model}', whose virtual users are the sweep levels)"
+            )
+        if (self.capacity is None) == self.kind.searched:
+            raise ValueError(
+                "'load.capacity' is required by the capacity load model and applies to it only "
+                f"(load.model is '{self.model}')"
             )
         maximum, preallocated = self.max_vus, self.preallocated_vus
         if maximum is not None and preallocated is not None and preallocated > maximum:
@@ -607,7 +585,10 @@ class Experiment(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     targets: dict[str, Target]
-    sweep: Sweep
+    sweep: Sweep = Field(
+        description="The levels; empty (`sweep: {}`) under the capacity model, whose search "
+        "picks the rates."
+    )
     load: Load
     scenario: Scenario
     database: Database = Field(default_factory=Database)
@@ -654,8 +635,19 @@ class Experiment(Strict):
     def _sweep_matches_load_model(self) -> Experiment:
         model = self.load.kind
         wanted = model.sweep_key
+        if wanted is None:  # a search picks the levels: a sweep would be ignored, so refuse it
+            given = [key for key, value in self.sweep if value is not None]
+            if given:
+                raise ValueError(
+                    f"'sweep.{given[0]}' does not apply to the {model.name} load model, whose "
+                    f"rates the search picks (load.capacity); remove it (on the command line: "
+                    f"'~sweep.{given[0]}')"
+                )
+            return self
         for other in LOAD_MODELS.values():
-            if other is model or getattr(self.sweep, other.sweep_key) is None:
+            if other is model or other.sweep_key in (None, wanted):
+                continue
+            if getattr(self.sweep, other.sweep_key) is None:
                 continue
             raise ValueError(
                 f"'sweep.{other.sweep_key}' is for the {other.name} load model, but load.model is "
@@ -674,8 +666,14 @@ class Experiment(Strict):
         return self.targets[target_name].label or target_name
 
     def levels(self) -> list[int]:
-        """The sweep levels, in the load model's unit (virtual users or requests per second)."""
-        levels: LevelRange | None = getattr(self.sweep, self.load.kind.sweep_key)
+        """The sweep levels, in the load model's unit (virtual users or requests per second).
+
+        A capacity search has one: its start rate (the search picks the rest as it goes)."""
+        key = self.load.kind.sweep_key
+        if key is None:
+            assert self.load.capacity is not None  # guaranteed by Load's validation
+            return [self.load.capacity.start_rate]
+        levels: LevelRange | None = getattr(self.sweep, key)
         assert levels is not None  # guaranteed by _sweep_matches_load_model
         return levels.values()
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from runner.cpu_accounting import CounterReading, Interference, interference
 from runner.k6 import K6Metrics
+from runner.load_model import load_model
 from runner.model import Experiment
 from runner.results import StepResult
 from runner.sampler import Sample
@@ -116,7 +117,8 @@ def step_facts(
     client_cores = result.client_cores or 1
     duration = result.duration_s or 1.0
     return StepFacts(
-        model=result.model,
+        # A capacity trial is an open-model step at a fixed rate: judged as one.
+        model="open" if load_model(result.model).fixed_rate else "closed",
         level=result.level,
         requests=result.requests,
         rps=result.rps,

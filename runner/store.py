@@ -22,7 +22,16 @@ from runner.errors import UserError
 from runner.migrations import stored_version, upgrade_entry, upgrade_header
 from runner.model import INVOCATION_KEYS, Experiment, stored_experiment
 from runner.redact import redact_data
-from runner.results import SCHEMA_VERSION, Failure, Provenance, RunRecord, StepResult
+from runner.results import (
+    SCHEMA_VERSION,
+    CapacityRun,
+    Failure,
+    Provenance,
+    RunRecord,
+    StepResult,
+    TargetCapacity,
+    TrialRecord,
+)
 
 RUN_FILE = "run.json"
 STEPS_FILE = "results.jsonl"
@@ -67,14 +76,20 @@ class ResultStore:
                 + "). Resume with the same experiment and overrides; the stored ones were: "
                 + " ".join(provenance.overrides)
             )
-        steps = _unique_steps(load_run(self.run_dir).steps)
-        _write_lines(self.run_dir / STEPS_FILE, [s.model_dump_json() for s in steps])
+        run = load_run(self.run_dir)
+        steps = _unique_steps(run.steps)
+        searches = _finished_searches(run.capacity)
+        lines = [entry.model_dump_json() for entry in [*steps, *searches]]
+        _write_lines(self.run_dir / STEPS_FILE, lines)
         provenance.resumed_at.append(time.time())
         self._write_header(header, provenance)
         (self.run_dir / RESULTS_FILE).unlink(missing_ok=True)
-        return {(s.target, s.level, s.repetition) for s in steps}
+        # A capacity search is one step of the plan: its start rate, repetition 1.
+        start = run.experiment.levels()[0]
+        searched = {(t.target, start, 1) for t in searches if isinstance(t, TargetCapacity)}
+        return {(s.target, s.level, s.repetition) for s in steps} | searched
 
-    def append(self, entry: StepResult | Failure) -> None:
+    def append(self, entry: StepResult | Failure | TrialRecord | TargetCapacity) -> None:
         line = json.dumps(redact_data(entry.model_dump(mode="json")))
         with (self.run_dir / STEPS_FILE).open("a") as stream:
             stream.write(line + "\n")
@@ -130,19 +145,27 @@ def load_run(run_dir: Path) -> RunRecord:
     header = upgrade_header(stored)
     steps: list[StepResult] = []
     failures: list[Failure] = []
+    capacity = CapacityRun()
     for entry in _entries(run_dir / STEPS_FILE):
         entry = upgrade_entry(entry, version)
-        if entry.get("kind") == "failure":
+        kind = entry.get("kind")
+        if kind == "failure":
             failures.append(Failure.model_validate(entry))
+        elif kind == "trial":
+            capacity.trials.append(TrialRecord.model_validate(entry))
+        elif kind == "capacity":
+            capacity.targets.append(TargetCapacity.model_validate(entry))
         else:
             steps.append(StepResult.model_validate(entry))
     finished = _read_json(run_dir / RESULTS_FILE) if (run_dir / RESULTS_FILE).is_file() else {}
+    experiment = stored_experiment(header["experiment"])
     return RunRecord(
-        experiment=stored_experiment(header["experiment"]),
+        experiment=experiment,
         provenance=Provenance.model_validate(header["provenance"]),
         steps=steps,
         failures=failures,
         complete=bool(finished.get("complete", False)),
+        capacity=capacity if experiment.load.kind.searched else None,
     )
 
 
@@ -170,6 +193,15 @@ def _unique_steps(steps: list[StepResult]) -> list[StepResult]:
     for step in steps:
         seen.setdefault((step.target, step.level, step.repetition), step)
     return list(seen.values())
+
+
+def _finished_searches(run: CapacityRun | None) -> list[TrialRecord | TargetCapacity]:
+    """The trials and results of every capacity search that ended; an unfinished search is
+    dropped and runs again from its start."""
+    if run is None:
+        return []
+    finished = {t.target for t in run.targets}
+    return [*(t for t in run.trials if t.target in finished), *run.targets]
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:

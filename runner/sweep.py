@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner import database, interrupts, measure, provenance
+from runner.capacity.driver import SearchSetup, search_target
 from runner.ceiling import for_experiment as client_ceiling
 from runner.errors import TargetError
 from runner.machine_lock import exclusive_machine
@@ -180,7 +181,15 @@ def _run_steps(
                 fail(step.target, error, started=False)
                 continue
             try:
-                entry = _measure(step, server, shared, _with_previous(judging, step, measured))
+                if experiment.load.kind.searched:
+                    # A capacity experiment: one search per target instead of its steps.
+                    setup = SearchSetup(
+                        step, server, experiment, shared.k6_path, shared.run_dir, shared.script
+                    )
+                    search_target(setup, shared.store, progress)
+                    entry: StepResult | Failure | None = None
+                else:
+                    entry = _measure(step, server, shared, _with_previous(judging, step, measured))
             except TargetError as error:
                 pool.stop(step.target)
                 fail(step.target, error, started=True)

@@ -6,5 +6,10 @@
 - run: `CapacitySearch` (records trials) and `run_search` (a whole search and its confirmation);
 - result: the capacity, its bracket and confidence, and why the search stopped;
 - early_stop: when a running trial has clearly broken its objective (EARLY_STOP_RULE);
-- settings: `CapacitySettings`, the experiment's `load.capacity` block.
+- settings: `CapacitySettings`, the experiment's `load.capacity` block;
+- watch: a trial's live feed (a latency histogram from k6's REST API) and its early stop;
+- trial: one trial with real k6, an open-model step judged by the step validity rules;
+- settle: after a failed trial, wait until the server has worked off its backlog;
+- driver: a target's search with real k6, each trial stored as it ends (runner.sweep calls it);
+- report: the reports' Capacity section (rules, tables, charts).
 """

@@ -86,6 +86,9 @@ class TrialOutcome:
     valid: bool = True
     invalid_reasons: tuple[str, ...] = ()
     early_stopped: bool = False
+    # Seconds after the trial until the server was quiet again (its backlog drained); they
+    # count against the budget like the trial's own.
+    settle_s: float = 0.0
 
     @property
     def client_bound(self) -> bool:

@@ -185,7 +185,7 @@ def _within_budget(
     config: SearchConfig, trials: Sequence[Trial], plan: TrialPlan
 ) -> TrialPlan | Stop:
     """The plan if it and the confirmation trial still fit in the budget."""
-    spent = sum(config.trial_cost_s(t.outcome.duration_s) for t in trials)
+    spent = sum(config.trial_cost_s(t.outcome.duration_s + t.outcome.settle_s) for t in trials)
     needed = config.trial_cost_s(plan.duration_s) + config.trial_cost_s(config.confirmation_s)
     if spent + needed <= config.budget_s:
         return plan

@@ -64,14 +64,36 @@ class K6Live:
         )
 
     def _samples(self) -> dict[str, dict[str, Any]] | None:
-        """Each metric's current sample, by metric name, or None when k6 does not answer."""
-        url = f"http://{HOST}:{self.port}/v1/metrics"
-        try:
-            with urllib.request.urlopen(url, timeout=POLL_TIMEOUT_S) as answer:
-                payload = json.load(answer)
-        except (OSError, ValueError):
-            return None
-        return {m["id"]: m["attributes"].get("sample", {}) for m in payload.get("data", [])}
+        return read_metrics(self.port)
+
+
+def read_metrics(port: int) -> dict[str, dict[str, Any]] | None:
+    """Each metric's current sample (cumulative), by metric name, from k6's REST API on `port`;
+    None when k6 does not answer."""
+    url = f"http://{HOST}:{port}/v1/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=POLL_TIMEOUT_S) as answer:
+            payload = json.load(answer)
+    except (OSError, ValueError):
+        return None
+    return {m["id"]: m["attributes"].get("sample", {}) for m in payload.get("data", [])}
+
+
+def stop_test(port: int) -> bool:
+    """Ask k6 to end its test now (REST `PATCH /v1/status`); k6 then writes its summary and
+    exits with a non-zero status. False when k6 did not answer."""
+    body = {"data": {"type": "status", "id": "default", "attributes": {"stopped": True}}}
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/v1/status",
+        data=json.dumps(body).encode(),
+        method="PATCH",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=POLL_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)

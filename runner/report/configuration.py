@@ -14,18 +14,19 @@ FACTS_HEADER = ["Setting", "Value"]
 
 def configuration_facts(record: RunRecord) -> Table:
     """(name, value) rows describing what ran; the writers show them as a list."""
-    experiment, prov = record.experiment, record.provenance
+    experiment = record.experiment
     load = experiment.load
     model = load.kind
-    sweep: LevelRange | None = getattr(experiment.sweep, model.sweep_key)
+    if model.searched:
+        return Table(FACTS_HEADER, _capacity_rows(record))
+    sweep: LevelRange | None = getattr(experiment.sweep, model.sweep_key or "")
     levels = experiment.levels()
     spacing = f"{fmt.count(sweep.step)} apart" if sweep is not None and sweep.step else "as listed"
     unit, kind = model.unit, model.level_kind
     planned = len(levels) * len(experiment.targets) * experiment.repetitions
     plural = "s" if len(levels) != 1 else ""
     rows: list[list[CellValue]] = [
-        ["Load model", model.description],
-        ["Scenario", _scenario_text(experiment)],
+        *_what_ran(record),
         [f"{kind} range", f"{fmt.count(min(levels))} to {fmt.count(max(levels))} {unit}"],
         [
             f"{kind} levels",
@@ -41,6 +42,22 @@ def configuration_facts(record: RunRecord) -> Table:
             f"{fmt.count(planned)} planned, {fmt.count(len(record.steps))} measured, "
             f"{fmt.count(len(record.failures))} failure(s) recorded",
         ],
+        *_where_it_ran(record),
+    ]
+    return Table(FACTS_HEADER, rows)
+
+
+def _what_ran(record: RunRecord) -> list[list[CellValue]]:
+    experiment = record.experiment
+    return [
+        ["Load model", experiment.load.kind.description],
+        ["Scenario", _scenario_text(experiment)],
+    ]
+
+
+def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
+    experiment, prov = record.experiment, record.provenance
+    rows: list[list[CellValue]] = [
         ["CPU pinning", _pinning_text(experiment)],
         ["Load destinations", _destinations(prov)],
         ["Machine", _machine_text(prov.machine or Machine())],
@@ -52,7 +69,22 @@ def configuration_facts(record: RunRecord) -> Table:
     attempts = attempts_text(record)
     if attempts is not None:
         rows.append(["Attempts", attempts])
-    return Table(FACTS_HEADER, rows)
+    return rows
+
+
+def _capacity_rows(record: RunRecord) -> list[list[CellValue]]:
+    """A capacity run: the objective, search, trials and budget instead of sweep levels."""
+    # Imported here: runner.capacity.report builds on the report package, which imports this.
+    from runner.capacity.report import capacity_facts
+
+    trials = len(record.capacity.trials) if record.capacity else 0
+    done = f"{trials} trial(s) run, {len(record.failures)} failure(s) recorded"
+    return [
+        *_what_ran(record),
+        *capacity_facts(record.experiment),
+        ["Trials run", done],
+        *_where_it_ran(record),
+    ]
 
 
 def _scenario_text(experiment: Experiment) -> str:

@@ -45,6 +45,15 @@ def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
     return sections
 
 
+def _capacity(record: RunRecord) -> Any:
+    """A capacity run's Capacity section (runner.capacity.report); None for a sweep."""
+    if record.capacity is None:
+        return None
+    from runner.capacity.report import capacity_section  # it builds on this package
+
+    return capacity_section(record)
+
+
 def _failures(record: RunRecord) -> list[dict[str, str]]:
     unit = record.experiment.load.kind.unit
     return [
@@ -84,6 +93,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         findings=analysis.findings,
         recommendations=analysis.recommendations,
         failures=_failures(record),
+        capacity=_capacity(record),
     )
 
 

@@ -110,6 +110,20 @@ def analysis_section(analysis: Analysis) -> list[str]:
     return lines
 
 
+def capacity(record: RunRecord) -> list[str]:
+    """A capacity run's Capacity section: its rules, the result per target, every trial."""
+    from runner.capacity.report import capacity_section  # it builds on this package
+
+    section = capacity_section(record)
+    lines = ["## Capacity", "", *markdown_table(section.summary), ""]
+    lines += [f"**{text(note)}**" for note in section.notes]
+    lines += ["", "### Rules", "", *[f"- {text(rule)}" for rule in section.rules]]
+    for target in section.targets:
+        lines += ["", f"### {text(target.label)}", "", text(target.headline), ""]
+        lines += markdown_table(target.trials)
+    return lines
+
+
 def notes(record: RunRecord) -> list[str]:
     lines: list[str] = []
     if record.failures:
@@ -145,8 +159,12 @@ def render(record: RunRecord, analysis: Analysis) -> str:
             "Test Configuration (Attempts) says which steps came from which.",
             "",
         ]
-    lines += [*configuration(record), "", *summary(analysis), "", *details(record, analysis)]
-    lines += ["", *step_validity(record), "", *analysis_section(analysis)]
+    lines += configuration(record)
+    if record.capacity is not None:
+        lines += ["", *capacity(record)]
+    else:
+        lines += ["", *summary(analysis), "", *details(record, analysis)]
+        lines += ["", *step_validity(record), "", *analysis_section(analysis)]
     lines += notes(record)
     lines += ["", "---", "*Every figure above is read from `results.json` in this directory.*", ""]
     return "\n".join(lines)

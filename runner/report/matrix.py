@@ -24,6 +24,7 @@ from runner.report.csv_writer import write_table
 from runner.report.markdown import markdown_table, text
 from runner.report.tables import CellValue, Heading, Table
 from runner.report.templating import ENV
+from runner.results import CapacityRun
 from runner.store import RUN_FILE, load_run
 
 MATRIX_FILES = ("matrix.md", "matrix.html", "matrix.csv")
@@ -38,6 +39,7 @@ class Job:
     directory: Path
     settings: str  # the overrides that set this job apart, e.g. "targets.api.workers=2"
     analysis: Analysis
+    capacity: CapacityRun | None = None  # a capacity run's results (runner.capacity)
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -55,7 +57,7 @@ def load_jobs(sweep_dir: Path) -> list[Job]:
     for directory, record in records.items():
         varying = [o for o in overrides[directory] if o not in common]
         settings = ", ".join(varying) or f"job {directory.name}"
-        jobs.append(Job(directory, settings, analyze(record)))
+        jobs.append(Job(directory, settings, analyze(record), record.capacity))
     return jobs
 
 
@@ -94,6 +96,19 @@ def target_table(jobs: list[Job], target: str) -> Table:
     return Table(header, rows)
 
 
+def capacity_table(jobs: list[Job]) -> Table | None:
+    """Capacity runs: one row per job, each target's capacity; None when no job is one."""
+    if not any(job.capacity is not None for job in jobs):
+        return None
+    targets = _targets(jobs)
+    header = ["Job", *(f"{_label(jobs, t)} capacity" for t in targets)]
+    rows: list[list[CellValue]] = []
+    for job in jobs:
+        found = [job.capacity.of(t) if job.capacity else None for t in targets]
+        rows.append([job.settings, *(f.headline if f else "n/a" for f in found)])
+    return Table(header, rows)
+
+
 def peak_sentence(jobs: list[Job], target: str, label: str) -> str:
     peaks = {
         job.settings: max(c.rps.median for c in job.analysis.series(target))
@@ -107,10 +122,18 @@ def peak_sentence(jobs: list[Job], target: str, label: str) -> str:
     return f"{label}, peak median throughput per job: {listing}."
 
 
+def _swept(jobs: list[Job]) -> bool:
+    """Some job measured sweep levels (capacity runs have per-level tables of nothing)."""
+    return any(job.capacity is None for job in jobs)
+
+
 def write_markdown(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
     lines = [f"# Matrix report: {text(sweep_dir.name)}", "", f"{len(jobs)} job(s):", ""]
     lines += [f"- `{job.directory.name}`: {text(job.settings)}" for job in jobs]
-    for target in _targets(jobs):
+    capacities = capacity_table(jobs)
+    if capacities is not None:
+        lines += ["", "## Capacity", "", *markdown_table(capacities)]
+    for target in _targets(jobs) if _swept(jobs) else []:
         label = _label(jobs, target)
         lines += ["", f"## {text(label)}", "", *markdown_table(target_table(jobs, target))]
         lines += ["", text(peak_sentence(jobs, target, label))]
@@ -163,7 +186,7 @@ def throughput_chart(jobs: list[Job]) -> svg.LineChart:
 
 def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
     sections = []
-    for target in _targets(jobs):
+    for target in _targets(jobs) if _swept(jobs) else []:
         label = _label(jobs, target)
         sections.append(
             {
@@ -177,6 +200,7 @@ def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
         title=sweep_dir.name,
         jobs=[(job.directory.name, job.settings) for job in jobs],
         sections=sections,
+        capacity=capacity_table(jobs),
         note=MATRIX_NOTE,
         chart=figure(throughput_chart(jobs)),
     )

@@ -59,11 +59,26 @@ function errorCause(res) {
   return 'other';
 }
 
+// Capacity trials only (the runner sets SWEEPBENCH_LATENCY_BUCKETS): every answer of the measured
+// window is also counted in one latency bucket, counter sweepbench_latency_b<N> holding answers
+// of at most BASE_MS * FACTOR^N ms (the last bucket: all slower ones). The runner reads the
+// counters from k6's REST API once a second; their change since its last reading is a histogram
+// of the last second's answers, which gives a recent percentile for the early stop.
+const bucketCount = Number(__ENV.SWEEPBENCH_LATENCY_BUCKETS || 0);
+const bucketBaseMs = Number(__ENV.SWEEPBENCH_LATENCY_BASE_MS || 1);
+const bucketLogFactor = Math.log(Number(__ENV.SWEEPBENCH_LATENCY_FACTOR || 2));
+const buckets = Array.from({ length: bucketCount }, (_, n) => new Counter(`sweepbench_latency_b${n}`));
+
+function countLatency(ms) {
+  const above = ms <= bucketBaseMs ? 0 : Math.ceil(Math.log(ms / bucketBaseMs) / bucketLogFactor);
+  buckets[Math.min(above, bucketCount - 1)].add(1);
+}
+
 // Call with every response: a failed request of the measured window is counted by its cause.
 export function countError(res) {
-  if ((res.status >= 400 || res.status === 0) && exec.scenario.name === 'measure') {
-    errors[errorCause(res)].add(1);
-  }
+  if (exec.scenario.name !== 'measure') return;
+  if (res.status >= 400 || res.status === 0) errors[errorCause(res)].add(1);
+  if (bucketCount) countLatency(res.timings.duration);
 }
 
 // Smooth weighted round-robin: each request gets exactly its share of every cycle, spread out

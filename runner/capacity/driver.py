@@ -1,0 +1,170 @@
+"""A capacity search on one running target, with real k6: the sweep hands it a capacity
+experiment's one step per target (runner.sweep) and it runs the search and its confirmation.
+
+Each trial is stored in results.jsonl the moment it ends (like a step), and the target's result
+(capacity, bracket, confidence, why the search stopped, the confirmation) once the search is over.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from runner import interrupts
+from runner.capacity.objective import TrialOutcome, judge
+from runner.capacity.result import CapacityResult
+from runner.capacity.run import run_search
+from runner.capacity.search import SearchConfig
+from runner.capacity.settle import quiet_latency_ms, settle
+from runner.capacity.trial import RanTrial, run_trial
+from runner.capacity.trials import TrialPlan
+from runner.model import Experiment
+from runner.plan import STEP_OVERHEAD_S, Step
+from runner.progress import SweepProgress
+from runner.results import Failure, TargetCapacity, TrialRecord
+from runner.server import ServerHandle
+from runner.store import ResultStore
+
+__all__ = ["SearchSetup", "TrialFailed", "search_config", "search_target"]
+
+
+class TrialFailed(Exception):
+    """k6 failed during a trial: the target's search ends, the failure is recorded."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class SearchSetup:
+    """Where a target's search runs and where its trials go."""
+
+    step: Step
+    server: ServerHandle
+    experiment: Experiment
+    k6_path: Path
+    run_dir: Path
+    script: Path
+
+
+def search_config(experiment: Experiment) -> SearchConfig:
+    """The search's configuration; each trial's warmup and k6 start-up count against the budget."""
+    settings = experiment.load.capacity
+    assert settings is not None  # a capacity experiment
+    return settings.search_config(trial_overhead_s=experiment.load.warmup_s + STEP_OVERHEAD_S)
+
+
+def _record(setup: SearchSetup, plan: TrialPlan, number: int, ran: RanTrial) -> TrialRecord:
+    settings = setup.experiment.load.capacity
+    assert settings is not None
+    judgement = judge(settings.objective, ran.outcome)
+    return TrialRecord(
+        target=setup.step.target,
+        label=setup.experiment.label(setup.step.target),
+        number=number,
+        rate=plan.rate,
+        planned_s=plan.duration_s,
+        plan=plan.kind,
+        reason=plan.reason,
+        long=plan.long,
+        verdict=judgement.verdict,
+        close=judgement.close,
+        why=judgement.why,
+        percentile=settings.percentile,
+        percentile_ms=ran.outcome.percentile_ms,
+        early_stop=ran.early_stop,
+        settle_s=ran.outcome.settle_s,
+        step=ran.step,
+    )
+
+
+def _line(record: TrialRecord) -> str:
+    ran = f"{record.step.duration_s:.1f} of {record.planned_s:g} s"
+    if record.settle_s:
+        ran += f", then {record.settle_s:.1f} s for the server to settle"
+    return (
+        f"{record.label} trial {record.number} ({record.plan}) at {record.rate} RPS, {ran}: "
+        f"{record.verdict.upper()}: {record.why}"
+    )
+
+
+def _summary(
+    setup: SearchSetup, result: CapacityResult, trials: list[TrialRecord], wall_s: float
+) -> TargetCapacity:
+    low, high = result.highest_pass, result.lowest_fail
+    confirmation = trials[-1].number if result.confirmation is not None else None
+    return TargetCapacity(
+        target=setup.step.target,
+        label=setup.experiment.label(setup.step.target),
+        capacity_rps=result.capacity_rps,
+        at_least=result.at_least,
+        headline=result.headline(),
+        highest_pass=low.rate if low else None,
+        highest_pass_how=low.how if low else None,
+        lowest_fail=high.rate if high else None,
+        lowest_fail_how=high.how if high else None,
+        confidence=result.confidence,
+        stop_reason=result.stop.reason,
+        stop_text=result.stop.text,
+        trials=len(result.trials),
+        search_s=round(result.search_seconds, 3),
+        wall_s=round(wall_s, 3),
+        confirmation=confirmation,
+        confirmed=result.confirmed,
+    )
+
+
+def search_target(
+    setup: SearchSetup, store: ResultStore, progress: SweepProgress
+) -> TargetCapacity | Failure:
+    """Run the target's search and confirmation, storing each trial as it ends."""
+    label = setup.experiment.label(setup.step.target)
+    trials: list[TrialRecord] = []
+    started = time.monotonic()
+    settings = setup.experiment.load.capacity
+    assert settings is not None
+    objective, request = settings.objective, setup.experiment.scenario.requests[0]
+    quiet_ms = quiet_latency_ms(setup.server, request)
+
+    def run(plan: TrialPlan) -> TrialOutcome:
+        number = len(trials) + 1
+        trial_step = Step(setup.step.target, plan.rate, number, setup.step.model)
+        progress.step_starting(label, trial_step)
+        work_dir = setup.run_dir / "trials" / setup.step.target / f"t{number:02d}-rps{plan.rate}"
+        ran = run_trial(
+            plan,
+            number,
+            setup.step.target,
+            setup.server,
+            setup.experiment,
+            setup.k6_path,
+            work_dir,
+            setup.script,
+            on_live=progress.live,
+        )
+        if isinstance(ran, Failure):
+            raise TrialFailed(ran)
+        if judge(objective, ran.outcome).verdict == "fail":
+            settled = settle(setup.server, request, objective, quiet_ms)
+            ran = replace(ran, outcome=replace(ran.outcome, settle_s=settled))
+        record = _record(setup, plan, number, ran)
+        with interrupts.deferred():
+            store.append(record)
+        trials.append(record)
+        progress.step_finished(_line(record), ran.step)
+        return ran.outcome
+
+    try:
+        result = run_search(search_config(setup.experiment), run)
+    except TrialFailed as failed:
+        with interrupts.deferred():
+            store.append(failed.failure)
+        progress.log(f"{label}: the capacity search stopped: {failed.failure.message}")
+        return failed.failure
+    summary = _summary(setup, result, trials, time.monotonic() - started)
+    with interrupts.deferred():
+        store.append(summary)
+    progress.log(f"{label}: capacity {summary.headline}: {summary.stop_text}")
+    return summary
