@@ -34,7 +34,7 @@ PROSE_STYLES = {
 
 
 # A percentile the step's requests do not support (runner.validity), in place of its value.
-WITHHELD = r"n/a \(< " + WHOLE + r" req\.\)"
+WITHHELD = "too few"
 
 
 def column_style(header: str) -> str | None:

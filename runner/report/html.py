@@ -16,6 +16,7 @@ from runner.report.configuration import configuration_facts, targets_table
 from runner.report.spectrum import SPECTRUM_NOTE
 from runner.report.tables import (
     aggregate_table,
+    ceiling_note,
     failure_place,
     steps_of,
     steps_table,
@@ -84,6 +85,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         spectrum_note=SPECTRUM_NOTE,
         validity=validity_table(record),
         validity_note=validity_note(record),
+        ceiling_note=ceiling_note(record),
         validity_rules=validity_rules(record),
         details=_details(record, analysis),
         breaking=[(analysis.labels[t], analysis.breaking_points[t].text) for t in analysis.targets],

@@ -15,6 +15,7 @@ from runner.report.tables import (
     CellValue,
     Table,
     aggregate_table,
+    ceiling_note,
     failure_place,
     step_place,
     steps_of,
@@ -82,7 +83,7 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
 def step_validity(record: RunRecord) -> list[str]:
     """Invalid steps stay in every table (their Valid cell says why); here, their reasons."""
     table = validity_table(record)
-    lines = ["## Step validity", "", text(validity_note(record))]
+    lines = ["## Step validity", "", text(validity_note(record)), "", text(ceiling_note(record))]
     if table.rows:
         lines += ["", *markdown_table(table)]
     return [*lines, "", "Rules:", "", *[f"- {text(rule)}" for rule in validity_rules(record)]]

@@ -165,7 +165,6 @@ STEP_HEADER = [
     "Mem max MiB",
     "Processes",
     "k6 CPU avg",
-    "k6 ceiling %",
     "Valid",
 ]
 # An open-model run adds its target rate and dropped iterations.
@@ -173,17 +172,10 @@ FIXED_RATE_STEP_HEADER = ["Target RPS", "Dropped"]
 
 
 def validity_cell(s: StepResult) -> str:
-    """'yes', 'no: <reason codes>', or 'not judged' (runs before schema 3)."""
+    """'yes', 'no' (the Step validity section says why), or 'not judged' (before schema 3)."""
     if s.validity is None:
         return "not judged"
-    if s.validity.valid:
-        return "yes"
-    codes = dict.fromkeys(r.code.replace("_", " ") for r in s.validity.reasons if r.invalidates)
-    return "no (" + ", ".join(codes) + ")"
-
-
-def _ceiling_cell(s: StepResult) -> str:
-    return "n/a" if s.client_ceiling_share is None else fmt.percent(s.client_ceiling_share)
+    return "yes" if s.validity.valid else "no"
 
 
 def _step_row(s: StepResult, fixed_rate: bool, settings: ValiditySettings) -> list[CellValue]:
@@ -211,7 +203,6 @@ def _step_row(s: StepResult, fixed_rate: bool, settings: ValiditySettings) -> li
         fmt.mib(s.memory_mib.max if s.memory_mib else None),
         fmt.count(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
         fmt.cpu(s.client_cpu_percent.avg),
-        _ceiling_cell(s),
         validity_cell(s),
     ]
     if fixed_rate:
@@ -284,6 +275,24 @@ def validity_note(record: RunRecord) -> str:
     if unjudged:
         note += f" {unjudged} step(s) not judged (stored before step validity existed)."
     return note
+
+
+def ceiling_note(record: RunRecord) -> str:
+    """k6's ceiling and, per target, the range of its steps' throughput as a share of it."""
+    ceiling = record.provenance.client_ceiling
+    if ceiling is None:
+        return "k6's ceiling was not measured for this run: steps are judged by k6's CPU alone."
+    how = "from this machine's cache" if ceiling.cached else "measured for this run"
+    parts = []
+    for target in record.experiment.targets:
+        shares = [s.client_ceiling_share for s in record.steps if s.target == target]
+        known = [share for share in shares if share is not None]
+        if known:
+            label = record.experiment.label(target)
+            low, high = f"{min(known):.0%}", f"{max(known):.0%}"
+            parts.append(f"{label} {low}" if low == high else f"{label} {low} to {high}")
+    shares_text = f" Throughput as a share of it: {'; '.join(parts)}." if parts else ""
+    return f"k6's ceiling on this machine: {fmt.rps(ceiling.rps)} RPS ({how}).{shares_text}"
 
 
 def validity_rules(record: RunRecord) -> list[str]:

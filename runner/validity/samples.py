@@ -47,10 +47,14 @@ def too_few_samples_reasons(facts: StepFacts, settings: ValiditySettings) -> lis
     return reasons
 
 
+# A percentile's cell when the step has too few requests for it (the rule says how many).
+WITHHELD = "too few"
+
+
 def withheld_cell(p: float, requests: int | None, samples_per_tail: float = 10.0) -> str | None:
     """What a report cell of percentile p says instead of a value when `requests` (a step's,
     or the fewest of a cell's repetitions) are too few for it; None: print the value."""
     needed = requests_needed(p, samples_per_tail)
     if requests is None or requests >= needed:
         return None
-    return f"n/a (< {needed:,} req.)"
+    return WITHHELD
