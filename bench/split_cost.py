@@ -4,12 +4,13 @@
 
 Drives the minimal responder (runner.ceiling.responder) on the server's core with k6 (standard
 script) on the client's core, as k6's ceiling is measured:
-1. k6's throughput with one instance, closed model at --vus users, without and with its raw
-   output (`--out csv=`, what a split step's instances write and the runner merges): RPS of
-   each, the cost in %, the file's bytes per request and the runner's seconds to read it.
+1. k6's throughput with one instance, closed model at --vus users, without raw output, with it
+   gzipped as a split step's instances write it (`--out csv=k6-samples.csv.gz`), and with it
+   uncompressed: RPS of each, the cost in %, the file's bytes per request and the runner's time
+   to read it.
 2. One step split over 2 instances next to a single-instance step of the same total load: an
-   open model at --rate requests/s (0: 60% of the throughput without raw output in part 1, so
-   both can keep up), with requests, RPS, dropped iterations, p50 and p99 of each.
+   open model at --rate requests/s (0: half the throughput with raw output in part 1, so both
+   can keep up), with requests, RPS, dropped iterations, p50 and p99 of each.
 Holds the machine-wide load lock while it runs.
 """
 
@@ -71,48 +72,62 @@ def run(
     return done, metrics
 
 
-def one_instance(work: Path, options: dict[str, object], raw: bool) -> list[k6.Instance]:
+def one_instance(work: Path, options: dict[str, object], raw: str | None) -> list[k6.Instance]:
     command = k6.k6_command(
         k6.find_k6(),
         k6.STANDARD_SCRIPT,
         options,
         work,
         free_port(),
-        raw_path=work / RAW_FILE if raw else None,
+        raw_path=work / raw if raw else None,
     )
     return [k6.Instance(k6.Segment(0, 1), command)]
 
 
+VARIANTS = {
+    "without raw output": None,
+    f"with raw output, gzipped as a split step writes it ({RAW_FILE})": RAW_FILE,
+    "with raw output uncompressed (k6-samples.csv)": "k6-samples.csv",
+}
+
+
 def raw_output_cost(port: int, args: argparse.Namespace, work: Path) -> float:
-    """Part 1; returns the throughput without raw output (RPS, median of the repeats)."""
+    """Part 1; returns the throughput with gzipped raw output (RPS, median of the repeats)."""
     options = k6.step_options(CLOSED.executor(args.vus), f"{args.seconds:g}s", WARMUP_S)
-    rps: dict[bool, list[float]] = {False: [], True: []}
+    rps: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for _repeat in range(args.repeats):
-        for raw in (False, True):
+        for name, raw in VARIANTS.items():
             _done, metrics = run(one_instance(work, options, raw), port, args.seconds)
-            rps[raw].append(metrics.requests / args.seconds)
-    plain, with_raw = statistics.median(rps[False]), statistics.median(rps[True])
+            rps[name].append(metrics.requests / args.seconds)
     print(f"one k6 instance, {args.vus} VUs, {args.seconds:g} s, median of {args.repeats}:")
-    print(f"  without raw output: {plain:,.0f} RPS")
-    print(f"  with raw output (--out csv): {with_raw:,.0f} RPS")
-    print(f"  cost of the raw output: {100 * (plain - with_raw) / plain:.1f}% of k6's throughput")
-    raw_file = work / RAW_FILE
-    began = time.perf_counter()
-    durations = read_measured_durations(raw_file)
-    read_s = time.perf_counter() - began
-    total = with_raw * args.seconds
-    size = raw_file.stat().st_size
-    print(
-        f"  raw file: {size / 1e6:.1f} MB, {size / max(total, 1):.0f} bytes per request "
-        f"(warmup included); the runner read its {durations.size:,} window samples in "
-        f"{read_s:.2f} s ({read_s / max(durations.size, 1) * 1e6:.2f} us per request)"
+    plain = statistics.median(rps["without raw output"])
+    for name, raw in VARIANTS.items():
+        median = statistics.median(rps[name])
+        cost = f", cost {100 * (plain - median) / plain:.1f}% of k6's throughput" if raw else ""
+        print(f"  {name}: {median:,.0f} RPS{cost}")
+        if raw is not None:
+            _describe_file(work / raw, median * args.seconds)
+    return statistics.median(
+        rps[f"with raw output, gzipped as a split step writes it ({RAW_FILE})"]
     )
-    return plain
+
+
+def _describe_file(path: Path, requests: float) -> None:
+    began = time.perf_counter()
+    durations = read_measured_durations(path)
+    read_s = time.perf_counter() - began
+    size = path.stat().st_size
+    print(
+        f"    file: {size / 1e6:.1f} MB, {size / max(requests, 1):.0f} bytes per measured "
+        f"request (its warmup too); read by the runner in {read_s:.2f} s "
+        f"({read_s / max(durations.size, 1) * 1e6:.1f} us per request)"
+    )
 
 
 def split_against_single(port: int, args: argparse.Namespace, rate: int, work: Path) -> None:
     """Part 2: the same open-model load from one instance and from two."""
-    options = k6.step_options(OPEN.executor(rate, OPEN_VUS), f"{args.seconds:g}s", WARMUP_S)
+    executor = OPEN.executor(rate, OPEN_VUS)
+    options = k6.step_options(executor, f"{args.seconds:g}s", WARMUP_S, ["dropped_iterations"])
     print(
         f"one step at {rate:,} RPS (open model), {args.seconds:g} s, on k6 core(s) {CLIENT_CPUS}:"
     )
@@ -132,7 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--vus", type=int, default=64)
-    parser.add_argument("--rate", type=int, default=0, help="part 2's rate (0: 60%% of part 1)")
+    parser.add_argument("--rate", type=int, default=0, help="part 2's rate (0: from part 1)")
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
@@ -140,8 +155,8 @@ def main() -> None:
         port = free_port()
         responder = start_responder(port)
         try:
-            plain = raw_output_cost(port, args, Path(scratch))
-            rate = args.rate or max(1, int(0.6 * plain))
+            with_raw = raw_output_cost(port, args, Path(scratch))
+            rate = args.rate or max(1, int(0.5 * with_raw))
             split_against_single(port, args, rate, Path(scratch))
         finally:
             launch.stop_group(responder, 3)

@@ -93,7 +93,7 @@ def test_split_instances_have_their_own_files_segment_and_raw_output(tmp_path: P
     instances = k6.step_instances(Path("/bin/k6"), Path("s.js"), {}, tmp_path, 2)
     second = instances[1].command
     assert second.summary_path == tmp_path / "k6-2" / "k6-summary.json"
-    assert second.raw_path == tmp_path / "k6-2" / "k6-samples.csv"
+    assert second.raw_path == tmp_path / "k6-2" / "k6-samples.csv.gz"
     assert "--execution-segment" in second.argv and "1/2:1" in second.argv
     assert ["--out", f"csv={second.raw_path}"] == second.argv[-5:-3]
     assert len({i.command.api_port for i in instances}) == 2

@@ -5,6 +5,7 @@ independently of the runner's merge."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ def summary_metric(directory: Path, name: str) -> dict[str, Any]:
 
 
 def raw_measured_durations(path: Path) -> list[float]:
-    with path.open(newline="") as stream:
+    with gzip.open(path, "rt", newline="") as stream:
         return [
             float(row["metric_value"])
             for row in csv.DictReader(stream)
@@ -41,18 +42,19 @@ def test_split_step_sums_the_instances_and_pools_their_samples(
     entry = run_step(faulty_server, spec, tmp_path)
     instances = [tmp_path / "k6-1", tmp_path / "k6-2"]
     counts = [summary_metric(d, "http_reqs{scenario:measure}")["count"] for d in instances]
-    # Each instance ran half of the virtual users.
-    assert [summary_metric(d, "vus_max")["value"] for d in instances] == [2, 2]
+    # Each instance ran half of the 4 virtual users, in each of the two scenarios (k6 allocates
+    # the warmup's and the window's apart): 2 + 2, where one k6 alone allocates 4 + 4.
+    assert [summary_metric(d, "vus_max")["value"] for d in instances] == [4, 4]
     assert min(counts) > 50 and entry.requests == sum(counts)
     pooled = np.asarray(
-        [value for d in instances for value in raw_measured_durations(d / "k6-samples.csv")]
+        [value for d in instances for value in raw_measured_durations(d / "k6-samples.csv.gz")]
     )
     assert pooled.size == entry.requests
     assert entry.latency_ms.p99 == pytest.approx(np.percentile(pooled, 99), abs=0.0006)
     assert entry.latency_ms.p50 == pytest.approx(np.percentile(pooled, 50), abs=0.0006)
     assert entry.latency_ms.max == pytest.approx(pooled.max(), abs=0.0006)
     # One instance's raw samples give back its own summary's percentile (k6's method).
-    first = np.asarray(raw_measured_durations(instances[0] / "k6-samples.csv"))
+    first = np.asarray(raw_measured_durations(instances[0] / "k6-samples.csv.gz"))
     own_p99 = summary_metric(instances[0], "http_req_duration{scenario:measure}")["p(99)"]
     assert np.percentile(first, 99) == pytest.approx(own_p99, abs=0.0006)
     assert entry.k6_split is not None
@@ -89,6 +91,6 @@ def test_one_instance_step_is_unchanged(faulty_server: RunningServer, tmp_path: 
     assert entry.k6_split is None
     assert entry.latency_ms.p99 == round(duration["p(99)"], 3)
     assert not [path for path in tmp_path.glob("k6-*") if path.is_dir()]
-    assert not list(tmp_path.glob("**/k6-samples.csv"))
+    assert not list(tmp_path.glob("**/k6-samples.csv*"))
     with (tmp_path / "samples.csv").open() as stream:
         assert {row["tree"] for row in csv.DictReader(stream)} == {"k6", "server"}

@@ -2,7 +2,7 @@
 
 With one instance everything is as it always was: one k6 in the step's directory, its summary
 the step's figures. With N, instance n runs its execution segment (runner.k6.segments) in
-`k6-n/` of the step's directory, with its own options, summary, raw samples (k6-samples.csv)
+`k6-n/` of the step's directory, with its own options, summary, raw samples (k6-samples.csv.gz)
 and REST port, all N side by side on the client's cores. The step's figures merge them
 (runner.k6.merge): counts summed, latencies from the pooled raw samples of the window.
 """
