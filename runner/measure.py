@@ -5,25 +5,29 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import psutil
 
-from runner import k6, launch
-from runner.cpu_accounting import CounterReading
+from runner import k6
 from runner.errors import TargetError
 from runner.model import Experiment
 from runner.plan import Step
-from runner.ports import free_port
 from runner.results import Failure, LatencyMs, Stat, StepResult
-from runner.sampler import Sample, TreeSampler, WindowSummary, summarize
+from runner.sampler import Sample, WindowSummary, summarize
 from runner.server import ServerHandle
 from runner.step_judging import Judging, core_sets, judged, window_interference
+from runner.step_load import (
+    StepLoad,
+    StepWatch,
+    client_cpus,
+    instance_records,
+    load_and_sample,
+    sampled_roots,
+)
 
-# k6 needs a moment to start and to finish in-flight requests after the window closes.
-K6_EXTRA_TIME_S = 60.0
+__all__ = ["StepWatch", "client_cpus", "run_step", "server_cpus", "write_samples"]
 # Shortest window a step stopped early is counted over (guards a division by zero).
 MIN_WINDOW_S = 0.1
 # samples.csv: one row per sample and tree. Memory columns are blank on CPU-only samples.
@@ -37,30 +41,6 @@ SAMPLE_COLUMNS = [
     "pss_mib",
     "processes",
 ]
-
-
-class StepWatch(Protocol):
-    """Watches a running step through k6's REST API and may end it before its planned end (the
-    capacity search's early stop, runner.capacity.watch). The step's window then closes when k6
-    was stopped, and its figures cover the time actually run."""
-
-    @property
-    def env(self) -> dict[str, str]:
-        """Extra environment for the k6 script."""
-        ...
-
-    def watching(self, api_port: int) -> AbstractContextManager[None]:
-        """Watch k6 (its REST API on `api_port`) while inside."""
-        ...
-
-    @property
-    def stopped_at(self) -> float | None:
-        """Wall-clock time at which the watch stopped k6; None if it let it run."""
-        ...
-
-
-def client_cpus(experiment: Experiment) -> list[int] | None:
-    return list(experiment.pinning.client_cpus) if experiment.pinning.enabled else None
 
 
 def server_cpus(experiment: Experiment) -> list[int] | None:
@@ -94,11 +74,10 @@ def run_step(
     the step then covers the time until it did.
     """
     load = experiment.load
-    roots = _sampled_roots(server)
+    roots = sampled_roots(server)
     server_cores = cores_of(server.pid) if server.pid is not None else None
-    run, samples, counters = _load_and_sample(
-        step, server, experiment, k6_path, work_dir, on_live, script, watch
-    )
+    loaded = load_and_sample(step, server, experiment, k6_path, work_dir, on_live, script, watch)
+    run, samples = loaded.run, loaded.samples
     write_samples(samples, work_dir / "samples.csv")
     label = experiment.label(step.target)
     if not server.alive():
@@ -111,9 +90,10 @@ def run_step(
         return _step_failure(step, label, run.stopped_because, run.output_tail)
     stopped_at = watch.stopped_at if watch is not None else None
     # k6 stopped through its REST API exits non-zero, but writes its summary.
-    if (run.exit_code != 0 and stopped_at is None) or run.summary is None:
-        return _step_failure(step, label, _k6_problem(run), run.output_tail)
-    window_start = (run.load_started_at or run.started_at) + load.warmup_s
+    problem = run.problem(stopped_by_watch=stopped_at is not None)
+    if problem is not None:
+        return _step_failure(step, label, problem, run.output_tail)
+    window_start = run.load_started_at + load.warmup_s
     window_end = window_start + load.duration_s
     if stopped_at is not None:
         window_end = max(min(window_end, stopped_at), window_start + MIN_WINDOW_S)
@@ -121,65 +101,35 @@ def run_step(
     client_usage = summarize(samples.get("k6", []), window_start, window_end)
     if (roots and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
-    metrics = k6.parse_summary(run.summary)
+    metrics = run.metrics()
+    if isinstance(metrics, str):
+        return _step_failure(step, label, metrics, run.output_tail)
     result = _step_result(
         step,
         label,
         metrics,
-        run,
+        run.exit_code,
         window_start,
         window_end - window_start,
         server_usage,
         client_usage,
     )
     result = _with_context(result, experiment, step, server.pid, server_cores)
+    result = _with_split(result, loaded, (window_start, window_end), step.model.fixed_rate)
     sets = core_sets(experiment, server_sampled=bool(roots))
-    found = window_interference(counters, samples, window_start, window_end, sets)
+    found = window_interference(loaded.counters, samples, window_start, window_end, sets)
     return judged(result, metrics, found, judging or Judging(experiment.validity))
 
 
-def _sampled_roots(server: ServerHandle) -> dict[str, int]:
-    """A server not started by the runner (a `url` target) has no process tree to sample."""
-    return {"server": server.pid} if server.pid is not None else {}
-
-
-def _load_and_sample(
-    step: Step,
-    server: ServerHandle,
-    experiment: Experiment,
-    k6_path: Path,
-    work_dir: Path,
-    on_live: Callable[[k6.LiveView], None] | None,
-    script: Path,
-    watch: StepWatch | None,
-) -> tuple[k6.K6Run, dict[str, list[Sample]], list[CounterReading]]:
-    """Run k6 for the step while the sampler watches the server's tree (if ours) and k6's."""
-    load = experiment.load
-    options = k6.options_for_step(experiment, step)
-    timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
-    api_port = free_port()
-    sampling = experiment.sampler
-    roots = _sampled_roots(server)
-    with (
-        TreeSampler(
-            roots, sampling.interval, sampling.memory_interval, sampling.uss, cpu_counters=True
-        ) as sampler,
-        k6.live_feed(api_port, sampler, on_live),
-        watch.watching(api_port) if watch is not None else nullcontext(),
-    ):
-        run = k6.run_k6(
-            k6_path,
-            script,
-            options,
-            k6.step_env(server.base_url, experiment, step) | (watch.env if watch else {}),
-            work_dir,
-            client_cpus(experiment),
-            timeout_s,
-            on_spawn=lambda pid: sampler.track("k6", pid),
-            api_port=api_port,
-            stop_when=lambda: None if server.alive() else "the server exited",
-        )
-    return run, sampler.samples, sampler.counters or []
+def _with_split(
+    result: StepResult, loaded: StepLoad, window: tuple[float, float], fixed_rate: bool
+) -> StepResult:
+    """A split step's record of each instance (unchanged for one k6)."""
+    if not loaded.run.split:
+        return result
+    each = loaded.run.instance_metrics()
+    records = instance_records(loaded, each, window, fixed_rate)
+    return result.model_copy(update={"k6_split": records})
 
 
 def _with_context(
@@ -212,12 +162,6 @@ def _share(cpu: Stat, cores: int | None) -> Stat | None:
     return Stat(avg=round(cpu.avg / cores, 2), max=round(cpu.max / cores, 2))
 
 
-def _k6_problem(run: k6.K6Run) -> str:
-    if run.exit_code != 0:
-        return f"k6 failed ({launch.describe_exit(run.exit_code)})"
-    return "k6 exited without writing its summary"
-
-
 def _step_failure(step: Step, label: str, message: str, tail: list[str]) -> Failure:
     return Failure(
         target=step.target,
@@ -246,7 +190,7 @@ def _step_result(
     step: Step,
     label: str,
     metrics: k6.K6Metrics,
-    run: k6.K6Run,
+    k6_exit_code: int,
     window_start: float,
     duration_s: float,
     server_usage: WindowSummary | None,
@@ -278,7 +222,7 @@ def _step_result(
         memory_pss_mib=_server_stat(server_usage, "pss_mib"),
         server_processes=server_usage.processes if server_usage else None,
         client_cpu_percent=_stat(client_usage, "cpu_percent"),
-        k6_exit_code=run.exit_code,
+        k6_exit_code=k6_exit_code,
     )
 
 

@@ -387,6 +387,15 @@ class Load(Strict):
         description="Open model: virtual users k6 starts before the load (default: enough for "
         f"{OPEN_PREALLOCATED_FOR_MS:g} ms responses, at least {OPEN_MIN_VUS}).",
     )
+    k6_instances: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="k6 processes each step's load is split over (k6 execution segments: each "
+        "runs 1/N of the virtual users, or of the arrival rate), side by side on the client's "
+        "cores. Above 1 each instance also writes its raw samples, and the step's latency "
+        "percentiles are computed from them pooled; see docs/running.md for what that costs.",
+    )
     capacity: CapacitySettings | None = Field(
         default=None,
         description="Capacity load model only (and required there): the latency objective, "

@@ -44,6 +44,23 @@ class LatencyMs(Record):
     max: float
 
 
+class K6Instance(Record):
+    """One k6 process of a step whose load was split over several (load.k6_instances > 1)."""
+
+    instance: int = Field(description="1-based.")
+    segment: str = Field(description="Its k6 execution segment, e.g. '1/2:1'.")
+    requests: int
+    rps: float = Field(description="Its requests per second over the step's measured window.")
+    failed_requests: int
+    dropped_iterations: int | None = Field(default=None, description="Open model only.")
+    load_start_offset_s: float = Field(
+        description="When its load started, seconds after the first instance's."
+    )
+    client_cpu_percent: Stat | None = Field(
+        default=None, description="Its CPU, % of one core (null: no samples in the window)."
+    )
+
+
 class StepResult(Record):
     """One target at one level in one repetition, measured window only."""
 
@@ -113,6 +130,13 @@ class StepResult(Record):
         "(runner.ceiling); null: no ceiling measured.",
     )
     k6_exit_code: int
+    k6_split: list[K6Instance] | None = Field(
+        default=None,
+        description="The step's load split over several k6 processes (load.k6_instances > 1): "
+        "each one's segment and figures. The step's own figures merge them: counts and rates "
+        "summed, latency percentiles computed from their pooled raw samples, k6 CPU their "
+        "total. null: one k6 process.",
+    )
     validity: Validity | None = Field(
         default=None,
         description="Whether the step's figures can be believed, with named reasons and their "

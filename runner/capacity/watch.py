@@ -9,6 +9,10 @@ last second's answers, from which it reads the recent percentile (to within half
 BUCKET_FACTOR wide). `clearly_broken` judges the readings, and when it fires the watch asks k6 to
 end the test (`PATCH /v1/status`); k6 writes its summary, and the trial counts at the seconds it
 ran (runner.measure closes the window there).
+
+A step split over several k6 instances is read and stopped as one: the bucket counters, the
+request count and the error rate are merged exactly (runner.k6.live.merge_readings), so the
+early stop judges the whole step's answers.
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ def _count(samples: dict[str, dict[str, Any]], name: str) -> float:
 class TrialWatch:
     """Reads a trial's live feed once a second and stops k6 once its objective is clearly broken.
 
-    Implements runner.measure.StepWatch. `rule` None: readings only, k6 is never stopped.
+    Implements runner.step_load.StepWatch. `rule` None: readings only, k6 is never stopped.
     """
 
     def __init__(self, objective: Objective, rule: EarlyStopRule | None) -> None:
@@ -100,9 +104,9 @@ class TrialWatch:
         return self._stopped_at
 
     @contextmanager
-    def watching(self, api_port: int) -> Iterator[None]:
+    def watching(self, api_ports: Sequence[int]) -> Iterator[None]:
         done = threading.Event()
-        thread = threading.Thread(target=self._watch, args=(api_port, done), daemon=True)
+        thread = threading.Thread(target=self._watch, args=(list(api_ports), done), daemon=True)
         thread.start()
         try:
             yield
@@ -110,15 +114,15 @@ class TrialWatch:
             done.set()
             thread.join(timeout=JOIN_S)
 
-    def _watch(self, api_port: int, done: threading.Event) -> None:
+    def _watch(self, api_ports: list[int], done: threading.Event) -> None:
         while not done.wait(READ_INTERVAL_S):
-            samples = k6.read_metrics(api_port)
+            samples = k6.read_merged_metrics(api_ports)
             reading = self._reading(samples) if samples is not None else None
             if reading is None:
                 continue
             self.readings.append(reading)
             reason = clearly_broken(self.objective, self.readings, self.rule) if self.rule else None
-            if reason is not None and k6.stop_test(api_port):
+            if reason is not None and k6.stop_tests(api_ports):
                 self.stop_reason, self._stopped_at = reason, time.time()
                 return
 

@@ -1,6 +1,9 @@
 """Live numbers while a step runs: k6's REST API, plus the sampler's latest readings.
 
 The progress display gets a LiveView once a second from a feed thread; nothing here is stored.
+A split step's instances are read together (merge_readings): counts and throughput are their
+sums and the error rate is exact, but a live percentile is the highest of the instances' (the
+step's own lies between their lowest and highest); the stored figures are exact (runner.k6.merge).
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from runner.k6.client_trees import combined_latest
 from runner.k6.options import MEASURE
+from runner.k6.segments import CLIENT_TREE
 from runner.ports import HOST
 from runner.sampler import Sample, TreeSampler
 
@@ -36,10 +41,11 @@ class LiveNumbers:
 
 
 class K6Live:
-    """Reads k6's REST API (`/v1/metrics`) during a run; throughput from the change in count."""
+    """Reads k6's REST API (`/v1/metrics`) during a run, of every instance of a split step;
+    throughput from the change in count."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, ports: Sequence[int]) -> None:
+        self.ports = list(ports)
         self._last: tuple[float, float] | None = None
 
     def poll(self) -> LiveNumbers | None:
@@ -64,7 +70,7 @@ class K6Live:
         )
 
     def _samples(self) -> dict[str, dict[str, Any]] | None:
-        return read_metrics(self.port)
+        return read_merged_metrics(self.ports)
 
 
 def read_metrics(port: int) -> dict[str, dict[str, Any]] | None:
@@ -77,6 +83,64 @@ def read_metrics(port: int) -> dict[str, dict[str, Any]] | None:
     except (OSError, ValueError):
         return None
     return {m["id"]: m["attributes"].get("sample", {}) for m in payload.get("data", [])}
+
+
+def read_merged_metrics(ports: Sequence[int]) -> dict[str, dict[str, Any]] | None:
+    """The metrics of every k6 on `ports` as one (merge_readings); None unless all answer."""
+    readings = []
+    for port in ports:
+        reading = read_metrics(port)
+        if reading is None:
+            return None
+        readings.append(reading)
+    return merge_readings(readings)
+
+
+def merge_readings(readings: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Several instances' REST readings as one: counts, counter rates and gauges summed, min and
+    max kept, means weighted by count, a Rate metric's rate weighted by the instance's requests
+    of the same tags (exact for http_req_failed); a trend's percentiles are the highest of the
+    instances', an upper bound of the pooled one. One reading is returned as it is."""
+    if len(readings) == 1:
+        return readings[0]
+    merged = {}
+    for name in {name for reading in readings for name in reading}:
+        present = [reading for reading in readings if name in reading]
+        requests = f"http_reqs{name[name.index('{') :]}" if "{" in name else "http_reqs"
+        weights = [float(reading.get(requests, {}).get("count", 0)) for reading in present]
+        merged[name] = _merge_sample([reading[name] for reading in present], weights)
+    return merged
+
+
+def _merge_sample(parts: list[dict[str, Any]], weights: list[float]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    counts = [float(part.get("count", 0)) for part in parts]
+    for key in {key for part in parts for key in part}:
+        values = [float(part[key]) for part in parts if key in part]
+        if key in ("count", "value") or (key == "rate" and "count" in parts[0]):
+            merged[key] = sum(values)
+        elif key == "min":
+            merged[key] = min(values)
+        elif key == "max" or key == "med" or key.startswith("p("):
+            merged[key] = max(values)
+        elif key in ("avg", "rate") and len(values) == len(parts):
+            merged[key] = _weighted_mean(values, counts if key == "avg" else weights)
+        else:
+            merged[key] = values[0]
+    return merged
+
+
+def _weighted_mean(values: list[float], weights: list[float]) -> float:
+    total = sum(weights)
+    if total <= 0:
+        return sum(values) / len(values)
+    return sum(value * weight for value, weight in zip(values, weights, strict=True)) / total
+
+
+def stop_tests(ports: Sequence[int]) -> bool:
+    """stop_test on every instance; False when none answered (one that did not had ended)."""
+    answered = [stop_test(port) for port in ports]
+    return any(answered)
 
 
 def stop_test(port: int) -> bool:
@@ -108,28 +172,44 @@ class LiveView:
 class _LiveFeed(threading.Thread):
     """Once a second, hands the live numbers to the progress display."""
 
-    def __init__(self, port: int, sampler: TreeSampler, sink: Callable[[LiveView], None]) -> None:
+    def __init__(
+        self,
+        ports: Sequence[int],
+        sampler: TreeSampler,
+        sink: Callable[[LiveView], None],
+        client_trees: Sequence[str],
+    ) -> None:
         super().__init__(name="live-feed", daemon=True)
-        self.reader = K6Live(port)
+        self.reader = K6Live(ports)
         self.sampler = sampler
         self.sink = sink
+        self.client_trees = list(client_trees)
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(LIVE_INTERVAL_S):
             server = self.sampler.latest("server")
-            self.sink(LiveView(self.reader.poll(), server, self.sampler.latest("k6")))
+            self.sink(LiveView(self.reader.poll(), server, self._client()))
+
+    def _client(self) -> Sample | None:
+        if self.client_trees == [CLIENT_TREE]:
+            return self.sampler.latest(CLIENT_TREE)
+        return combined_latest(self.sampler, self.client_trees)
 
 
 @contextmanager
 def live_feed(
-    api_port: int, sampler: TreeSampler, sink: Callable[[LiveView], None] | None
+    api_ports: Sequence[int],
+    sampler: TreeSampler,
+    sink: Callable[[LiveView], None] | None,
+    client_trees: Sequence[str] = (CLIENT_TREE,),
 ) -> Iterator[None]:
-    """While inside, `sink` gets a LiveView once a second (nothing happens without a sink)."""
+    """While inside, `sink` gets a LiveView once a second (nothing happens without a sink): k6's
+    numbers from the instances on `api_ports`, the client's from the trees `client_trees`."""
     if sink is None:
         yield
         return
-    feed = _LiveFeed(api_port, sampler, sink)
+    feed = _LiveFeed(api_ports, sampler, sink, client_trees)
     feed.start()
     try:
         yield

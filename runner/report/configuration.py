@@ -59,6 +59,7 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
     experiment, prov = record.experiment, record.provenance
     rows: list[list[CellValue]] = [
         ["CPU pinning", _pinning_text(experiment)],
+        *_split_rows(experiment),
         ["Load destinations", _destinations(prov)],
         ["Machine", _machine_text(prov.machine or Machine())],
         ["Software", _software_text(prov)],
@@ -99,6 +100,25 @@ def _pinning_text(experiment: Experiment) -> str:
     if not pinning.enabled:
         return "off"
     return f"server on core(s) {pinning.server_cpus}, k6 on core(s) {pinning.client_cpus}"
+
+
+def _split_rows(experiment: Experiment) -> list[list[CellValue]]:
+    """How each step's load was split over k6 processes; nothing for the usual one k6."""
+    model, instances = experiment.load.kind, experiment.load.k6_instances
+    if instances == 1:
+        return []
+    share = "arrival rate" if model.fixed_rate else "virtual users"
+    cores = (
+        f"core(s) {experiment.pinning.client_cpus}" if experiment.pinning.enabled else "any core"
+    )
+    return [
+        [
+            "k6 instances",
+            f"{instances} k6 processes per step, side by side on {cores}, each running 1/"
+            f"{instances} of the {share} (k6 execution segments); counts and rates summed, "
+            "latency percentiles computed from their pooled raw samples of the measured window",
+        ]
+    ]
 
 
 def _machine_text(machine: Machine) -> str:
