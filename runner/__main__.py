@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.markup import escape
 
-from runner import config, interrupts, launch, usage
+from runner import config, interrupts, launch, machine_lock, multirun, usage
 from runner.errors import (
     EXIT_BAD_INPUT,
     EXIT_RUN_FAILED,
@@ -121,9 +121,15 @@ _job_statuses: list[int] = []
 def hydra_entry(cfg: DictConfig) -> None:
     status = run_job(cfg)
     _job_statuses.append(status)
+    hydra_config = HydraConfig.get()
+    if hydra_config.mode == RunMode.MULTIRUN and not multirun.in_launcher():
+        # A job in another process or on another host (submitit): the launching process reads
+        # this when the multirun ends, and does not end the other jobs.
+        multirun.store_status(Path(hydra_config.sweep.dir), hydra_config.job.num, status)
+        return
     # A signal ends the whole sweep; any other failure ends only its job of a multirun.
     ends_everything = status in (EXIT_SIGINT, EXIT_SIGTERM)
-    if status and (ends_everything or HydraConfig.get().mode != RunMode.MULTIRUN):
+    if status and (ends_everything or hydra_config.mode != RunMode.MULTIRUN):
         sys.exit(status)
 
 
@@ -144,7 +150,7 @@ def _run_hydra() -> int:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         # Hydra exits with 1 for errors it reports itself (argument parsing): bad input.
         return EXIT_BAD_INPUT if code == 1 and not _job_statuses else code
-    return max(_job_statuses, default=0)
+    return max([*_job_statuses, *multirun.collected_statuses()], default=0)
 
 
 def main() -> None:
@@ -155,9 +161,12 @@ def main() -> None:
     # Hydra then raises its errors instead of printing a traceback; _run_hydra reports them.
     os.environ["HYDRA_FULL_ERROR"] = "1"
     status = EXIT_BAD_INPUT
+    # Jobs that a launcher runs in other processes tell their statuses apart from ours by it.
+    multirun.mark_launcher()
     try:
         config.preflight(sys.argv[1:])
-        status = _run_hydra()
+        with machine_lock.passed_on_to_jobs():
+            status = _run_hydra()
     except UserError as error:
         report_error(str(error))
         status = error.exit_code
