@@ -119,12 +119,16 @@ _job_statuses: list[int] = []
 
 @hydra.main(version_base="1.3", config_path=str(config.EXPERIMENTS_DIR), config_name="config")
 def hydra_entry(cfg: DictConfig) -> None:
+    hydra_config = HydraConfig.get()
+    elsewhere = hydra_config.mode == RunMode.MULTIRUN and not multirun.in_launcher()
+    if elsewhere:
+        # A job in a process of its own (submitit): main() did not run here. A signal (Ctrl-C,
+        # scancel) still stops its sweep cleanly and leaves a partial report.
+        interrupts.install()
     status = run_job(cfg)
     _job_statuses.append(status)
-    hydra_config = HydraConfig.get()
-    if hydra_config.mode == RunMode.MULTIRUN and not multirun.in_launcher():
-        # A job in another process or on another host (submitit): the launching process reads
-        # this when the multirun ends, and does not end the other jobs.
+    if elsewhere:
+        # The launching process reads this when the multirun ends; the other jobs go on.
         multirun.store_status(Path(hydra_config.sweep.dir), hydra_config.job.num, status)
         return
     # A signal ends the whole sweep; any other failure ends only its job of a multirun.
@@ -178,6 +182,9 @@ def main() -> None:
         leftovers = launch.stop_children()
         if leftovers:
             console.print(f"warning: stopped child process(es) left running: {leftovers}")
+        local_jobs = multirun.stop_local_jobs()
+        if local_jobs:
+            console.print(f"Stopped the local job(s) still running: {local_jobs}")
     sys.exit(status)
 
 

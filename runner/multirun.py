@@ -9,15 +9,23 @@ process reads them when the multirun ends: its exit status is still the worst jo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
+
+import psutil
 
 # Names the launching process (host and pid); a job that sees another value runs elsewhere.
 LAUNCHER_ENV = "SWEEPBENCH_LAUNCHER"
 # In the sweep directory: one file per job, named by its number, holding its exit status.
 STATUS_DIR = ".job_status"
 
+
+# What submitit_local runs per job: a controller process, which starts the job's own process.
+LOCAL_CONTROLLER = "submitit.local._local"
+# Seconds a job stopped by a signal gets to stop its server and k6 and write a partial report.
+STOP_GRACE_S = 15
 
 # Exit statuses of the jobs that ran elsewhere, read when the multirun ended.
 _collected: list[int] = []
@@ -67,3 +75,20 @@ def collect_statuses(sweep_dir: Path) -> list[int]:
 
 def collected_statuses() -> list[int]:
     return list(_collected)
+
+
+def stop_local_jobs() -> list[int]:
+    """Local jobs still running when the launching process ends (a signal stopped its wait):
+    SIGTERM to their controllers, which pass it on to the jobs; SIGKILL after the grace time.
+    Returns the controllers' pids. (Jobs on a cluster are the cluster's: scancel them.)"""
+    found = []
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if LOCAL_CONTROLLER in child.cmdline():
+                child.terminate()
+                found.append(child)
+    _gone, alive = psutil.wait_procs(found, timeout=STOP_GRACE_S)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    return [child.pid for child in found]

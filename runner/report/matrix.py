@@ -14,7 +14,7 @@ the jobs stored. Which jobs may be ranked together depends on their hosts (matri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +85,9 @@ def load_matrix(sweep_dir: Path) -> Matrix:
     for index, (directory, record) in enumerate(records.items()):
         varying = [o for o in overrides[directory] if o not in common]
         settings = ", ".join(varying) or f"job {directory.name}"
-        where = hosts.jobs[index]
-        job = Job(directory, settings, analyze(record), record.capacity)
-        jobs.append(replace(job, host=where.name, letter=where.letter, mark=hosts.mark(index)))
+        host = hosts.jobs[index]
+        analysis, capacity, mark = analyze(record), record.capacity, hosts.mark(index)
+        jobs.append(Job(directory, settings, analysis, capacity, host.name, host.letter, mark))
     return Matrix(jobs, hosts)
 
 
