@@ -46,10 +46,10 @@ def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -
     sweep = tmp_path / "sweep"
     result = run_cli(
         "-m",
-        "hydra/launcher=submitit_local",
-        "hydra.launcher.timeout_min=3",
         "--config-dir",
         str(tmp_path / "conf"),
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=3",
         "+experiment=one_target",
         "targets.api.workers=1,2",
         f"hydra.sweep.dir={sweep}",
