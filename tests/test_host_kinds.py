@@ -22,12 +22,12 @@ from tests.conftest import compose_config
 from tests.factories import record, step, write_synthetic
 from tests.test_compare import run_compare, steps, store
 
-XEON = {"cpu_model": "Intel Xeon E5", "logical_cores": 2, "physical_cores": 1}
-EPYC = {"cpu_model": "AMD EPYC 7763", "logical_cores": 64, "physical_cores": 32}
+XEON: dict[str, Any] = {"cpu_model": "Intel Xeon E5", "logical_cores": 2, "physical_cores": 1}
+EPYC: dict[str, Any] = {"cpu_model": "AMD EPYC 7763", "logical_cores": 64, "physical_cores": 32}
 
 
-def machine(name: str, memory_gib: float = 7.8, **cpu: Any) -> Machine:
-    return Machine(hostname=name, memory_gib=memory_gib, os="Linux", **{**XEON, **cpu})
+def machine(name: str, memory_gib: float = 7.8, cpu: dict[str, Any] = XEON) -> Machine:
+    return Machine(hostname=name, memory_gib=memory_gib, os="Linux", **cpu)
 
 
 def on_host(rec: RunRecord, host: Machine) -> RunRecord:
@@ -51,7 +51,7 @@ def test_kind_is_cpu_cores_and_memory_not_the_hostname() -> None:
         kind_of(machine("node1")),
         kind_of(machine("node2", memory_gib=7.7)),  # reserved memory differs a little
         kind_of(machine("node3", memory_gib=15.6)),
-        kind_of(machine("node4", **EPYC)),
+        kind_of(machine("node4", cpu=EPYC)),
         kind_of(None),
     ]
     assert group_kinds(kinds) == [0, 0, 1, 2, 3]
@@ -76,7 +76,7 @@ def test_jobs_on_one_kind_of_host_get_a_highest_job(tmp_path: Path) -> None:
 
 
 def test_jobs_on_different_kinds_are_marked_and_not_ranked_across(tmp_path: Path) -> None:
-    report = matrix_of(tmp_path, [machine("node1"), machine("big", **EPYC), machine("node2")])
+    report = matrix_of(tmp_path, [machine("node1"), machine("big", cpu=EPYC), machine("node2")])
     assert "The jobs ran on 2 kinds of host, marked [host A], [host B]" in report
     assert "| B | AMD EPYC 7763, 64 logical / 32 physical cores, 7.8 GiB | big |" in report
     # Every comparison across jobs is marked with the job's kind of host.
@@ -96,7 +96,7 @@ def test_jobs_on_different_kinds_are_marked_and_not_ranked_across(tmp_path: Path
 
 
 def test_an_experiment_may_allow_ranking_across_kinds(tmp_path: Path) -> None:
-    hosts = [machine("node1"), machine("big", **EPYC)]
+    hosts = [machine("node1"), machine("big", cpu=EPYC)]
     report = matrix_of(tmp_path, hosts, report={"compare_across_hosts": True})
     assert "Highest: targets.api.workers=2 [host B], ranked across different kinds" in report
     assert "report.compare_across_hosts is true" in report
@@ -121,7 +121,7 @@ def two_runs(tmp_path: Path, baseline: Machine, candidate: Machine) -> tuple[Pat
 
 
 def test_compare_refuses_runs_from_different_kinds_of_host(tmp_path: Path) -> None:
-    baseline, candidate = two_runs(tmp_path, machine("node1"), machine("big", **EPYC))
+    baseline, candidate = two_runs(tmp_path, machine("node1"), machine("big", cpu=EPYC))
     refused = run_compare(baseline, candidate)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert (
