@@ -195,9 +195,18 @@ class MatrixReportCallback(Callback):
     and runs refused for bad input too; the matrix report (scipy, plotly: a second to import)
     loads only when a multirun has ended."""
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # A sweep directory used again: the statuses of its earlier jobs are not this sweep's.
+        from runner.multirun import clear_statuses
+
+        clear_statuses(Path(config.hydra.sweep.dir))
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from runner.multirun import collect_statuses
         from runner.report.matrix import MatrixReportCallback as MatrixReport
 
+        # Jobs that ran in other processes or on other hosts have stored their statuses.
+        collect_statuses(Path(config.hydra.sweep.dir))
         MatrixReport().on_multirun_end(config, **kwargs)
 
 

@@ -570,6 +570,11 @@ class ReportSettings(Strict):
     knee_latency_rise: float = Field(
         default=0.10, ge=0, description="p95 rise above which the sweep has saturated."
     )
+    compare_across_hosts: bool = Field(
+        default=False,
+        description="Matrix report: rank jobs that ran on different kinds of host (CPU model, "
+        "cores, memory) together and name a highest job across them.",
+    )
 
 
 class RunnerSettings(Strict):

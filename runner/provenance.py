@@ -7,6 +7,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -150,6 +151,7 @@ def collect(
         "k6": k6_version,
         "packages": package_versions(),
         "machine": {
+            "hostname": socket.gethostname(),
             "cpu_model": cpu_model(),
             "logical_cores": psutil.cpu_count(logical=True),
             "physical_cores": psutil.cpu_count(logical=False),

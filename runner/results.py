@@ -169,6 +169,10 @@ class GitState(Record):
 
 
 class Machine(Record):
+    """The host a run (a job of a matrix, perhaps on a cluster node) was measured on. Its kind,
+    for comparisons, is the CPU model, cores and memory, not the name (runner.host_kind)."""
+
+    hostname: str | None = Field(default=None, description="null: runs before it was recorded.")
     cpu_model: str = "unknown"
     logical_cores: int | None = None
     physical_cores: int | None = None

@@ -6,8 +6,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
+from runner import machine_lock
 from tests.conftest import PROJECT_ROOT
 
 ENTER_LOCK = """
@@ -40,3 +44,40 @@ def test_runner_wrapped_in_flock_does_not_wait_for_its_own_wrapper(tmp_path: Pat
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert output.splitlines() == ["inside"]
+
+
+SIBLING = """
+import os, sys, time
+from pathlib import Path
+from runner import machine_lock
+machine_lock.LOCK_PATH = Path(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # siblings ask for the lock together
+with machine_lock.exclusive_machine(lambda message: None):
+    print(time.time(), flush=True)
+    time.sleep(0.5)
+    print(time.time(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("holder", [False, True], ids=["no holder", "under a holder"])
+def test_runs_started_side_by_side_take_turns(tmp_path: Path, holder: bool) -> None:
+    """Parallel jobs of a local multirun (submitit_local) are sibling processes: they take turns
+    on the machine lock, or, when an ancestor holds it (a test suite, a flock wrapper), on the
+    lock it names for its descendants."""
+    lock = tmp_path / "load.lock"
+    env = {k: v for k, v in os.environ.items() if k != machine_lock.HELD_ENV}
+    if holder:
+        env[machine_lock.HELD_ENV] = str(tmp_path / "load.lock.12345")
+    start = str(time.time() + 2)
+    siblings = [
+        subprocess.Popen(
+            [sys.executable, "-c", SIBLING, str(lock), start],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    windows = sorted(tuple(map(float, s.communicate(timeout=30)[0].split())) for s in siblings)
+    assert windows[0][1] <= windows[1][0], windows

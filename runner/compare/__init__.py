@@ -9,8 +9,9 @@ repetitions a side; fewer, or noise wider than the threshold, is "inconclusive",
 
 Before comparing it refuses runs it cannot judge: a run that stopped before its last step, a
 baseline with steps missing, or two runs whose design (targets, levels, load model, durations,
-scenario, database, pinning) differs, unless each difference is named as intended with
-`--allow-difference KEY` (e.g. `targets.fastapi.workers`; a key allows everything under it).
+scenario, database, pinning) or kind of host (CPU model, cores, memory) differs, unless each
+difference is named as intended with `--allow-difference KEY` (e.g. `targets.fastapi.workers`;
+a key allows everything under it; `host` allows runs from different kinds of host).
 A target or level of the baseline that the candidate did not measure is a failure, not skipped.
 
 Exit status:

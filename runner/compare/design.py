@@ -3,6 +3,8 @@
 Only complete runs are compared, and only runs of the same design: the keys of the experiment
 that decide what was measured (DESIGN_KEYS). Repetitions may differ (the decision needs enough of
 them on each side anyway), and so may the report, sampler and runner settings and the labels.
+The kind of host each run was measured on (CPU model, cores, memory: runner.host_kind) is part of
+the design too, under the key `host`: figures from different hardware are not a regression.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.errors import EXIT_BAD_INPUT, UserError
+from runner.host_kind import kind_of
 from runner.results import RunRecord
 
 # The experiment keys that decide what is measured: a difference under any of them changes the
@@ -27,6 +30,8 @@ DESIGN_KEYS = (
 )
 # Keys under DESIGN_KEYS that only name or describe (the last part of the key).
 COSMETIC_KEYS = ("label", "description")
+# The design difference of runs measured on different kinds of host (`--allow-difference host`).
+HOST_KEY = "host"
 
 
 class Refused(UserError):
@@ -64,11 +69,25 @@ def _design(record: RunRecord) -> dict[str, Any]:
 
 def design_differences(baseline: RunRecord, candidate: RunRecord) -> list[Difference]:
     before, after = _design(baseline), _design(candidate)
-    return [
+    found = [
         Difference(key, before.get(key), after.get(key))
         for key in sorted(set(before) | set(after))
         if before.get(key) != after.get(key)
     ]
+    host = host_difference(baseline, candidate)
+    return found if host is None else [host, *found]
+
+
+def host_difference(baseline: RunRecord, candidate: RunRecord) -> Difference | None:
+    """Runs measured on different kinds of host; None when either run did not record its host
+    (runs from before machines were recorded cannot be told apart)."""
+    machines = baseline.provenance.machine, candidate.provenance.machine
+    if machines[0] is None or machines[1] is None:
+        return None
+    kinds = kind_of(machines[0]), kind_of(machines[1])
+    if kinds[0].same_as(kinds[1]):
+        return None
+    return Difference(HOST_KEY, kinds[0].describe(), kinds[1].describe())
 
 
 def is_allowed(key: str, allowed: Iterable[str]) -> bool:

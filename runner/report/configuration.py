@@ -122,8 +122,9 @@ def _split_rows(experiment: Experiment) -> list[list[CellValue]]:
 
 
 def _machine_text(machine: Machine) -> str:
+    host = f"host {machine.hostname}: " if machine.hostname else ""
     return (
-        f"{machine.cpu_model}, {machine.logical_cores} logical cores, "
+        f"{host}{machine.cpu_model}, {machine.logical_cores} logical cores, "
         f"{machine.memory_gib} GiB, {machine.os}"
     )
 

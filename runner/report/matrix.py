@@ -5,6 +5,11 @@ combination into `outputs/X/multirun_<time>/<job>/`; when the sweep ends, the ca
 writes `matrix.md`, `matrix.html` and `matrix.csv` into the sweep directory. Each job is named by
 the settings that vary across jobs; levels are rows. `python -m runner.report <sweep dir>`
 writes them again from the stored results.
+
+The jobs may run in other processes or on other hosts (hydra/launcher=submitit_local or
+submitit_slurm, docs/cluster.md): each writes its run into the sweep directory, a filesystem the
+launching process shares, and the report is written once, by the launching process, from what
+the jobs stored. Which jobs may be ranked together depends on their hosts (matrix_hosts).
 """
 
 from __future__ import annotations
@@ -22,6 +27,14 @@ from runner.report import svg
 from runner.report.charts import axis_title, figure
 from runner.report.csv_writer import write_table
 from runner.report.markdown import markdown_table, text
+from runner.report.matrix_hosts import (
+    Hosts,
+    Peak,
+    hosts_summary,
+    job_hosts,
+    kinds_table,
+    ranking_sentence,
+)
 from runner.report.tables import CellValue, Heading, Table
 from runner.report.templating import ENV
 from runner.results import CapacityRun
@@ -40,6 +53,20 @@ class Job:
     settings: str  # the overrides that set this job apart, e.g. "targets.api.workers=2"
     analysis: Analysis
     capacity: CapacityRun | None = None  # a capacity run's results (runner.capacity)
+    host: str = "unknown"  # the host it ran on
+    letter: str = "A"  # its kind of host (matrix_hosts)
+    mark: str = ""  # " [host B]" when the jobs ran on more than one kind of host
+
+    @property
+    def label(self) -> str:
+        """The job's name in tables and sentences: its settings, marked with its kind of host."""
+        return self.settings + self.mark
+
+
+@dataclass(frozen=True)
+class Matrix:
+    jobs: list[Job]
+    hosts: Hosts
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -49,16 +76,19 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
     )
 
 
-def load_jobs(sweep_dir: Path) -> list[Job]:
+def load_matrix(sweep_dir: Path) -> Matrix:
     records = {d: load_run(d) for d in job_dirs(sweep_dir)}
     overrides = {d: record.provenance.overrides for d, record in records.items()}
     common = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
+    hosts = job_hosts(list(records.values()))
     jobs = []
-    for directory, record in records.items():
+    for index, (directory, record) in enumerate(records.items()):
         varying = [o for o in overrides[directory] if o not in common]
         settings = ", ".join(varying) or f"job {directory.name}"
-        jobs.append(Job(directory, settings, analyze(record), record.capacity))
-    return jobs
+        host = hosts.jobs[index]
+        analysis, capacity, mark = analyze(record), record.capacity, hosts.mark(index)
+        jobs.append(Job(directory, settings, analysis, capacity, host.name, host.letter, mark))
+    return Matrix(jobs, hosts)
 
 
 def _targets(jobs: list[Job]) -> list[str]:
@@ -81,7 +111,7 @@ def target_table(jobs: list[Job], target: str) -> Table:
     levels = sorted({lv for job in jobs for (t, lv) in job.analysis.cells if t == target})
     header: list[str | Heading] = [jobs[0].analysis.level_name if jobs else "Concurrency"]
     for job in jobs:
-        header += [Heading(job.settings, "RPS"), Heading(job.settings, "p99 ms")]
+        header += [Heading(job.label, "RPS"), Heading(job.label, "p99 ms")]
     rows: list[list[CellValue]] = []
     for level in levels:
         row: list[CellValue] = [fmt.count(level)]
@@ -105,21 +135,28 @@ def capacity_table(jobs: list[Job]) -> Table | None:
     rows: list[list[CellValue]] = []
     for job in jobs:
         found = [job.capacity.of(t) if job.capacity else None for t in targets]
-        rows.append([job.settings, *(f.headline if f else "n/a" for f in found)])
+        rows.append([job.label, *(f.headline if f else "n/a" for f in found)])
     return Table(header, rows)
 
 
-def peak_sentence(jobs: list[Job], target: str, label: str) -> str:
-    peaks = {
-        job.settings: max(c.rps.median for c in job.analysis.series(target))
-        for job in jobs
+def peak_sentence(matrix: Matrix, target: str, label: str) -> str:
+    peaks = [
+        Peak(job.settings, job.letter, max(c.rps.median for c in job.analysis.series(target)))
+        for job in matrix.jobs
         if job.analysis.series(target)
-    }
-    if not peaks:
-        return f"{label}: no job measured it."
-    ranked = sorted(peaks, key=lambda k: peaks[k], reverse=True)
-    listing = ", ".join(f"{name}: {fmt.rps(peaks[name])} RPS" for name in ranked)
-    return f"{label}, peak median throughput per job: {listing}."
+    ]
+    return ranking_sentence(label, peaks, matrix.hosts)
+
+
+def job_line(job: Job) -> str:
+    return f"`{job.directory.name}`: {text(job.label)}, on {text(job.host)}"
+
+
+def hosts_lines(matrix: Matrix) -> list[str]:
+    """The Hosts section: each kind of host, and the rule for ranking jobs across kinds."""
+    hosts = matrix.hosts
+    table = markdown_table(kinds_table(hosts))
+    return ["", "## Hosts", "", *table, "", text(hosts_summary(hosts)), "", text(hosts.rule)]
 
 
 def _swept(jobs: list[Job]) -> bool:
@@ -127,16 +164,20 @@ def _swept(jobs: list[Job]) -> bool:
     return any(job.capacity is None for job in jobs)
 
 
-def write_markdown(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
+def write_markdown(path: Path, sweep_dir: Path, matrix: Matrix) -> Path:
+    jobs = matrix.jobs
     lines = [f"# Matrix report: {text(sweep_dir.name)}", "", f"{len(jobs)} job(s):", ""]
-    lines += [f"- `{job.directory.name}`: {text(job.settings)}" for job in jobs]
+    lines += [f"- {job_line(job)}" for job in jobs]
+    lines += hosts_lines(matrix)
     capacities = capacity_table(jobs)
     if capacities is not None:
         lines += ["", "## Capacity", "", *markdown_table(capacities)]
     for target in _targets(jobs) if _swept(jobs) else []:
         label = _label(jobs, target)
         lines += ["", f"## {text(label)}", "", *markdown_table(target_table(jobs, target))]
-        lines += ["", text(peak_sentence(jobs, target, label))]
+        lines += ["", text(peak_sentence(matrix, target, label))]
+        if matrix.hosts.mixed:
+            lines += ["", text(matrix.hosts.rule)]
     lines += ["", MATRIX_NOTE, ""]
     path.write_text("\n".join(lines))
     return path
@@ -148,6 +189,8 @@ CSV_HEADER = ["job", "settings", "target", "label", "level", "runs", "rps_median
     "error_rate_median",
     "cpu_avg_percent_of_one_core_median",
     "memory_max_mib",
+    "host",
+    "host_kind",
 ]
 
 
@@ -158,7 +201,7 @@ def csv_table(jobs: list[Job]) -> Table:
         for (target, level), c in sorted(job.analysis.cells.items()):
             row: list[CellValue] = [job.directory.name, job.settings, target, c.label, level]
             row += [c.runs, c.rps.median, c.p95.median, c.p99.median, c.error_rate]
-            rows.append([*row, c.cpu_percent, c.memory_max_mib])
+            rows.append([*row, c.cpu_percent, c.memory_max_mib, job.host, job.letter])
     return Table(CSV_HEADER, rows)
 
 
@@ -171,7 +214,7 @@ def throughput_chart(jobs: list[Job]) -> svg.LineChart:
             if job.analysis.series(target):
                 cells = [job.analysis.cell(target, level) for level in levels]
                 color = svg.PALETTE[len(series) % len(svg.PALETTE)]
-                name = f"{job.analysis.labels[target]} ({job.settings})"
+                name = f"{job.analysis.labels[target]} ({job.label})"
                 values = [None if c is None else c.rps.median for c in cells]
                 series.append(svg.Series(name, values, color=color))
     return svg.LineChart(
@@ -184,7 +227,8 @@ def throughput_chart(jobs: list[Job]) -> svg.LineChart:
     )
 
 
-def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
+def write_html(path: Path, sweep_dir: Path, matrix: Matrix) -> Path:
+    jobs = matrix.jobs
     sections = []
     for target in _targets(jobs) if _swept(jobs) else []:
         label = _label(jobs, target)
@@ -193,12 +237,16 @@ def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
                 "target": target,
                 "label": label,
                 "table": target_table(jobs, target),
-                "peak": peak_sentence(jobs, target, label),
+                "peak": peak_sentence(matrix, target, label),
             }
         )
     page = ENV.get_template("matrix.html.j2").render(
         title=sweep_dir.name,
-        jobs=[(job.directory.name, job.settings) for job in jobs],
+        jobs=[(job.directory.name, job.label, job.host) for job in jobs],
+        hosts=kinds_table(matrix.hosts),
+        rule=matrix.hosts.rule,
+        hosts_summary=hosts_summary(matrix.hosts),
+        mixed=matrix.hosts.mixed,
         sections=sections,
         capacity=capacity_table(jobs),
         note=MATRIX_NOTE,
@@ -209,13 +257,13 @@ def write_html(path: Path, sweep_dir: Path, jobs: list[Job]) -> Path:
 
 
 def write_matrix_report(sweep_dir: Path) -> list[Path]:
-    jobs = load_jobs(sweep_dir)
-    if not jobs:
+    matrix = load_matrix(sweep_dir)
+    if not matrix.jobs:
         return []
     return [
-        write_markdown(sweep_dir / "matrix.md", sweep_dir, jobs),
-        write_html(sweep_dir / "matrix.html", sweep_dir, jobs),
-        write_table(sweep_dir / "matrix.csv", csv_table(jobs)),
+        write_markdown(sweep_dir / "matrix.md", sweep_dir, matrix),
+        write_html(sweep_dir / "matrix.html", sweep_dir, matrix),
+        write_table(sweep_dir / "matrix.csv", csv_table(matrix.jobs)),
     ]
 
 
