@@ -6,8 +6,9 @@ import csv
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import psutil
 
@@ -21,6 +22,9 @@ from runner.results import Failure, LatencyMs, Stat, StepResult
 from runner.sampler import Sample, TreeSampler, WindowSummary, summarize
 from runner.server import ServerHandle
 from runner.step_judging import Judging, core_sets, judged, window_interference
+
+if TYPE_CHECKING:  # it builds on this module
+    from runner.remote.load import Placement
 
 # k6 needs a moment to start and to finish in-flight requests after the window closes.
 K6_EXTRA_TIME_S = 60.0
@@ -59,6 +63,20 @@ class StepWatch(Protocol):
         ...
 
 
+# What one step's load left: k6's run, the trees' samples (on this machine's clock) by tree, and
+# this machine's per-core counters (for the interference figure; [] when not read).
+LoadSamples = tuple[k6.K6Run, dict[str, list[Sample]], list[CounterReading]]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a step's server and k6 ran, as its record states it."""
+
+    server_pid: int | None  # on its own host
+    server_cores: int | None  # the cores the server may use there; None: unknown
+    client_cores: int | None = None  # k6's; None: this machine's client cores
+
+
 def client_cpus(experiment: Experiment) -> list[int] | None:
     return list(experiment.pinning.client_cpus) if experiment.pinning.enabled else None
 
@@ -85,20 +103,24 @@ def run_step(
     script: Path = k6.STANDARD_SCRIPT,
     watch: StepWatch | None = None,
     judging: Judging | None = None,
+    placement: Placement | None = None,
 ) -> StepResult | Failure:
     """Measure one step and judge it (runner.step_judging). Raises TargetError when the server
     dies, so its later steps are skipped.
 
     A server that dies during the step stops k6 at once; a k6 that fails or crashes makes the
     step a Failure (with k6's output tail) and the sweep goes on. A `watch` may stop k6 early:
-    the step then covers the time until it did.
+    the step then covers the time until it did. A `placement` runs the load when the server or
+    k6 is on another host.
     """
     load = experiment.load
     roots = _sampled_roots(server)
     server_cores = cores_of(server.pid) if server.pid is not None else None
-    run, samples, counters = _load_and_sample(
+    load_with = _load_and_sample if placement is None else placement.load_and_sample
+    run, samples, counters = load_with(
         step, server, experiment, k6_path, work_dir, on_live, script, watch
     )
+    where = placement.where(server) if placement else Where(server.pid, server_cores)
     write_samples(samples, work_dir / "samples.csv")
     label = experiment.label(step.target)
     if not server.alive():
@@ -117,9 +139,10 @@ def run_step(
     window_end = window_start + load.duration_s
     if stopped_at is not None:
         window_end = max(min(window_end, stopped_at), window_start + MIN_WINDOW_S)
-    server_usage = summarize(samples["server"], window_start, window_end) if roots else None
+    sampled = "server" in samples  # a `url` target's server has no tree to sample
+    server_usage = summarize(samples["server"], window_start, window_end) if sampled else None
     client_usage = summarize(samples.get("k6", []), window_start, window_end)
-    if (roots and server_usage is None) or client_usage is None:
+    if (sampled and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
     metrics = k6.parse_summary(run.summary)
     result = _step_result(
@@ -132,7 +155,8 @@ def run_step(
         server_usage,
         client_usage,
     )
-    result = _with_context(result, experiment, step, server.pid, server_cores)
+    result = _with_context(result, experiment, step, where)
+    # This machine's cores: the server's tree is judged there only when it runs here.
     sets = core_sets(experiment, server_sampled=bool(roots))
     found = window_interference(counters, samples, window_start, window_end, sets)
     return judged(result, metrics, found, judging or Judging(experiment.validity))
@@ -152,7 +176,7 @@ def _load_and_sample(
     on_live: Callable[[k6.LiveView], None] | None,
     script: Path,
     watch: StepWatch | None,
-) -> tuple[k6.K6Run, dict[str, list[Sample]], list[CounterReading]]:
+) -> LoadSamples:
     """Run k6 for the step while the sampler watches the server's tree (if ours) and k6's."""
     load = experiment.load
     options = k6.options_for_step(experiment, step)
@@ -183,20 +207,16 @@ def _load_and_sample(
 
 
 def _with_context(
-    result: StepResult,
-    experiment: Experiment,
-    step: Step,
-    server_pid: int | None,
-    server_cores: int | None,
+    result: StepResult, experiment: Experiment, step: Step, where: Where
 ) -> StepResult:
     """What the figures need to be read right: on how many cores (whether k6 was the
     bottleneck is the validity's client-bound rule, runner.step_judging)."""
-    k6_cores = len(client_cpus(experiment) or os.sched_getaffinity(0))
+    k6_cores = where.client_cores or len(client_cpus(experiment) or os.sched_getaffinity(0))
     update: dict[str, Any] = {
         "client_cores": k6_cores,
-        "server_pid": server_pid,
-        "server_cores": server_cores,
-        "cpu_share_percent": _share(result.cpu_percent, server_cores)
+        "server_pid": where.server_pid,
+        "server_cores": where.server_cores,
+        "cpu_share_percent": _share(result.cpu_percent, where.server_cores)
         if result.cpu_percent
         else None,
     }

@@ -4,6 +4,7 @@ provenance."""
 from __future__ import annotations
 
 from runner.model import Experiment, LevelRange, Target
+from runner.remote.describe import hosts_text
 from runner.report import formatting as fmt
 from runner.report.attempts import attempts_text
 from runner.report.tables import CellValue, Table
@@ -57,9 +58,11 @@ def _what_ran(record: RunRecord) -> list[list[CellValue]]:
 
 def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
     experiment, prov = record.experiment, record.provenance
+    hosts = hosts_text(prov.hosts)  # only when something ran on another host
     rows: list[list[CellValue]] = [
         ["CPU pinning", _pinning_text(experiment)],
         ["Load destinations", _destinations(prov)],
+        *([["Hosts", hosts]] if hosts else []),
         ["Machine", _machine_text(prov.machine or Machine())],
         ["Software", _software_text(prov)],
         ["Experiment commit", _commit_text(prov)],
