@@ -22,7 +22,7 @@ import time
 import traceback
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from runner.provenance import cpu_model
 from runner.remote.agent_work import AgentWork
@@ -160,14 +160,20 @@ def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # the `finally` in serve() stops everything
 
 
-def main() -> int:
+def main() -> NoReturn:
     # The protocol owns stdout: anything else printed (a library's warning) goes to stderr.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_cleanly)
-    return Agent(out).serve(sys.stdin.buffer)
+    try:
+        code = Agent(out).serve(sys.stdin.buffer)
+    except SystemExit as stop:  # SIGTERM or SIGHUP, after serve() stopped everything
+        code = stop.code if isinstance(stop.code, int) else 1
+    # Everything is stopped: leave at once, without waiting on the stdin reader at shutdown.
+    out.close()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,6 +9,7 @@ Each method answers one request of runner.remote.protocol with the reply's field
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import shutil
 import socket
@@ -173,7 +174,7 @@ class AgentWork:
             self._dir / "k6",
             cpus,
             float(message["timeout_s"]),
-            on_spawn=(lambda pid: sampler.track("k6", pid)) if sampler is not None else None,
+            on_spawn=functools.partial(sampler.track, "k6") if sampler is not None else None,
             stop_when=self._should_stop_k6,
         )
         return {

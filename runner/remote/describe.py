@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runner.remote.clock import ClockOffset
 from runner.remote.record import RemoteHost, RunHosts
+from runner.remote.settings import Host, k6_hosts, server_host
+
+if TYPE_CHECKING:
+    from runner.model import Experiment
 
 HERE = "this machine"
 
@@ -41,3 +47,19 @@ def _clock_text(host: RemoteHost) -> str:
     return ClockOffset(clock.offset_ms / 1000, clock.round_trip_ms / 1000, clock.tries).describe(
         host.name
     )
+
+
+def plan_hosts(experiment: Experiment) -> str:
+    """'api on bench1 (ssh me@bench1, at 10.0.0.2); k6 on this machine', for a dry run."""
+    parts = []
+    for name, target in experiment.targets.items():
+        if target.url is None:
+            host = server_host(experiment, name)
+            parts.append(f"{name} on {_planned(host.name, host.host) if host else HERE}")
+    k6 = [_planned(host.name, host.host) for host in k6_hosts(experiment)]
+    parts.append(f"k6 on {', '.join(k6) or HERE}")
+    return "; ".join(parts)
+
+
+def _planned(name: str, host: Host) -> str:
+    return f"{name} (ssh {host.ssh}, at {host.listen_address})"

@@ -141,7 +141,7 @@ class RemoteHosts:
     def record(self) -> RunHosts:
         """Where each started server and k6 ran, and every host with its clock offset."""
         experiment = self.experiment
-        servers = {}
+        servers: dict[str, str | None] = {}
         roles: dict[str, list[str]] = {}
         for name, target in experiment.targets.items():
             if target.url is not None:
@@ -158,7 +158,8 @@ class RemoteHosts:
             _remote_record(hosts[name], roles.get(name, []), session)
             for name, session in self.sessions.items()
         ]
-        return RunHosts(servers=servers, k6=list(k6) or [None], remote=remote)
+        k6_where: list[str | None] = [*k6] or [None]
+        return RunHosts(servers=servers, k6=k6_where, remote=remote)
 
 
 def _remote_record(host: NamedHost, roles: list[str], session: AgentSession) -> RemoteHost:

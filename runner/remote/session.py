@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import launch
+from runner.model import Sampler
 from runner.remote.clock import ClockOffset, measure_offset
 from runner.remote.protocol import PROTOCOL, ProtocolError, decode, encode, sample_from
 from runner.remote.settings import Host
@@ -119,9 +120,9 @@ class AgentSession:
                 self._mark_closed()
 
     @contextmanager
-    def sampling(self, server: str | None, settings: Any) -> Iterator[dict[str, list[Sample]]]:
+    def sampling(self, server: str | None, settings: Sampler) -> Iterator[dict[str, list[Sample]]]:
         """The agent samples the server's tree (and k6's, once it runs there) while inside;
-        the samples, on this machine's clock, by tree. `settings`: the experiment's `sampler`."""
+        the samples, on this machine's clock, by tree."""
         collected: dict[str, list[Sample]] = {}
         self._collecting = collected
         try:
