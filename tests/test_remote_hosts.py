@@ -53,9 +53,7 @@ def host_overrides(hosts: NamespaceHosts) -> list[str]:
     return found
 
 
-def start_runner(
-    hosts: NamespaceHosts, run_dir: Path, *overrides: str
-) -> subprocess.Popen[str]:
+def start_runner(hosts: NamespaceHosts, run_dir: Path, *overrides: str) -> subprocess.Popen[str]:
     args = ["--config-dir", str(TEST_EXPERIMENTS), "+experiment=remote_hosts"]
     args += [f"hydra.run.dir={run_dir}", *host_overrides(hosts), *NEVER_INVALID, *overrides]
     command = ["ip", "netns", "exec", hosts.client_ns, *cli_command(*args)]

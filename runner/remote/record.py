@@ -32,15 +32,17 @@ class RemoteHost(_Record):
     clock: HostClock | None = None
 
 
+def _here() -> list[str | None]:
+    return [None]
+
+
 class RunHosts(_Record):
     """Where everything ran; null stands for the runner's own machine."""
 
     servers: dict[str, str | None] = Field(
         default_factory=dict, description="Per started target, the host its server ran on."
     )
-    k6: list[str | None] = Field(
-        default_factory=lambda: [None], description="The host(s) k6 ran on."
-    )
+    k6: list[str | None] = Field(default_factory=_here, description="The host(s) k6 ran on.")
     remote: list[RemoteHost] = Field(default_factory=list)
 
     @property

@@ -62,13 +62,14 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
     rows: list[list[CellValue]] = [
         ["CPU pinning", _pinning_text(experiment)],
         ["Load destinations", _destinations(prov)],
-        *([["Hosts", hosts]] if hosts else []),
         ["Machine", _machine_text(prov.machine or Machine())],
         ["Software", _software_text(prov)],
         ["Experiment commit", _commit_text(prov)],
         ["Command", prov.command],
         ["Run", f"{fmt.timestamp(prov.started_at)} to {fmt.timestamp(prov.ended_at)}"],
     ]
+    if hosts is not None:
+        rows.insert(2, ["Hosts", hosts])
     attempts = attempts_text(record)
     if attempts is not None:
         rows.append(["Attempts", attempts])
