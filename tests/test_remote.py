@@ -7,8 +7,11 @@ The real thing, over ssh between two network namespaces, is tests/test_remote_ho
 from __future__ import annotations
 
 import copy
+import io
+import json
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from runner.remote.protocol import (
     sample_message,
 )
 from runner.remote.record import HostClock, RemoteHost, RunHosts
+from runner.remote.script import without_runner_options
 from runner.remote.session import AgentSession, RemoteError, agent_command
 from runner.remote.settings import Host, k6_hosts, server_host, used_hosts
 from runner.sampler import Sample
@@ -236,6 +240,25 @@ def test_messages_are_json_lines_and_samples_come_home_on_this_clock() -> None:
     for bad in (b"[1, 2]\n", b"hello\n"):
         with pytest.raises(ProtocolError):
             decode(bad)
+
+
+def test_the_archive_leaves_the_runners_options_to_each_step() -> None:
+    """k6 bakes its default options into an archive, and they would win over each step's."""
+    metadata = {"type": "js", "options": {"summaryTrendStats": ["avg", "p(95)"], "vus": None}}
+    files = {"metadata.json": json.dumps(metadata).encode(), "data": b"export default ..."}
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as archive:
+        for name, data in files.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    with tarfile.open(fileobj=io.BytesIO(without_runner_options(packed.getvalue()))) as cleared:
+        metadata_file, data_file = cleared.extractfile("metadata.json"), cleared.extractfile("data")
+        assert metadata_file is not None and data_file is not None
+        options = json.loads(metadata_file.read())["options"]
+        assert data_file.read() == files["data"]
+    runner_owned = {"summaryTrendStats": None, "scenarios": None, "thresholds": None}
+    assert options == {**runner_owned, "vus": None}
 
 
 # --- the agent, on pipes ------------------------------------------------------------------------

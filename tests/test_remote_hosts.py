@@ -110,6 +110,7 @@ def test_a_step_with_the_server_in_one_namespace_and_k6_in_the_other(
     record = load_run(run_dir)
     [step] = record.steps
     assert step.requests > 0 and step.error_rate == 0
+    assert 0 < step.latency_ms.p99 <= step.latency_ms.max
     # Sampled there: the tree's root is the uvicorn the agent started in the server namespace.
     assert step.server_pid is not None and "uvicorn" in watch.seen[step.server_pid]
     assert step.cpu_percent is not None and step.cpu_percent.avg > 0
@@ -138,6 +139,9 @@ def test_k6_through_the_agent_of_the_client_namespace(
     [step] = record.steps
     assert step.requests > 0 and step.error_rate == 0
     assert step.client_cpu_percent.avg > 0  # k6's tree, sampled by its host's agent
+    # The step's own trend statistics reached k6 there (not the archive's defaults).
+    assert 0 < step.latency_ms.p99 <= step.latency_ms.max
+    assert step.latency_ms.p99_99 is not None
     assert step.cpu_percent is not None and step.cpu_percent.avg > 0
     placed = record.provenance.hosts
     assert placed is not None and placed.k6 == ["client_ns"]

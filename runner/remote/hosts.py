@@ -4,26 +4,22 @@ before the first server starts, closed after the last one stopped."""
 from __future__ import annotations
 
 import base64
-import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
 from runner.errors import UserError
-from runner.k6.script import INSPECT_BASE_URL, step_env
 from runner.model import Experiment, Request
 from runner.plan import Step
 from runner.remote.load import Placement
 from runner.remote.record import HostClock, RemoteHost, RunHosts
+from runner.remote.script import k6_archive
 from runner.remote.server import RemoteServer, remote_server
 from runner.remote.session import AgentSession, RemoteError, agent_command
 from runner.remote.settings import NamedHost, k6_hosts, server_host, used_hosts
 
-ARCHIVE_TIMEOUT_S = 60
 # Characters a host's name may hold that have no place in a file name.
 _UNSAFE = re.compile(r"[^\w.-]")
 
@@ -70,7 +66,9 @@ class RemoteHosts:
         try:
             session.greet()
             if host.name in {h.name for h in k6_hosts(self.experiment)}:
-                session.call("script", data=base64.b64encode(self._archive()).decode())
+                k6_path, script, step = self._k6
+                archive = k6_archive(k6_path, script, self.experiment, step)
+                session.call("script", data=base64.b64encode(archive).decode())
         except RemoteError as error:
             raise UserError(
                 f"Cannot use the host '{host.name}' (ssh {host.host.ssh}): {error}. Check that "
@@ -81,21 +79,6 @@ class RemoteHosts:
             f"Host {host.name}: agent pid {session.facts.get('pid')}, Python "
             f"{session.facts.get('python')}; {session.offset.describe(host.name)}."
         )
-
-    def _archive(self) -> bytes:
-        """The k6 script with everything it imports (`k6 archive`), for k6 on another host."""
-        k6_path, script, step = self._k6
-        with tempfile.TemporaryDirectory(prefix="sweepbench-archive-") as work_dir:
-            archive = Path(work_dir) / "script.tar"
-            command = [str(k6_path), "archive", "--quiet", "-O", str(archive), str(script)]
-            # Its init code reads the environment; as for `k6 inspect`, nothing is sent.
-            env = {**os.environ, **step_env(INSPECT_BASE_URL, self.experiment, step)}
-            done = subprocess.run(
-                command, capture_output=True, text=True, env=env, timeout=ARCHIVE_TIMEOUT_S
-            )
-            if done.returncode != 0:
-                raise UserError(f"k6 cannot archive the script {script}: {done.stderr.strip()}")
-            return archive.read_bytes()
 
     def close(self) -> None:
         for session in reversed(list(self.sessions.values())):
