@@ -10,8 +10,10 @@ Modules, in the order they build on each other:
   session    AgentSession: one agent over ssh, its requests, replies and streamed samples
   server     RemoteServer, remote_server: a target's server on another host, for a session
   load       a step whose server or k6 runs elsewhere: load, samples on this machine's clock
+  script     the k6 script archived once for k6 on another host
   hosts      RemoteHosts: the sessions of a run, opened at its start, closed at its end
   record     what the run record keeps: where everything ran and each host's clock offset
+  describe   the report's and the dry run's words for it
 
 Nothing is imported here: runner.model imports `settings`, which must stay light.
 """
