@@ -35,6 +35,7 @@ from runner.significance import (
     Key,
     SignificanceSettings,
     compare_repetitions,
+    overall_decision,
 )
 
 Cell = tuple[str, int]  # target, level
@@ -94,12 +95,21 @@ def side(rows_by_cell: dict[Cell, list[Row]]) -> Side:
 def split_families(run: Run, repetitions: int, families: int, seed: int) -> list[tuple[Side, Side]]:
     """A/A pairs from one run: disjoint random halves of each cell's repetitions."""
     short = {cell: len(rows) for cell, rows in run.items() if len(rows) < 2 * repetitions}
-    if short:
-        cell, count = next(iter(short.items()))
+    if len(short) == len(run):
         raise SystemExit(
-            f"error: {len(short)} cell(s) have fewer than {2 * repetitions} repetitions "
-            f"(e.g. {cell[0]} at {cell[1]}: {count}); give several runs instead."
+            f"error: no cell has {2 * repetitions} valid repetitions; give several runs instead."
         )
+    if short:
+        # As the gate would: a cell without enough valid repetitions decides nothing.
+        listed = ", ".join(
+            f"{target} at {level} ({count})" for (target, level), count in short.items()
+        )
+        print(
+            f"left out: {len(short)} cell(s) with fewer than {2 * repetitions} valid "
+            f"repetitions: {listed}",
+            file=sys.stderr,
+        )
+        run = {cell: rows for cell, rows in run.items() if cell not in short}
     rng = np.random.default_rng(seed)
     pairs = []
     for _ in range(families):
@@ -138,7 +148,7 @@ def flagged(comparisons: list[Comparison]) -> bool:
 def replay(
     pairs: list[tuple[Side, Side]], slowdown: float, settings: SignificanceSettings
 ) -> dict[str, Any]:
-    false_alarms = detected = slowed_cells = slowed_found = 0
+    false_alarms = detected = slowed_cells = slowed_found = slowed_passed = 0
     aa_decisions: Counter[str] = Counter()
     for baseline, candidate in pairs:
         same = compare_repetitions(baseline, candidate, settings)
@@ -146,6 +156,8 @@ def replay(
         false_alarms += flagged(same)
         worse = compare_repetitions(baseline, slowed(candidate, slowdown), settings)
         detected += flagged(worse)
+        # The gate's exit status 0: the slowed candidate would have passed CI.
+        slowed_passed += overall_decision(worse) in ("no change", "improvement")
         scaled = [c for c in worse if c.metric != "error_rate"]
         slowed_cells += len(scaled)
         slowed_found += sum(c.decision == "regression" for c in scaled)
@@ -158,6 +170,7 @@ def replay(
         "slowdown": slowdown,
         "detection_rate": detected / len(pairs),
         "slowed_comparisons_found": slowed_found / slowed_cells if slowed_cells else 0.0,
+        "slowed_pass_rate": slowed_passed / len(pairs),
     }
 
 
@@ -233,6 +246,10 @@ def print_figures(figures: dict[str, Any], settings: SignificanceSettings) -> No
         f"detection of a {figures['slowdown']:.0%} slowdown: {figures['detection_rate']:.1%} "
         f"of compares flagged; {figures['slowed_comparisons_found']:.1%} of the slowed "
         "throughput/latency comparisons decided 'regression'"
+    )
+    print(
+        f"slowed compares the gate would pass (exit 0): {figures['slowed_pass_rate']:.1%}; "
+        "the rest are 'regression' (exit 1) or 'inconclusive' (exit 3)"
     )
 
 

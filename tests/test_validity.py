@@ -45,6 +45,16 @@ def test_a_sound_step_is_valid_with_no_reasons() -> None:
     assert verdict.reasons == []
 
 
+def test_a_valid_step_still_records_its_other_work_and_steal() -> None:
+    """So the run can be judged again with other limits, and the machine's noise is visible."""
+    assert judge_step(SOUND).measured == {
+        "server_interference": 0.01,
+        "client_interference": 0.03,
+        "server_steal": 0.0,
+        "client_steal": 0.001,
+    }
+
+
 def test_interference_on_either_core_set_invalidates_with_its_share() -> None:
     verdict = judge_step(dataclasses.replace(SOUND, interference={"server": 0.45, "client": 0.02}))
     assert not verdict.valid

@@ -82,7 +82,7 @@ def _record(setup: SearchSetup, plan: TrialPlan, number: int, ran: RanTrial) -> 
 
 def _line(record: TrialRecord) -> str:
     ran = f"{record.step.duration_s:.1f} of {record.planned_s:g} s"
-    if record.settle_s:
+    if record.settle_s >= 0.05:  # shown as 0.0 s otherwise
         ran += f", then {record.settle_s:.1f} s for the server to settle"
     return (
         f"{record.label} trial {record.number} ({record.plan}) at {record.rate} RPS, {ran}: "

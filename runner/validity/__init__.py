@@ -96,7 +96,19 @@ def judge_step(
         *unexplained_ceiling_reasons(facts, previous, settings),
         *too_few_samples_reasons(facts, settings),
     ]
-    return Validity(valid=not any(r.invalidates for r in reasons), reasons=reasons)
+    return Validity(
+        valid=not any(r.invalidates for r in reasons),
+        reasons=reasons,
+        measured=measured_shares(facts),
+    )
+
+
+def measured_shares(facts: StepFacts) -> dict[str, float]:
+    """Other work (steal included) and steal per role, as shares of the window."""
+    return {
+        **{f"{role}_interference": share for role, share in facts.interference.items()},
+        **{f"{role}_steal": share for role, share in facts.steal.items()},
+    }
 
 
 def withheld_percentiles(validity: Validity) -> dict[float, str]:

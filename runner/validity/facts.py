@@ -88,6 +88,9 @@ class Validity(BaseModel):
 
     valid: bool
     reasons: list[Reason]
+    # The window's other work and steal per role, whether or not a limit was crossed, so a run
+    # can be judged again with other thresholds (and their spread on this machine is visible).
+    measured: dict[str, float] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from runner.validity.facts import Reason, StepFacts, ValiditySettings
 
 INTERFERENCE_RULE = (
-    "Interference: invalid when work other than the server tree, k6 and the runner took more "
-    "than {max_interference:.0%} of the server's or k6's cores over the window."
+    "Interference: invalid when work other than the server tree, k6 and the runner (the "
+    "hypervisor's steal included) took more than {max_interference:.0%} of the server's or k6's "
+    "cores over the window."
 )
 
 
@@ -14,7 +15,7 @@ def interference_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
     return [
         Reason(
             code="interference",
-            text=f"other work took {share:.0%} of the {role} cores "
+            text=f"other work (steal included) took {share:.0%} of the {role} cores "
             f"(limit {settings.max_interference:.0%})",
             figures={f"{role}_interference": share, "limit": settings.max_interference},
         )
