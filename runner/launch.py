@@ -45,16 +45,15 @@ def launcher_command(command: list[str], cpus: list[int] | None) -> list[str]:
 
 
 def spawn(command: list[str], cpus: list[int] | None, **popen_args: Any) -> subprocess.Popen[Any]:
-    """Start `command` in its own process group, tied to this process's life."""
+    """Start `command` in its own process group, tied to this process's life.
+
+    Its stdin is /dev/null unless `popen_args` says otherwise (ssh to a remote agent talks on it).
+    """
     if threading.current_thread() is not threading.main_thread():
         # PR_SET_PDEATHSIG would fire when this thread ends, killing the child early.
         raise RuntimeError("runner.launch.spawn must be called from the main thread")
-    return subprocess.Popen(
-        launcher_command(command, cpus),
-        start_new_session=True,
-        stdin=subprocess.DEVNULL,
-        **popen_args,
-    )
+    popen_args.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.Popen(launcher_command(command, cpus), start_new_session=True, **popen_args)
 
 
 def descendants(pid: int) -> list[psutil.Process]:

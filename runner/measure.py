@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -27,7 +28,10 @@ from runner.step_load import (
     sampled_roots,
 )
 
-__all__ = ["StepWatch", "client_cpus", "run_step", "server_cpus", "write_samples"]
+if TYPE_CHECKING:  # it builds on this module
+    from runner.remote.load import Placement
+
+__all__ = ["StepWatch", "Where", "client_cpus", "run_step", "server_cpus", "write_samples"]
 # Shortest window a step stopped early is counted over (guards a division by zero).
 MIN_WINDOW_S = 0.1
 # samples.csv: one row per sample and tree. Memory columns are blank on CPU-only samples.
@@ -41,6 +45,15 @@ SAMPLE_COLUMNS = [
     "pss_mib",
     "processes",
 ]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a step's server and k6 ran, as its record states it."""
+
+    server_pid: int | None  # on its own host
+    server_cores: int | None  # the cores the server may use there; None: unknown
+    client_cores: int | None = None  # k6's; None: this machine's client cores
 
 
 def server_cpus(experiment: Experiment) -> list[int] | None:
@@ -65,19 +78,23 @@ def run_step(
     script: Path = k6.STANDARD_SCRIPT,
     watch: StepWatch | None = None,
     judging: Judging | None = None,
+    placement: Placement | None = None,
 ) -> StepResult | Failure:
     """Measure one step and judge it (runner.step_judging). Raises TargetError when the server
     dies, so its later steps are skipped.
 
     A server that dies during the step stops k6 at once; a k6 that fails or crashes makes the
     step a Failure (with k6's output tail) and the sweep goes on. A `watch` may stop k6 early:
-    the step then covers the time until it did.
+    the step then covers the time until it did. A `placement` runs the load when the server or
+    k6 is on another host.
     """
     load = experiment.load
     roots = sampled_roots(server)
     server_cores = cores_of(server.pid) if server.pid is not None else None
-    loaded = load_and_sample(step, server, experiment, k6_path, work_dir, on_live, script, watch)
+    load_with = load_and_sample if placement is None else placement.load_and_sample
+    loaded = load_with(step, server, experiment, k6_path, work_dir, on_live, script, watch)
     run, samples = loaded.run, loaded.samples
+    where = placement.where(server) if placement else Where(server.pid, server_cores)
     write_samples(samples, work_dir / "samples.csv")
     label = experiment.label(step.target)
     if not server.alive():
@@ -97,9 +114,10 @@ def run_step(
     window_end = window_start + load.duration_s
     if stopped_at is not None:
         window_end = max(min(window_end, stopped_at), window_start + MIN_WINDOW_S)
-    server_usage = summarize(samples["server"], window_start, window_end) if roots else None
+    sampled = "server" in samples  # a `url` target's server has no tree to sample
+    server_usage = summarize(samples["server"], window_start, window_end) if sampled else None
     client_usage = summarize(samples.get("k6", []), window_start, window_end)
-    if (roots and server_usage is None) or client_usage is None:
+    if (sampled and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
     metrics = run.metrics()
     if isinstance(metrics, str):
@@ -114,8 +132,9 @@ def run_step(
         server_usage,
         client_usage,
     )
-    result = _with_context(result, experiment, step, server.pid, server_cores)
+    result = _with_context(result, experiment, step, where)
     result = _with_split(result, loaded, (window_start, window_end), step.model.fixed_rate)
+    # This machine's cores: the server's tree is judged there only when it runs here.
     sets = core_sets(experiment, server_sampled=bool(roots))
     found = window_interference(loaded.counters, samples, window_start, window_end, sets)
     return judged(result, metrics, found, judging or Judging(experiment.validity))
@@ -133,20 +152,16 @@ def _with_split(
 
 
 def _with_context(
-    result: StepResult,
-    experiment: Experiment,
-    step: Step,
-    server_pid: int | None,
-    server_cores: int | None,
+    result: StepResult, experiment: Experiment, step: Step, where: Where
 ) -> StepResult:
     """What the figures need to be read right: on how many cores (whether k6 was the
     bottleneck is the validity's client-bound rule, runner.step_judging)."""
-    k6_cores = len(client_cpus(experiment) or os.sched_getaffinity(0))
+    k6_cores = where.client_cores or len(client_cpus(experiment) or os.sched_getaffinity(0))
     update: dict[str, Any] = {
         "client_cores": k6_cores,
-        "server_pid": server_pid,
-        "server_cores": server_cores,
-        "cpu_share_percent": _share(result.cpu_percent, server_cores)
+        "server_pid": where.server_pid,
+        "server_cores": where.server_cores,
+        "cpu_share_percent": _share(result.cpu_percent, where.server_cores)
         if result.cpu_percent
         else None,
     }

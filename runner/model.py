@@ -31,6 +31,7 @@ from runner.errors import UserError
 from runner.load_model import LOAD_MODELS, LoadModel, LoadModelName, load_model
 from runner.model_base import K6_MIN_SCENARIO_S, Strict, parse_duration
 from runner.model_base import check_duration as _check_duration
+from runner.remote.settings import Host, HostRef, check_hosts
 from runner.server.command import SERVER_SETTINGS, SERVERS, ServerName, servers_taking
 from runner.validity import ValiditySettings
 
@@ -76,6 +77,11 @@ class Target(Strict):
     worker_class: str | None = Field(default=None, description="gunicorn worker class.")
     extra_args: list[str] = Field(default_factory=list, description="More server CLI arguments.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
+    host: HostRef | None = Field(
+        default=None,
+        description="The host the server runs on, reached over SSH: a name of `hosts`, or a "
+        "host described in place (docs/remote.md); this machine when unset.",
+    )
 
     loop: Literal["auto", "asyncio", "uvloop"] | None = Field(
         default=None, description="uvicorn event loop (`--loop`); server default when unset."
@@ -396,6 +402,11 @@ class Load(Strict):
         "cores. Above 1 each instance also writes its raw samples, and the step's latency "
         "percentiles are computed from them pooled; see docs/running.md for what that costs.",
     )
+    k6_host: HostRef | None = Field(
+        default=None,
+        description="The host k6 runs on, reached over SSH: a name of `hosts`, or a host "
+        "described in place (docs/remote.md); this machine when unset.",
+    )
     capacity: CapacitySettings | None = Field(
         default=None,
         description="Capacity load model only (and required there): the latency objective, "
@@ -609,7 +620,13 @@ class Experiment(Strict):
     repetitions: int = Field(default=1, ge=1, le=100)
     allow_remote: bool = Field(
         default=False,
-        description="Allow `url` targets on non-loopback hosts (load leaves this machine).",
+        description="Allow load to non-loopback addresses: `url` targets elsewhere, servers on "
+        "other hosts (load leaves this machine).",
+    )
+    hosts: dict[str, Host] = Field(
+        default_factory=dict,
+        description="Machines reached over SSH, by name, for `targets.NAME.host` and "
+        "`load.k6_host` (docs/remote.md).",
     )
     restart_between_repetitions: bool = Field(
         default=False,
@@ -674,6 +691,11 @@ class Experiment(Strict):
                 f"'sweep.{wanted}' is required: load.model is '{model.name}', whose levels are "
                 f"{model.unit}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _hosts_are_known(self) -> Experiment:
+        check_hosts(self)  # runner.remote.settings
         return self
 
     def label(self, target_name: str) -> str:

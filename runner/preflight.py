@@ -55,8 +55,8 @@ def busy_ports(experiment: Experiment) -> list[str]:
     """Why each fixed `port` that something already listens on cannot be used."""
     found = []
     for name, target in experiment.targets.items():
-        if target.port is None or target.external:
-            continue
+        if target.port is None or target.external or target.host is not None:
+            continue  # a port on another host is checked there, when its server starts
         try:
             check_port_free(name, target.port)
         except TargetError as error:

@@ -29,6 +29,8 @@ from rich.text import Text
 from runner import database
 from runner.plan import Plan, Step
 from runner.redact import redact_text
+from runner.remote.describe import plan_hosts
+from runner.remote.settings import used_hosts
 from runner.results import Failure, StepResult
 from runner.server.command import SERVER_SETTINGS
 
@@ -261,6 +263,8 @@ def print_plan(console: Console, plan: Plan) -> None:
         else "none (the scenario does not read it)"
     )
     console.print(f"Database: {stored}.", highlight=False)
+    if used_hosts(experiment):
+        console.print(f"Hosts: {plan_hosts(experiment)}.", highlight=False)
     console.print(
         f"{len(plan.steps)} step(s), estimated duration {_duration(plan.estimated_seconds())} "
         "(steps plus k6 and server start-up). Dry run: nothing was started.",

@@ -15,6 +15,7 @@ from runner.capacity.result import StopReason
 from runner.capacity.trials import PlanKind
 from runner.load_model import LoadModelName
 from runner.model import Experiment
+from runner.remote.record import RunHosts
 from runner.validity import Validity
 
 SCHEMA_VERSION = 3
@@ -249,6 +250,11 @@ class Provenance(Record):
     )
     step_order: StepOrder | None = Field(
         default=None, description="The order the steps ran in (the experiment's `order`)."
+    )
+    hosts: RunHosts | None = Field(
+        default=None,
+        description="Where each server and k6 ran, and each remote host's clock offset "
+        "(runner.remote).",
     )
 
 

@@ -1,9 +1,10 @@
 """Where load may go: loopback only, unless the experiment says `allow_remote: true`.
 
-Targets the runner starts always listen on 127.0.0.1. A `url` target points at a server that
-is already running; its host is resolved before anything starts, and a host that is not a
-loopback address (or that resolves to any address that is not) is refused unless the experiment
-allows remote load. What was decided is recorded in the run's provenance and shown in the report.
+Targets the runner starts here always listen on 127.0.0.1; one started on another host
+(`targets.X.host`, runner.remote) listens on that host's address. A `url` target points at a
+server that is already running. Their hosts are resolved before anything starts, and a host that
+is not a loopback address (or that resolves to any address that is not) is refused unless the
+experiment allows remote load. What was decided is recorded in the run's provenance and shown in the report.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from runner.errors import UserError
 from runner.model import Experiment
 from runner.ports import HOST
 from runner.redact import redact_text
+from runner.remote.settings import server_host
 
 
 def resolve(host: str) -> list[str]:
@@ -56,6 +58,10 @@ def load_destinations(experiment: Experiment) -> list[dict[str, Any]]:
     """
     destinations = []
     for name, target in experiment.targets.items():
+        host = server_host(experiment, name)
+        if host is not None:
+            destinations.append(_remote_server(experiment, name, host.name, host.host.address_url))
+            continue
         if target.url is None:
             destinations.append(
                 {
@@ -78,3 +84,16 @@ def load_destinations(experiment: Experiment) -> list[dict[str, Any]]:
             )
         destinations.append(found)
     return destinations
+
+
+def _remote_server(experiment: Experiment, name: str, host: str, url: str) -> dict[str, Any]:
+    """A server the runner starts on another host: the load goes to that host's address."""
+    found = {**destination(name, url), "started_by_runner": True}
+    if not found["loopback"] and not experiment.allow_remote:
+        raise UserError(
+            f"'targets.{name}.host' runs the server on {host}, at {found['host']} "
+            f"({', '.join(found['addresses'])}), which is not a loopback address. sweepbench "
+            "sends load only to this machine unless the experiment says `allow_remote: true`; "
+            "set it only for hosts you are allowed to load."
+        )
+    return found

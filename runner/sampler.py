@@ -21,6 +21,7 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
@@ -149,7 +150,8 @@ def _cpu_seconds(proc: psutil.Process) -> float:
 class TreeSampler:
     """Samples named process trees on a background thread: CPU every `interval_s`, memory every
     `memory_interval_s` (USS/PSS too for the trees given at construction, if `uss`), and the
-    per-core counters with `cpu_counters`."""
+    per-core counters with `cpu_counters`. `on_sample` sees each sample as it is taken (the
+    remote agent streams them, runner.remote.agent)."""
 
     def __init__(
         self,
@@ -158,8 +160,10 @@ class TreeSampler:
         memory_interval_s: float = 1.0,
         uss: bool = True,
         cpu_counters: bool = False,
+        on_sample: Callable[[str, Sample], None] | None = None,
     ) -> None:
         self.interval_s = interval_s
+        self.on_sample = on_sample
         # With `cpu_counters`, every tick also reads /proc/stat's per-core counters and the
         # runner's CPU time, at the instant of the trees' readings (see runner.step_judging).
         self.counters: list[CounterReading] | None = [] if cpu_counters else None
@@ -228,9 +232,10 @@ class TreeSampler:
                 for name, tree in self.trees.items():
                     self._cpu_total[name] += (used := tree.read_cpu())
                     memory = tree.read_memory(name in self.detailed) if with_memory else None
-                    self.samples[name].append(
-                        _sample(wall, elapsed, used, self._cpu_total[name], memory, tree)
-                    )
+                    sample = _sample(wall, elapsed, used, self._cpu_total[name], memory, tree)
+                    self.samples[name].append(sample)
+                    if self.on_sample is not None:
+                        self.on_sample(name, sample)
 
 
 def _sample(

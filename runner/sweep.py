@@ -20,6 +20,9 @@ from runner.plan import Plan, Step
 from runner.preflight import AVAILABLE_CPUS, Checked, check_everything
 from runner.progress import SweepProgress
 from runner.redact import redact_text
+from runner.remote.hosts import RemoteHosts
+from runner.remote.server import RemoteServer
+from runner.remote.settings import k6_hosts
 from runner.results import ClientCeiling, Failure, RunRecord, StepResult
 from runner.server import RunningServer, ServerHandle, external_server, running_server
 from runner.server_pool import ServerPool
@@ -58,15 +61,24 @@ def run_experiment(
     server_timings: dict[str, dict[str, list[float]]] = {"target_start_s": {}, "target_stop_s": {}}
     found: dict[str, object] = {"step_order": step_order(plan)}
     try:
-        with SweepProgress(todo, kept=kept) as progress, exclusive_machine(progress.log):
+        with (
+            SweepProgress(todo, kept=kept) as progress,
+            exclusive_machine(progress.log),
+            RemoteHosts(
+                experiment, run_dir / "logs", k6_path, script, plan.steps[0], progress.log
+            ) as hosts,
+        ):
+            found["hosts"] = hosts.record().model_dump(mode="json")
             # Imports every app once: CPU work, so only while this run holds the machine, and
             # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
             # A resumed run keeps the ceiling its first steps were judged against.
             ceiling = _stored_ceiling(run_dir) if done else None
-            ceiling = ceiling or client_ceiling(
-                experiment, k6_path, run_dir / "steps" / "ceiling", progress.log
-            )
+            # k6 on another host: this machine's ceiling would say nothing of it.
+            if ceiling is None and not k6_hosts(experiment):
+                ceiling = client_ceiling(
+                    experiment, k6_path, run_dir / "steps" / "ceiling", progress.log
+                )
             found["client_ceiling"] = ceiling.model_dump(mode="json") if ceiling else None
             if experiment.pinning.enabled:
                 # The runner and its sampler stay off the server's cores.
@@ -76,7 +88,7 @@ def run_experiment(
                     f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
                 )
             shared = SweepSetup(
-                script, database_env, server_commands, k6_path, run_dir, progress, store
+                script, database_env, server_commands, k6_path, run_dir, progress, store, hosts
             )
             judging = Judging(experiment.validity, ceiling.rps if ceiling else None)
             _run_steps(todo, shared, server_timings, measured, judging)
@@ -138,6 +150,7 @@ class SweepSetup:
     run_dir: Path
     progress: SweepProgress
     store: ResultStore
+    hosts: RemoteHosts
 
 
 def _run_steps(
@@ -217,6 +230,7 @@ def _measure(
         on_live=shared.progress.live,
         script=shared.script,
         judging=judging,
+        placement=shared.hosts.placement(step.target),
     )
     with interrupts.deferred():
         shared.store.append(entry)
@@ -244,12 +258,12 @@ def _server_pool(
     def started(target: str, server: ServerHandle, asked_at: float) -> None:
         _note(timings["target_start_s"], target, asked_at)
         shared.progress.log(f"{experiment.label(target)}: {_server_line(server)}")
-        if isinstance(server, RunningServer):
+        if isinstance(server, RunningServer | RemoteServer):
             shared.server_commands[target] = server.command
 
     def factory(target: str) -> AbstractContextManager[ServerHandle]:
         shared.progress.target_starting(experiment.label(target))
-        return _server_for(target, experiment, shared.run_dir, shared.database_env)
+        return _server_for(target, experiment, shared)
 
     def stopped(target: str, stopping_at: float) -> None:
         _note(timings["target_stop_s"], target, stopping_at)
@@ -276,26 +290,32 @@ def _target_failure(
 
 
 def _server_for(
-    name: str, experiment: Experiment, run_dir: Path, database_env: dict[str, str]
+    name: str, experiment: Experiment, shared: SweepSetup
 ) -> AbstractContextManager[ServerHandle]:
-    """The target's server: started and stopped by us, or (a `url` target) only checked."""
+    """The target's server: started and stopped by us (here or on its host), or (a `url`
+    target) only checked."""
     target = experiment.targets[name]
     checks = experiment.scenario.requests
+    logs, cpus = shared.run_dir / "logs", measure.server_cpus(experiment)
     if target.url is not None:
         return external_server(name, target.url, checks, experiment.runner.startup_timeout)
+    if not shared.hosts.runs_here(name):
+        return shared.hosts.server(name, logs, cpus, checks, shared.database_env)
     return running_server(
         name,
         target,
-        run_dir / "logs",
-        measure.server_cpus(experiment),
+        logs,
+        cpus,
         checks,
         experiment.runner.startup_timeout,
         experiment.runner.stop_grace,
-        env=database_env,
+        env=shared.database_env,
     )
 
 
 def _server_line(server: ServerHandle) -> str:
+    if isinstance(server, RemoteServer):
+        return f"started on {server.host.name}, pid {server.remote_pid} there, at {server.base_url}"
     if server.pid is None:
         return f"already running at {redact_text(server.base_url)} (not started by sweepbench)"
     return f"started, pid {server.pid}, at {server.base_url}"

@@ -4,6 +4,7 @@ provenance."""
 from __future__ import annotations
 
 from runner.model import Experiment, LevelRange, Target
+from runner.remote.describe import hosts_text
 from runner.report import formatting as fmt
 from runner.report.attempts import attempts_text
 from runner.report.tables import CellValue, Table
@@ -57,6 +58,7 @@ def _what_ran(record: RunRecord) -> list[list[CellValue]]:
 
 def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
     experiment, prov = record.experiment, record.provenance
+    hosts = hosts_text(prov.hosts)  # only when something ran on another host
     rows: list[list[CellValue]] = [
         ["CPU pinning", _pinning_text(experiment)],
         *_split_rows(experiment),
@@ -67,6 +69,8 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
         ["Command", prov.command],
         ["Run", f"{fmt.timestamp(prov.started_at)} to {fmt.timestamp(prov.ended_at)}"],
     ]
+    if hosts is not None:
+        rows.insert(2, ["Hosts", hosts])
     attempts = attempts_text(record)
     if attempts is not None:
         rows.append(["Attempts", attempts])

@@ -32,7 +32,8 @@ def check_importable(experiment: Experiment) -> None:
     module or an app that fails on import is a start-up failure of that target, with its log.
     """
     for name, target in experiment.targets.items():
-        if target.app is None or target.server is None:
+        # A server on another host is that host's to import (its start-up log says what failed).
+        if target.app is None or target.server is None or target.host is not None:
             continue
         app_module = target.app.split(":", 1)[0]
         try:
