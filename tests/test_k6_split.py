@@ -17,6 +17,7 @@ from runner import k6
 from runner.k6.client_trees import combined_series, with_client_total
 from runner.k6.live import merge_readings
 from runner.k6.merge import latency_spectrum, merge_metrics
+from runner.k6.process import K6Command, spawn_local, spawn_without_user_settings
 from runner.k6.raw import measured_durations
 from runner.k6.summary import ERROR_CAUSES, K6Metrics
 from runner.model import validate_experiment
@@ -247,3 +248,16 @@ def test_report_states_the_split_only_when_there_is_one() -> None:
     text = {row[0]: row[1] for row in configuration_facts(split).rows}["k6 instances"]
     assert isinstance(text, str)
     assert text.startswith("2 k6 processes per step") and "pooled raw samples" in text
+
+
+def test_the_ceiling_spawns_k6_without_the_users_k6_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's K6_VUS meant for the steps must not change (or break) k6's ceiling."""
+    monkeypatch.setenv("K6_VUS", "not-a-number")
+    command = K6Command(["env"], {}, tmp_path / "summary.json", 0, None)
+    for spawn, inherited in ((spawn_local, True), (spawn_without_user_settings, False)):
+        process = spawn(command, {"SWEEPBENCH_BASE_URL": "http://127.0.0.1:9"}, None)
+        printed, _ = process.communicate(timeout=10)
+        assert ("K6_VUS=not-a-number" in printed) is inherited
+        assert "SWEEPBENCH_BASE_URL=http://127.0.0.1:9" in printed

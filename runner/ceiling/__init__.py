@@ -139,6 +139,7 @@ def _load(
             client_cpus,
             K6_TIMEOUT_S,
             on_spawn=lambda pid: sampler.track("k6", pid),
+            spawn=k6.spawn_without_user_settings,
         )
     start = (run.load_started_at or run.started_at) + CEILING_WARMUP_S
     found = window_interference(

@@ -27,7 +27,14 @@ from runner.k6.live import (
     stop_tests,
 )
 from runner.k6.options import options_for_step, step_options
-from runner.k6.process import K6Command, K6Run, k6_command, run_k6, run_k6_instances
+from runner.k6.process import (
+    K6Command,
+    K6Run,
+    k6_command,
+    run_k6,
+    run_k6_instances,
+    spawn_without_user_settings,
+)
 from runner.k6.script import STANDARD_SCRIPT, check_script, resolve_script, step_env
 from runner.k6.segments import Segment, segments
 from runner.k6.split import Instance, SplitRun, run_instances, step_instances
@@ -57,6 +64,7 @@ __all__ = [
     "run_k6",
     "run_k6_instances",
     "segments",
+    "spawn_without_user_settings",
     "step_env",
     "step_instances",
     "step_options",

@@ -91,6 +91,21 @@ def spawn_local(
     command: K6Command, env: dict[str, str], cpus: list[int] | None
 ) -> subprocess.Popen[str]:
     """Write the command's files and start it here, on `cpus`, tied to the runner's life."""
+    return _start(command, {**os.environ, **env}, cpus)
+
+
+def spawn_without_user_settings(
+    command: K6Command, env: dict[str, str], cpus: list[int] | None
+) -> subprocess.Popen[str]:
+    """As spawn_local, but without the user's K6_* variables: the runner's own measurements
+    (k6's ceiling) must not take a user's k6 settings meant for the steps."""
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("K6_")}
+    return _start(command, {**inherited, **env}, cpus)
+
+
+def _start(
+    command: K6Command, full_env: dict[str, str], cpus: list[int] | None
+) -> subprocess.Popen[str]:
     for path, text in command.files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -100,7 +115,7 @@ def spawn_local(
     return launch.spawn(
         command.argv,
         cpus=cpus,
-        env={**os.environ, **env},
+        env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -118,6 +133,7 @@ def run_k6(
     on_spawn: Callable[[int], None] | None = None,
     api_port: int | None = None,
     stop_when: Callable[[], str | None] | None = None,
+    spawn: Spawner = spawn_local,
 ) -> K6Run:
     """Run k6 once, bounded by `timeout_s`, and return its summary (None if k6 wrote none).
 
@@ -126,7 +142,7 @@ def run_k6(
     """
     command = k6_command(k6_path, script, options, work_dir, api_port or free_port())
     spawned = None if on_spawn is None else (lambda _index, pid: on_spawn(pid))
-    (run,) = run_k6_instances([command], env, cpus, timeout_s, spawned, stop_when)
+    (run,) = run_k6_instances([command], env, cpus, timeout_s, spawned, stop_when, spawn)
     return run
 
 
