@@ -33,9 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 Decision = Literal["regression", "improvement", "no change", "inconclusive"]
 # Exit statuses of a gate; 2 is left to refusals (incomparable runs).
@@ -116,6 +114,10 @@ def welch_estimate(
 ) -> Estimate:
     """Welch's t-test of b against a: on logs when `relative` (and every value > 0), otherwise on
     the values, the change then relative to a's mean when `relative`."""
+    # Imported here: scipy.stats takes half a second, which a refused compare need not pay.
+    import numpy as np
+    from scipy import stats
+
     on_logs = relative and min(*a, *b) > 0
     x, y = (np.log(a), np.log(b)) if on_logs else (np.asarray(a), np.asarray(b))
     difference = float(y.mean() - x.mean())
