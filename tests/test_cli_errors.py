@@ -12,7 +12,7 @@ import pytest
 from runner.config import EXPERIMENTS_DIR, experiment_from_config
 from runner.errors import UserError
 from runner.preflight import check_for_dry_run
-from tests.conftest import PROJECT_ROOT, compose_config, run_cli, server_like_processes
+from tests.conftest import compose_config, run_cli, server_like_processes
 
 
 def assert_clean_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
@@ -35,8 +35,7 @@ def test_typo_without_plus_is_bad_input_too(tmp_path: Path) -> None:
 
 
 def test_bad_value_names_the_key(tmp_path: Path) -> None:
-    result = run_cli("+experiment=quickstart", "load.duration=-1s", f"hydra.run.dir={tmp_path}")
-    assert_clean_error(result, "load.duration")
+    assert "load.duration" in str(refusal(["load.duration=-1s"], tmp_path))
 
 
 def test_unknown_experiment_lists_known_ones() -> None:
@@ -62,13 +61,14 @@ def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
 QUICKSTART_FILE = "experiments/experiment/quickstart.yaml"
 
 
-def refusal(overrides: list[str], run_dir: Path) -> UserError:
-    """What `python -m runner +experiment=quickstart OVERRIDES` refuses, found in this process:
-    the config composed and validated as the job does, then the checks a run and a dry run
-    share (runner.preflight). The command line's own handling of both is tested below."""
-    cfg = compose_config("quickstart", *overrides)
+def refusal(overrides: list[str], run_dir: Path, name: str = "quickstart") -> UserError:
+    """What `python -m runner +experiment=NAME OVERRIDES` refuses, found in this process: the
+    config composed and validated as the job does, then the checks a run and a dry run share
+    (runner.preflight). The command line's own handling of both is tested below."""
+    cfg = compose_config(name, *overrides)
+    source = EXPERIMENTS_DIR / "experiment" / f"{name}.yaml"
     with pytest.raises(UserError) as refused:
-        experiment = experiment_from_config(cfg, PROJECT_ROOT / QUICKSTART_FILE, overrides)
+        experiment = experiment_from_config(cfg, source, overrides)
         check_for_dry_run(experiment, EXPERIMENTS_DIR, run_dir)
     return refused.value
 
@@ -232,11 +232,12 @@ def test_existing_directory_is_kept_without_hydras_files(tmp_path: Path) -> None
 # --- blame: the command line or the experiment's file -----------------------------------------
 
 
-def test_bad_override_is_blamed_on_the_command_line() -> None:
-    result = run_cli("+experiment=quickstart", "load.duration=abc", "repetitions=2")
-    assert_clean_error(result, "'load.duration'", "(from the command line: load.duration=abc)")
-    assert QUICKSTART_FILE not in result.stderr
-    assert "repetitions=2" not in result.stderr  # a fine override is not blamed
+def test_bad_override_is_blamed_on_the_command_line(tmp_path: Path) -> None:
+    message = str(refusal(["load.duration=abc", "repetitions=2"], tmp_path))
+    assert "'load.duration'" in message
+    assert "(from the command line: load.duration=abc)" in message
+    assert QUICKSTART_FILE not in message
+    assert "repetitions=2" not in message  # a fine override is not blamed
 
 
 def test_bad_value_in_the_file_names_the_file(tmp_path: Path) -> None:
