@@ -26,9 +26,7 @@ from runner.machine_lock import exclusive_machine
 from runner.redact import redact_run_files
 from runner.run_dirs import discard_unstarted
 from runner.run_files import RUN_FILE, STEPS_FILE
-from runner.terminal import console as console
-from runner.terminal import make_console
-from runner.terminal import report_error as report_error
+from runner.terminal import console, make_console, report_error
 
 if TYPE_CHECKING:
     from runner.results import RunRecord
