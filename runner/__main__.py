@@ -5,21 +5,25 @@ from __future__ import annotations
 import os
 import sys
 
-import hydra
-from hydra.errors import HydraException
-
-from runner import config, interrupts, launch, machine_lock, multirun, usage
+from runner import config_tree, interrupts, launch, machine_lock, multirun, usage
 from runner.errors import EXIT_BAD_INPUT, Interrupted, UserError
-from runner.job import console as console
-from runner.job import hydra_task, job_statuses, report_error
-
-hydra_entry = hydra.main(
-    version_base="1.3", config_path=str(config.EXPERIMENTS_DIR), config_name="config"
-)(hydra_task)
+from runner.terminal import console, report_error
 
 
 def _run_hydra() -> int:
-    """Hydra's errors come back to us as exceptions, to be reported as one paragraph."""
+    """Hydra's errors come back to us as exceptions, to be reported as one paragraph.
+
+    Hydra, the models and the job are imported here, once the command line names a known
+    experiment: `--help` and a refused command answer without them.
+    """
+    import hydra
+    from hydra.errors import HydraException
+
+    from runner.job import hydra_task, job_statuses
+
+    hydra_entry = hydra.main(
+        version_base="1.3", config_path=str(config_tree.EXPERIMENTS_DIR), config_name="config"
+    )(hydra_task)
     try:
         hydra_entry()
     except HydraException as error:  # a bad override, a missing config group option
@@ -40,7 +44,7 @@ def _run_hydra() -> int:
 
 def main() -> None:
     if usage.HELP_ARGS[0] in sys.argv[1:] or usage.HELP_ARGS[1] in sys.argv[1:]:
-        print(usage.usage_text(config.config_dirs(sys.argv[1:])), end="")
+        print(usage.usage_text(config_tree.config_dirs(sys.argv[1:])), end="")
         sys.exit(0)
     interrupts.install()
     # Hydra then raises its errors instead of printing a traceback; _run_hydra reports them.
@@ -49,7 +53,7 @@ def main() -> None:
     # Jobs that a launcher runs in other processes tell their statuses apart from ours by it.
     multirun.mark_launcher()
     try:
-        config.preflight(sys.argv[1:])
+        config_tree.preflight(sys.argv[1:])
         with machine_lock.passed_on_to_jobs():
             status = _run_hydra()
     except UserError as error:

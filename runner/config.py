@@ -1,9 +1,9 @@
-"""Config composition: where the Hydra tree lives, and checks that run before Hydra does.
+"""Config composition: Hydra's config store and callbacks, and validation of what it composed.
 
 Hydra composes `experiments/config.yaml` with the chosen `experiment/NAME.yaml` and its config
-groups; pydantic (runner.model) then validates the result. The pre-flight checks here turn the
-mistakes Hydra would report with a traceback (unknown experiment, malformed YAML) into one
-clear message.
+groups; pydantic (runner.model) then validates the result. The checks before Hydra (unknown
+experiment, malformed YAML: mistakes Hydra would report with a traceback) are in
+runner.config_tree, which imports neither Hydra nor the models.
 
 Defaults live in one place, the pydantic models. They reach Hydra as the `model_defaults` node of
 its ConfigStore, first in config.yaml's defaults list: every defaulted key is then in the
@@ -18,18 +18,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hydra.core.config_store import ConfigStore
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel
 
+# Where the tree lives (runner.config_tree), for the callers that look for it here.
+from runner.config_tree import EXPERIMENTS_DIR as EXPERIMENTS_DIR
+from runner.config_tree import available_experiments as available_experiments
 from runner.errors import UserError
 from runner.model import Experiment, Load, Origin, validate_experiment
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
 # `${first_set:a,b}`: a unless it is null (OmegaConf's oc.select returns a null value as is).
 OmegaConf.register_new_resolver(
     "first_set", lambda value, default: default if value is None else value, replace=True
@@ -63,77 +63,6 @@ def register_model_defaults() -> None:
 
 # At import: before Hydra composes anything, in the CLI, the tests and bench/ alike.
 register_model_defaults()
-
-_EXPERIMENT_ARG = re.compile(r"^\+{0,2}experiment=(.*)$")
-_HELP_ARGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--shell-completion"}
-
-
-def config_dirs(argv: list[str]) -> list[Path]:
-    """The project's experiments tree plus any `--config-dir DIR` / `-cd DIR` given."""
-    dirs = [EXPERIMENTS_DIR]
-    for index, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and index + 1 < len(argv):
-            dirs.insert(0, Path(argv[index + 1]))
-        elif arg.startswith("--config-dir="):
-            dirs.insert(0, Path(arg.split("=", 1)[1]))
-    return dirs
-
-
-def available_experiments(dirs: list[Path]) -> list[str]:
-    names = {p.stem for d in dirs for p in (d / "experiment").glob("*.yaml")}
-    return sorted(names)
-
-
-def experiment_source_dir(argv: list[str], name: str | None) -> Path:
-    """The config directory that holds `experiment/NAME.yaml` (its git state is recorded)."""
-    for directory in config_dirs(argv):
-        if name and (directory / "experiment" / f"{name}.yaml").is_file():
-            return directory
-    return EXPERIMENTS_DIR
-
-
-def requested_experiments(argv: list[str]) -> list[str]:
-    names: list[str] = []
-    for arg in argv:
-        match = _EXPERIMENT_ARG.match(arg)
-        if match:
-            names += [n.strip() for n in match.group(1).split(",") if n.strip()]
-    return names
-
-
-def check_yaml(dirs: list[Path]) -> None:
-    """Every YAML file of the tree must parse; report the file, line and problem if not."""
-    for directory in dirs:
-        for path in sorted(directory.rglob("*.yaml")):
-            try:
-                yaml.safe_load(path.read_text())
-            except yaml.YAMLError as error:
-                mark = getattr(error, "problem_mark", None)
-                where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-                problem = getattr(error, "problem", None) or str(error)
-                raise UserError(f"Malformed YAML in {path}{where}: {problem}.") from None
-
-
-def preflight(argv: list[str]) -> None:
-    """Fail fast, before Hydra, on the mistakes it would not report clearly."""
-    if _HELP_ARGS.intersection(argv) or any(a.startswith("--cfg") for a in argv):
-        return
-    dirs = config_dirs(argv)
-    known = available_experiments(dirs)
-    names = requested_experiments(argv)
-    listing = ", ".join(known) or "none"
-    if not names:
-        raise UserError(
-            "No experiment chosen. Run `python -m runner +experiment=NAME` with NAME one of: "
-            f"{listing} (files in {EXPERIMENTS_DIR / 'experiment'})."
-        )
-    for name in names:
-        if name not in known:
-            raise UserError(
-                f"Unknown experiment '{name}': there is no experiment/{name}.yaml in "
-                f"{', '.join(str(d) for d in dirs)}. Known experiments: {listing}."
-            )
-    check_yaml(dirs)
 
 
 def chosen_file(group: str, choice: str | None, sources: list[Any]) -> Path | None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
-from rich.markup import escape
 
-from runner import config, interrupts, multirun, usage
+from runner import config, config_tree, interrupts, multirun, usage
 from runner.errors import (
     EXIT_RUN_FAILED,
     EXIT_SIGINT,
@@ -23,25 +23,21 @@ from runner.errors import (
     UserError,
 )
 from runner.machine_lock import exclusive_machine
-from runner.preflight import check_for_dry_run
-from runner.progress import make_console, print_plan
-from runner.redact import redact_run_files, redact_text
-from runner.results import RunRecord
+from runner.redact import redact_run_files
 from runner.run_dirs import discard_unstarted
-from runner.store import RUN_FILE, STEPS_FILE, load_run
-from runner.sweep import run_experiment
+from runner.run_files import RUN_FILE, STEPS_FILE
+from runner.terminal import console, make_console, report_error
 
-console = make_console()
-
-
-def report_error(message: str) -> None:
-    console.print(
-        f"[bold red]error:[/] {escape(redact_text(message))}", highlight=False, soft_wrap=True
-    )
+if TYPE_CHECKING:
+    from runner.results import RunRecord
 
 
 def run_job(cfg: DictConfig) -> int:
-    """One Hydra job: validate, run, report. Returns the exit status."""
+    """One Hydra job: validate, run, report. Returns the exit status.
+
+    The run's machinery (k6, numpy, the sweep, the store) is imported only once the config is
+    valid: a command refused for bad input does not wait for it.
+    """
     hydra_config = HydraConfig.get()
     output_dir = Path(hydra_config.runtime.output_dir)
     # Hydra has written its copies of the config and overrides: mask secrets there first.
@@ -56,14 +52,19 @@ def run_job(cfg: DictConfig) -> int:
         )
         experiment = config.experiment_from_config(cfg, source, overrides)
         chosen = hydra_config.runtime.choices.get("experiment")
-        source_dir = config.experiment_source_dir(sys.argv[1:], chosen)
+        source_dir = config_tree.experiment_source_dir(sys.argv[1:], chosen)
         # A resumed run continues in its own directory (Hydra's defaults to it too).
         target_dir = Path(experiment.runner.resume or output_dir)
         if experiment.runner.dry_run:
             # The run's own checks (those that start nothing); the plan goes to stdout.
+            from runner.preflight import check_for_dry_run
+            from runner.progress import print_plan
+
             plan = check_for_dry_run(experiment, source_dir, target_dir)
             print_plan(make_console(stderr=False), plan)
             return 0
+        from runner.sweep import run_experiment
+
         run_dir = target_dir
         record = run_experiment(experiment, run_dir, source_dir, overrides)
     except UserError as error:
@@ -72,6 +73,8 @@ def run_job(cfg: DictConfig) -> int:
     except Interrupted as stop:
         console.print(f"\n{stop} received: servers and k6 stopped; writing a partial report.")
         if run_dir is not None and (run_dir / RUN_FILE).is_file():
+            from runner.store import load_run
+
             _finish(run_dir, load_run(run_dir))
             command = usage.resume_command(overrides, run_dir, sys.argv[1:])
             console.print(

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import jsonschema
 from pydantic import (
     ConfigDict,
     Field,
@@ -266,6 +265,9 @@ class Expect(Strict):
     @classmethod
     def _is_a_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
+            # Imported here: a twentieth of a second that only experiments with a schema need.
+            import jsonschema
+
             try:
                 jsonschema.Draft202012Validator.check_schema(value)
             except jsonschema.SchemaError as error:

@@ -33,15 +33,10 @@ from runner.remote.describe import plan_hosts
 from runner.remote.settings import used_hosts
 from runner.results import Failure, StepResult
 from runner.server.command import SERVER_SETTINGS
+from runner.terminal import make_console
 
 if TYPE_CHECKING:
     from runner.k6.live import LiveView
-
-
-def make_console(stderr: bool = True) -> Console:
-    """stderr (or stdout); wide enough for the tables in a log file or a pipe, not a terminal."""
-    console = Console(stderr=stderr)
-    return console if console.is_terminal else Console(stderr=stderr, width=160)
 
 
 def _duration(seconds: float) -> str:

@@ -14,7 +14,7 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from runner.store import RUN_FILE
+from runner.run_files import RUN_FILE
 
 # Run directory -> its nearest ancestor (or itself) that existed before Hydra made anything,
 # noted by the run callback (runner.config.RunDirCallback.on_run_start).

@@ -16,6 +16,9 @@ from typing import Protocol
 from runner import k6
 from runner.cpu_accounting import CounterReading
 from runner.k6.client_trees import with_client_total
+
+# Imported with this module, not on first use (runner.k6): never during a step's load.
+from runner.k6.live import live_feed
 from runner.model import Experiment
 from runner.plan import Step
 from runner.results import K6Instance, Stat
@@ -89,7 +92,7 @@ def load_and_sample(
             sampling.uss,
             cpu_counters=True,
         ) as sampler,
-        k6.live_feed(ports, sampler, on_live, trees),
+        live_feed(ports, sampler, on_live, trees),
         watch.watching(ports) if watch is not None else nullcontext(),
     ):
         run = k6.run_instances(

@@ -32,10 +32,9 @@ from runner.results import (
     TargetCapacity,
     TrialRecord,
 )
-
-RUN_FILE = "run.json"
-STEPS_FILE = "results.jsonl"
-RESULTS_FILE = "results.json"
+from runner.run_files import RESULTS_FILE as RESULTS_FILE
+from runner.run_files import RUN_FILE as RUN_FILE
+from runner.run_files import STEPS_FILE as STEPS_FILE
 
 
 class ResultStore:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import io
 import json
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -39,14 +44,38 @@ def write_run(run_dir: Path, repetitions: int, noise: float) -> None:
 
 
 def replay(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python bench/aa_replay.py ARGS` as it is run."""
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120
     )
 
 
+@functools.cache
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("aa_replay", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def call_replay(*args: str) -> subprocess.CompletedProcess[str]:
+    """The script's main() in this process (scipy imported once, not per replay), its output and
+    exit status as `replay` gives them; a SystemExit message goes to stderr, as Python does."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            status = load_script().main(list(args))
+        except SystemExit as stop:
+            if isinstance(stop.code, str):
+                print(stop.code, file=sys.stderr)
+            status = stop.code if isinstance(stop.code, int) else 1
+    return subprocess.CompletedProcess(list(args), status, stdout.getvalue(), stderr.getvalue())
+
+
 def test_splits_one_run_into_aa_pairs_and_finds_a_large_slowdown(tmp_path: Path) -> None:
     write_run(tmp_path / "run", repetitions=6, noise=0.02)
-    result = replay(str(tmp_path / "run"), "--families", "20", "--slowdown", "0.3", "--json")
+    result = call_replay(str(tmp_path / "run"), "--families", "20", "--slowdown", "0.3", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["families"] == 20
@@ -57,7 +86,7 @@ def test_splits_one_run_into_aa_pairs_and_finds_a_large_slowdown(tmp_path: Path)
 
 def test_prints_its_rates_and_refuses_a_run_too_short_to_split(tmp_path: Path) -> None:
     write_run(tmp_path / "run", repetitions=6, noise=0.03)
-    printed = replay(str(tmp_path / "run" / "results.jsonl"), "--families", "20")
+    printed = call_replay(str(tmp_path / "run" / "results.jsonl"), "--families", "20")
     assert printed.returncode == 0, printed.stderr
     assert "false-alarm rate:" in printed.stdout
     assert "detection of a 10% slowdown:" in printed.stdout
@@ -74,7 +103,7 @@ def test_invalid_steps_are_left_out_as_the_gate_does(tmp_path: Path) -> None:
     lines[0]["validity"] = {"valid": False, "reasons": []}
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     # The cell left with 5 valid repetitions decides nothing, as in the gate; the rest replay.
-    replayed = replay(str(path), "--families", "20", "--json")
+    replayed = call_replay(str(path), "--families", "20", "--json")
     assert replayed.returncode == 0, replayed.stderr
     assert "left out: 1 cell(s) with fewer than 6 valid repetitions: fastapi at 10 (5)" in (
         replayed.stderr

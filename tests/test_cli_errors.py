@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, server_like_processes
+from runner.config import EXPERIMENTS_DIR, experiment_from_config
+from runner.errors import UserError
+from runner.preflight import check_for_dry_run
+from tests.conftest import compose_config, run_cli, server_like_processes
 
 
 def assert_clean_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
@@ -32,8 +35,7 @@ def test_typo_without_plus_is_bad_input_too(tmp_path: Path) -> None:
 
 
 def test_bad_value_names_the_key(tmp_path: Path) -> None:
-    result = run_cli("+experiment=quickstart", "load.duration=-1s", f"hydra.run.dir={tmp_path}")
-    assert_clean_error(result, "load.duration")
+    assert "load.duration" in str(refusal(["load.duration=-1s"], tmp_path))
 
 
 def test_unknown_experiment_lists_known_ones() -> None:
@@ -57,6 +59,18 @@ def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
 # --- impossible values, unknown apps, unsafe or unusable destinations ------------------------
 
 QUICKSTART_FILE = "experiments/experiment/quickstart.yaml"
+
+
+def refusal(overrides: list[str], run_dir: Path, name: str = "quickstart") -> UserError:
+    """What `python -m runner +experiment=NAME OVERRIDES` refuses, found in this process: the
+    config composed and validated as the job does, then the checks a run and a dry run share
+    (runner.preflight). The command line's own handling of both is tested below."""
+    cfg = compose_config(name, *overrides)
+    source = EXPERIMENTS_DIR / "experiment" / f"{name}.yaml"
+    with pytest.raises(UserError) as refused:
+        experiment = experiment_from_config(cfg, source, overrides)
+        check_for_dry_run(experiment, EXPERIMENTS_DIR, run_dir)
+    return refused.value
 
 
 @pytest.mark.parametrize(
@@ -100,6 +114,12 @@ QUICKSTART_FILE = "experiments/experiment/quickstart.yaml"
             ["runner.min_free_mib=1000000000"],
             ["MiB free", "at least 1,000,000,000 MiB (runner.min_free_mib)"],
         ),
+        (["load.script=no_such.js"], ["'load.script'", "does not exist", "browse.js"]),
+        (["pinning.server_cpus=[0,99]"], ["'pinning.server_cpus'", "[99]"]),
+        (
+            ["database.engine=postgresql", "+database.dsn=postgresql://u@127.0.0.1:notaport/db"],
+            ["'database.dsn'", "notaport"],
+        ),
     ],
     ids=[
         "negative-warmup",
@@ -112,10 +132,38 @@ QUICKSTART_FILE = "experiments/experiment/quickstart.yaml"
         "not-http-url",
         "remote-url-refused",
         "no-disk-space",
+        "missing-script",
+        "missing-cores",
+        "malformed-dsn",
     ],
 )
-@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
 def test_refused_before_anything_starts(
+    overrides: list[str], fragments: list[str], tmp_path: Path
+) -> None:
+    error = refusal(overrides, tmp_path / "run")
+    assert error.exit_code == 2
+    for fragment in fragments:
+        assert fragment in str(error)
+    assert_nothing_started(tmp_path / "run")
+
+
+# A run and a dry run refuse alike: a value the model refuses, and a check of runner.preflight.
+@pytest.mark.parametrize(
+    ("overrides", "fragments"),
+    [
+        (
+            ["load.warmup=-2s"],
+            ["'load.warmup'", "negative", "(from the command line: load.warmup=-2s)"],
+        ),
+        (
+            ["+targets.remote.url=http://192.0.2.10:8000"],
+            ["'targets.remote.url'", "not a loopback address", "allow_remote: true"],
+        ),
+    ],
+    ids=["invalid-value", "refused-pre-flight"],
+)
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+def test_the_command_line_refuses_before_anything_starts(
     overrides: list[str], fragments: list[str], dry_run: bool, tmp_path: Path
 ) -> None:
     # A dry run makes every check that starts nothing: it refuses what the run refuses.
@@ -123,28 +171,6 @@ def test_refused_before_anything_starts(
     result = run_cli("+experiment=quickstart", *overrides, *dry, f"hydra.run.dir={tmp_path}")
     assert_clean_error(result, *fragments)
     assert "Dry run" not in result.stdout + result.stderr
-    assert_nothing_started(tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("overrides", "fragments"),
-    [
-        (["load.script=no_such.js"], ["'load.script'", "does not exist", "browse.js"]),
-        (["pinning.server_cpus=[0,99]"], ["'pinning.server_cpus'", "[99]"]),
-        (
-            ["database.engine=postgresql", "+database.dsn=postgresql://u@127.0.0.1:notaport/db"],
-            ["'database.dsn'", "notaport"],
-        ),
-    ],
-    ids=["missing-script", "missing-cores", "malformed-dsn"],
-)
-def test_dry_run_refuses_what_the_run_refuses(
-    overrides: list[str], fragments: list[str], tmp_path: Path
-) -> None:
-    result = run_cli(
-        "+experiment=quickstart", *overrides, "runner.dry_run=true", f"hydra.run.dir={tmp_path}"
-    )
-    assert_clean_error(result, *fragments)
     assert_nothing_started(tmp_path)
 
 
@@ -206,11 +232,12 @@ def test_existing_directory_is_kept_without_hydras_files(tmp_path: Path) -> None
 # --- blame: the command line or the experiment's file -----------------------------------------
 
 
-def test_bad_override_is_blamed_on_the_command_line() -> None:
-    result = run_cli("+experiment=quickstart", "load.duration=abc", "repetitions=2")
-    assert_clean_error(result, "'load.duration'", "(from the command line: load.duration=abc)")
-    assert QUICKSTART_FILE not in result.stderr
-    assert "repetitions=2" not in result.stderr  # a fine override is not blamed
+def test_bad_override_is_blamed_on_the_command_line(tmp_path: Path) -> None:
+    message = str(refusal(["load.duration=abc", "repetitions=2"], tmp_path))
+    assert "'load.duration'" in message
+    assert "(from the command line: load.duration=abc)" in message
+    assert QUICKSTART_FILE not in message
+    assert "repetitions=2" not in message  # a fine override is not blamed
 
 
 def test_bad_value_in_the_file_names_the_file(tmp_path: Path) -> None:

@@ -3,13 +3,16 @@ or a regression (1), what is inconclusive (3) and what passes (0)."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
+from runner.compare.__main__ import main as compare_main
 from runner.results import Failure, RunRecord, StepResult
 from runner.store import RESULTS_FILE, RUN_FILE, STEPS_FILE, ResultStore
 from tests.conftest import run_cli
@@ -20,7 +23,22 @@ NOISE = (1.0, 1.01, 0.99)
 
 
 def run_compare(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`python -m runner.compare ARGS` as a user types it."""
     return run_cli(*map(str, args), module="runner.compare")
+
+
+def call_compare(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The same command's main() in this process, its output and exit status as run_compare
+    gives them: for the gate's decisions (the tests that start the command check that it
+    exits with main()'s status)."""
+    argv = [str(arg) for arg in args]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            status = compare_main(argv)
+        except SystemExit as stop:  # argparse
+            status = stop.code if isinstance(stop.code, int) else 1
+    return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
 
 
 def store(run_dir: Path, rec: RunRecord, complete: bool = True) -> Path:
@@ -65,14 +83,14 @@ def interrupted(tmp_path: Path) -> Path:
 def test_a_run_against_its_interrupted_copy_is_refused(interrupted: Path, tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     for pair in ((SCHEMA1_RUN, interrupted), (interrupted, SCHEMA1_RUN)):
-        result = run_compare(*pair, "--markdown", summary)
+        result = call_compare(*pair, "--markdown", summary)
         assert result.returncode == 2, result.stdout
         assert "is incomplete: the run stopped before its last step (1 step(s) stored)" in (
             result.stderr
         )
         assert "refused" in summary.read_text()
     assert "the baseline is partial: 8 planned target/level(s) were never measured" in (
-        run_compare(interrupted, SCHEMA1_RUN).stderr
+        call_compare(interrupted, SCHEMA1_RUN).stderr
     )
 
 
@@ -81,7 +99,7 @@ def test_a_target_missing_from_the_candidate_is_a_failure(tmp_path: Path) -> Non
     failure = Failure(target="django", label="django", stage="start", message="exit code 3")
     kept = [s for s in steps() if s.target == "fastapi"]
     candidate = store(tmp_path / "b", record(kept, failures=[failure]))
-    result = run_compare(baseline, candidate)
+    result = call_compare(baseline, candidate)
     assert result.returncode == 1, result.stdout
     assert "MISSING django at 10: not measured in the candidate: exit code 3" in result.stdout
     assert "MISSING django at 20" in result.stdout
@@ -94,11 +112,11 @@ def test_a_design_difference_is_refused_unless_allowed(tmp_path: Path) -> None:
     run["experiment"]["targets"]["fastapi"]["workers"] = 2
     run["experiment"]["load"]["duration"] = "10s"
     (candidate / RUN_FILE).write_text(json.dumps(run))
-    refused = run_compare(baseline, candidate, "--allow-difference", "targets.fastapi")
+    refused = call_compare(baseline, candidate, "--allow-difference", "targets.fastapi")
     assert refused.returncode == 2
     assert "the design differs: load.duration: baseline '5s', candidate '10s'" in refused.stderr
     assert "workers" not in refused.stderr
-    allowed = run_compare(
+    allowed = call_compare(
         baseline, candidate, "--allow-difference", "targets.fastapi", "--allow-difference",
         "load.duration",
     )  # fmt: skip
@@ -112,7 +130,7 @@ def test_identical_runs_with_repetitions_pass_and_write_a_markdown_summary(
     baseline = store(tmp_path / "a", record(steps()))
     candidate = store(tmp_path / "b", record(steps()))
     summary = tmp_path / "summary.md"
-    result = run_compare(baseline, candidate, "--markdown", summary)
+    result = call_compare(baseline, candidate, "--markdown", summary)
     assert result.returncode == 0, result.stdout
     assert "Decision: no change (exit status 0: no regression); 16 no change." in result.stdout
     text = summary.read_text()
@@ -123,7 +141,7 @@ def test_identical_runs_with_repetitions_pass_and_write_a_markdown_summary(
 def test_a_slower_cell_is_a_regression_in_throughput_and_latency(tmp_path: Path) -> None:
     baseline = store(tmp_path / "a", record(steps()))
     candidate = store(tmp_path / "b", record(steps({("fastapi", 20): 1 / 1.3})))
-    result = run_compare(baseline, candidate)
+    result = call_compare(baseline, candidate)
     assert result.returncode == 1, result.stdout
     lines = [line for line in result.stdout.splitlines() if line.endswith("regression │")]
     assert len(lines) == 3 and all("fastapi" in line and " 20 " in line for line in lines)
@@ -141,7 +159,7 @@ def test_invalid_steps_are_left_out_and_a_cell_left_short_is_inconclusive(
         for s in steps()
     ]
     candidate = store(tmp_path / "b", record(changed))
-    result = run_compare(baseline, candidate)
+    result = call_compare(baseline, candidate)
     assert result.returncode == 3, result.stdout
     assert "Left out of the candidate as invalid: django c=10 rep 2 (interference)." in (
         result.stdout

@@ -9,7 +9,7 @@ import pytest
 
 from runner import k6
 from tests.conftest import run_cli, server_like_processes
-from tests.test_cli_errors import assert_clean_error
+from tests.test_cli_errors import assert_clean_error, assert_nothing_started, refusal
 
 SHORT = ["sweep.concurrency.levels=[4]", "load.duration=1s", "load.warmup=1s"]
 
@@ -84,11 +84,12 @@ def test_script_that_sets_its_own_scenarios_is_refused(tmp_path: Path) -> None:
         " duration: '1s' } } };\n"
         "export default function () { http.get(__ENV.SWEEPBENCH_BASE_URL + '/json'); }\n"
     )
-    result = run_cli(
-        "+experiment=custom_script", *SHORT, f"load.script={script}", f"hydra.run.dir={tmp_path}"
-    )
-    assert_clean_error(result, "greedy.js", "sets scenarios", "Remove those keys")
-    assert not (tmp_path / "results.jsonl").exists()
+    # In this process (the command line's handling of k6's verdict: the script that does not load).
+    error = refusal([*SHORT, f"load.script={script}"], tmp_path / "run", "custom_script")
+    assert error.exit_code == 2
+    for fragment in ("greedy.js", "sets scenarios", "Remove those keys"):
+        assert fragment in str(error)
+    assert_nothing_started(tmp_path / "run")
 
 
 def test_script_that_does_not_load_is_bad_input(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from runner.results import Machine, RunRecord
 from runner.store import RUN_FILE
 from tests.conftest import compose_config
 from tests.factories import record, step, write_synthetic
-from tests.test_compare import run_compare, steps, store
+from tests.test_compare import call_compare, steps, store
 
 XEON: dict[str, Any] = {"cpu_model": "Intel Xeon E5", "logical_cores": 2, "physical_cores": 1}
 EPYC: dict[str, Any] = {"cpu_model": "AMD EPYC 7763", "logical_cores": 64, "physical_cores": 32}
@@ -122,21 +122,21 @@ def two_runs(tmp_path: Path, baseline: Machine, candidate: Machine) -> tuple[Pat
 
 def test_compare_refuses_runs_from_different_kinds_of_host(tmp_path: Path) -> None:
     baseline, candidate = two_runs(tmp_path, machine("node1"), machine("big", cpu=EPYC))
-    refused = run_compare(baseline, candidate)
+    refused = call_compare(baseline, candidate)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert (
         "the design differs: host: baseline 'Intel Xeon E5, 2 logical / 1 physical cores, "
         "7.8 GiB', candidate 'AMD EPYC 7763, 64 logical / 32 physical cores, 7.8 GiB'"
     ) in refused.stderr
     assert "--allow-difference KEY" in refused.stderr
-    allowed = run_compare(baseline, candidate, "--allow-difference", "host")
+    allowed = call_compare(baseline, candidate, "--allow-difference", "host")
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "Allowed difference: host: baseline 'Intel Xeon E5" in allowed.stdout
 
 
 def test_compare_accepts_another_host_of_the_same_kind(tmp_path: Path) -> None:
     baseline, candidate = two_runs(tmp_path, machine("node1"), machine("node2", memory_gib=7.7))
-    result = run_compare(baseline, candidate)
+    result = call_compare(baseline, candidate)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads((candidate / RUN_FILE).read_text())["provenance"]["machine"]["hostname"] == (
         "node2"

@@ -68,7 +68,7 @@ def test_runs_started_side_by_side_take_turns(tmp_path: Path, holder: bool) -> N
     env = {k: v for k, v in os.environ.items() if k != machine_lock.HELD_ENV}
     if holder:
         env[machine_lock.HELD_ENV] = str(tmp_path / "load.lock.12345")
-    start = str(time.time() + 2)
+    start = str(time.time() + 1)  # both started by then (the import takes a twentieth of that)
     siblings = [
         subprocess.Popen(
             [sys.executable, "-c", SIBLING, str(lock), start],

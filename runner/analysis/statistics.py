@@ -5,8 +5,6 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from scipy import stats
-
 
 @dataclass(frozen=True)
 class Spread:
@@ -29,6 +27,9 @@ def spread(values: list[float], confidence: float) -> Spread:
     mean = statistics.fmean(values)
     ci_low = ci_high = None
     if len(values) >= 3:
+        # Imported here: scipy.stats takes half a second, which a refused command need not pay.
+        from scipy import stats
+
         sem = stats.sem(values)
         if sem > 0:
             ci_low, ci_high = stats.t.interval(confidence, len(values) - 1, loc=mean, scale=sem)
@@ -53,4 +54,6 @@ def welch_p_value(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """Two-sided Welch t-test; identical constant samples give 1, different constant ones 0."""
     if statistics.pvariance(a) == 0 and statistics.pvariance(b) == 0:
         return 1.0 if statistics.fmean(a) == statistics.fmean(b) else 0.0
+    from scipy import stats
+
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)

@@ -23,9 +23,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from runner import k6
 from runner.capacity.early_stop import EarlyStopRule, LiveReading, clearly_broken
 from runner.capacity.objective import Objective, Percentile
+
+# Imported with this module, not on first use (runner.k6): never during a trial's load.
+from runner.k6.live import read_merged_metrics, stop_tests
 from runner.k6.options import MEASURE
 
 __all__ = ["BUCKET_BASE_MS", "BUCKET_FACTOR", "TrialWatch", "bucket_edges", "histogram_percentile"]
@@ -116,13 +118,13 @@ class TrialWatch:
 
     def _watch(self, api_ports: list[int], done: threading.Event) -> None:
         while not done.wait(READ_INTERVAL_S):
-            samples = k6.read_merged_metrics(api_ports)
+            samples = read_merged_metrics(api_ports)
             reading = self._reading(samples) if samples is not None else None
             if reading is None:
                 continue
             self.readings.append(reading)
             reason = clearly_broken(self.objective, self.readings, self.rule) if self.rule else None
-            if reason is not None and k6.stop_tests(api_ports):
+            if reason is not None and stop_tests(api_ports):
                 self.stop_reason, self._stopped_at = reason, time.time()
                 return
 

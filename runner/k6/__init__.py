@@ -14,31 +14,74 @@ Modules, in the order they build on each other:
   client_trees  the instances' sampled process trees as one client
   live     live numbers from k6's REST API (merged over instances) for the progress display;
            stopping a test
+
+The names below are imported on first use (PEP 562): a dry run needs the binary and the script,
+not numpy (split, merge, raw) nor the live view. `segments` is both a module and a function of
+it, so it is imported now: a later import of the module would otherwise shadow the function.
 """
 
-from runner.k6.binary import find_k6, k6_version
-from runner.k6.live import (
-    LiveNumbers,
-    LiveView,
-    live_feed,
-    read_merged_metrics,
-    read_metrics,
-    stop_test,
-    stop_tests,
-)
-from runner.k6.options import options_for_step, step_options
-from runner.k6.process import (
-    K6Command,
-    K6Run,
-    k6_command,
-    run_k6,
-    run_k6_instances,
-    spawn_without_user_settings,
-)
-from runner.k6.script import STANDARD_SCRIPT, check_script, resolve_script, step_env
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from runner.k6.segments import Segment, segments
-from runner.k6.split import Instance, SplitRun, run_instances, step_instances
-from runner.k6.summary import K6Metrics, parse_summary
+
+if TYPE_CHECKING:
+    from runner.k6.binary import find_k6, k6_version
+    from runner.k6.live import (
+        LiveNumbers,
+        LiveView,
+        live_feed,
+        read_merged_metrics,
+        read_metrics,
+        stop_test,
+        stop_tests,
+    )
+    from runner.k6.options import options_for_step, step_options
+    from runner.k6.process import (
+        K6Command,
+        K6Run,
+        k6_command,
+        run_k6,
+        run_k6_instances,
+        spawn_without_user_settings,
+    )
+    from runner.k6.script import STANDARD_SCRIPT, check_script, resolve_script, step_env
+    from runner.k6.split import Instance, SplitRun, run_instances, step_instances
+    from runner.k6.summary import K6Metrics, parse_summary
+
+# Where each public name lives (Segment and segments are imported above).
+_HOMES = {
+    "find_k6": "binary",
+    "k6_version": "binary",
+    "LiveNumbers": "live",
+    "LiveView": "live",
+    "live_feed": "live",
+    "read_merged_metrics": "live",
+    "read_metrics": "live",
+    "stop_test": "live",
+    "stop_tests": "live",
+    "options_for_step": "options",
+    "step_options": "options",
+    "K6Command": "process",
+    "K6Run": "process",
+    "k6_command": "process",
+    "run_k6": "process",
+    "spawn_without_user_settings": "process",
+    "run_k6_instances": "process",
+    "STANDARD_SCRIPT": "script",
+    "check_script": "script",
+    "resolve_script": "script",
+    "step_env": "script",
+    "Instance": "split",
+    "SplitRun": "split",
+    "run_instances": "split",
+    "step_instances": "split",
+    "K6Metrics": "summary",
+    "parse_summary": "summary",
+}
+
 
 __all__ = [
     "STANDARD_SCRIPT",
@@ -71,3 +114,14 @@ __all__ = [
     "stop_test",
     "stop_tests",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'runner.k6' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"runner.k6.{home}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
