@@ -22,10 +22,10 @@ it, so it is imported now: a later import of the module would otherwise shadow t
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from runner.k6.segments import Segment, segments
+from runner.lazy import lazy_names
 
 if TYPE_CHECKING:
     from runner.k6.binary import find_k6, k6_version
@@ -116,12 +116,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'runner.k6' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"runner.k6.{home}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names("runner.k6", _HOMES, __all__, prefix="runner.k6.")

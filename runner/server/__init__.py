@@ -13,8 +13,9 @@ from `command`, which must not pull in the modules here that import the model.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runner.lazy import lazy_names
 
 if TYPE_CHECKING:
     from runner.server.command import PROJECT_ROOT, SERVERS, server_command, server_env
@@ -66,12 +67,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'runner.server' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"runner.server.{home}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names("runner.server", _HOMES, __all__, prefix="runner.server.")
