@@ -70,9 +70,21 @@ def test_thirty_percent_more_work_is_a_regression(runs: dict[str, Path], tmp_pat
     if result.returncode == 3:
         _skip_if_the_machine_was_too_noisy(runs["baseline"], runs["slower"], result.stdout)
     assert result.returncode == 1, result.stdout + result.stderr
-    rps_row = next(line for line in result.stdout.splitlines() if "successful RPS" in line)
-    assert rps_row.rstrip(" │").endswith("regression"), result.stdout
+    decided = decisions(result.stdout)
+    # The gate's answer is "regression"; which metric carried it is the noise's choice (CI once
+    # saw throughput -36% at Holm p=0.052, inconclusive, and p95 +49% decided). A metric that
+    # 30% more work makes worse may be inconclusive, never "no change" or "improvement".
+    assert "regression" in {decided["successful RPS"], decided["p95 ms"]}, result.stdout
+    assert decided["successful RPS"] in ("regression", "inconclusive"), result.stdout
+    assert decided["p95 ms"] in ("regression", "inconclusive"), result.stdout
     assert "| fastapi | 2 | successful RPS |" in summary.read_text()
+
+
+def decisions(shown: str) -> dict[str, str]:
+    """Metric -> decision, from the rows of the compare table (target, level, metric, ...,
+    decision)."""
+    rows = [line.strip(" │").split("│") for line in shown.splitlines() if line.startswith("│")]
+    return {cells[2].strip(): cells[-1].strip() for cells in rows if len(cells) >= 4}
 
 
 def spread(run_dir: Path) -> float:
