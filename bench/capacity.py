@@ -41,11 +41,16 @@ from runner.sweep import run_experiment
 def sweep_experiment(
     experiment: Experiment, target: str, rates: list[int], args: argparse.Namespace
 ) -> Experiment:
-    """The same target, scenario and settings under the open model at `rates`."""
+    """The same target, scenario, settings and k6 provisioning under the open model at
+    `rates`."""
     data: dict[str, Any] = experiment.model_dump(mode="json", by_alias=True)
     data["targets"] = {target: data["targets"][target]}
     data["load"] = {**data["load"], "model": "open", "duration": args.step}
     del data["load"]["capacity"]
+    # The trials' k6 provisioning (Load.open_vus): with fewer VUs k6 drops iterations the
+    # trials would not have dropped, and the sweep fails rates the search passes.
+    if data["load"].get("preallocated_vus") is None:
+        data["load"]["preallocated_vus"] = experiment.load.open_vus(max(rates))[0]
     data["sweep"] = {"rate": {"levels": rates}}
     data["repetitions"] = args.repetitions
     return validate_experiment(data, f"{experiment.name}, exhaustive sweep of {target}")

@@ -49,6 +49,8 @@ STORED = "stored"
 OPEN_MIN_VUS = 10
 OPEN_MAX_VUS_DEFAULT = 1000
 OPEN_PREALLOCATED_FOR_MS = 100.0
+# Capacity trials: VUs for responses this many times the objective's latency (see open_vus).
+CAPACITY_PREALLOCATED_OBJECTIVES = 3.0
 
 
 class Target(Strict):
@@ -392,8 +394,11 @@ class Load(Strict):
         default=None,
         ge=1,
         le=100_000,
-        description="Open model: virtual users k6 starts before the load (default: enough for "
-        f"{OPEN_PREALLOCATED_FOR_MS:g} ms responses, at least {OPEN_MIN_VUS}).",
+        description="Open model: virtual users k6 starts before the load; k6 drops an "
+        "iteration whenever none is free (default: enough for "
+        f"{OPEN_PREALLOCATED_FOR_MS:g} ms responses, in a capacity trial for "
+        f"{CAPACITY_PREALLOCATED_OBJECTIVES:g} times the objective's latency, at least "
+        f"{OPEN_MIN_VUS}).",
     )
     k6_instances: int = Field(
         default=1,
@@ -439,13 +444,23 @@ class Load(Strict):
     def open_vus(self, rate: int) -> tuple[int, int]:
         """(preallocated, maximum) virtual users for an open-model step at `rate` requests/s.
 
-        By Little's law k6 needs rate x response time VUs in flight. The default maximum, one VU
-        per request per second, lets responses take up to ~1 s before k6 must drop iterations,
-        so dropped iterations mean a server that cannot keep up, not a stingy k6.
+        By Little's law k6 needs rate x response time VUs in flight. When an iteration is due
+        and no VU is free, k6 drops it and only then starts initialising one more VU, in the
+        background, up to the maximum: so iterations are dropped as soon as responses outlast
+        the preallocated VUs, however high the maximum. Preallocation is therefore what decides
+        when a drop means a slow server: responses of OPEN_PREALLOCATED_FOR_MS, and in a
+        capacity trial CAPACITY_PREALLOCATED_OBJECTIVES times the objective's latency, by when
+        the trial has failed on latency anyway. The maximum, one VU per request per second,
+        bounds what a server that stops answering can cost k6.
         """
         maximum = self.max_vus or max(OPEN_MIN_VUS, min(rate, OPEN_MAX_VUS_DEFAULT))
+        covered_ms = OPEN_PREALLOCATED_FOR_MS
+        if self.capacity is not None:
+            covered_ms = max(
+                covered_ms, CAPACITY_PREALLOCATED_OBJECTIVES * self.capacity.latency_ms
+            )
         preallocated = self.preallocated_vus or max(
-            OPEN_MIN_VUS, math.ceil(rate * OPEN_PREALLOCATED_FOR_MS / 1000)
+            OPEN_MIN_VUS, math.ceil(rate * covered_ms / 1000)
         )
         return min(preallocated, maximum), maximum
 

@@ -204,3 +204,17 @@ def test_open_model_with_concurrency_levels_says_how_to_fix() -> None:
     assert "'sweep.concurrency' is for the closed load model" in message
     assert "'~sweep.concurrency' '+sweep.rate.levels=[..]'" in message
     assert "(top level)" not in message
+
+
+def test_capacity_trials_preallocate_vus_for_three_times_the_objective() -> None:
+    # k6 drops an iteration whenever no VU is free, whatever max_vus: a trial preallocates for
+    # responses of 3x the objective (here 300 ms), so a drop is never k6 short of VUs while the
+    # latency still meets the objective.
+    data = copy.deepcopy(OPEN)
+    data["load"] |= {"model": "capacity", "capacity": {"latency_ms": 100}}
+    data["sweep"] = {}
+    load = validate_experiment(data, "test").load
+    assert load.open_vus(880) == (264, 880)
+    assert load.open_vus(5000) == (1000, 1000)
+    data["load"]["capacity"] = {"latency_ms": 20}  # 60 ms: the open model's 100 ms is the floor
+    assert validate_experiment(data, "test").load.open_vus(880) == (88, 880)
