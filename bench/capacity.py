@@ -7,31 +7,34 @@ For each target of a capacity experiment (runner.capacity), runs
 1. the capacity search as `python -m runner` would, and
 2. an exhaustive open-model sweep of that target alone: `--rates` rates spread evenly over
    the found capacity +- `--span` (the knee), each `--repetitions` times, `--step` each,
-and prints, per target, the capacity found, the capacity the sweep gives (where a monotone
-fit of the median percentile over repetitions against rate crosses the objective, rates
-breaking the rest of the trial rule counting as failing), their ratio (issue 13: within +-5%),
-the search's wall time as a share of the sweep's (at most a third), and two readings of the
-sweep that show how firm its own answer is: the highest passing rate (the most optimistic
-reading when noise crosses the objective several times) and the range of the capacities single
-repetitions give. That range is the yardstick's own error: where it is wider than +-5%, the
-sweep cannot check a 5% search (docs/capacity.md). Shorten with fewer rates, repetitions or
-seconds for a quick look; the figures need the defaults. Holds the machine-wide load lock, like the runner and the tests.
+and prints, per target, the capacity found, the capacity the sweep gives (where a monotone fit
+of the median percentile over repetitions against rate crosses the objective, rates breaking the
+rest of the trial rule counting as failing, steps the search would repeat left out), their ratio
+(issue 13: within +-5%), the search's wall time as a share of the sweep's (at most a third), and
+two readings of the sweep that show how firm its own answer is: the highest passing rate (the
+most optimistic reading when noise crosses the objective several times) and the range of the
+capacities single repetitions give. That range is the yardstick's own error: where it is wider
+than +-5%, the sweep cannot check a 5% search (docs/capacity.md). Shorten with fewer rates,
+repetitions or seconds for a quick look; the figures need the defaults. Holds the machine-wide
+load lock, like the runner and the tests. The runs are kept, with their reports, in
+outputs/bench-capacity/<time>/ (search/, sweep-<target>/).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _shared import compose_experiment, say
+from _shared import PROJECT_ROOT, compose_experiment, say
 
 from runner import config
 from runner.capacity.objective import ACHIEVED_SHARE, Objective
+from runner.capacity.trial import trial_reasons
 from runner.machine_lock import exclusive_machine
 from runner.model import Experiment, validate_experiment
 from runner.results import StepResult
@@ -77,12 +80,19 @@ class RateFigures:
 def figures_by_rate(
     objective: Objective, steps: list[StepResult], repetition: int | None = None
 ) -> list[RateFigures]:
-    """Per swept rate, in rising order; only `repetition`'s steps when given."""
+    """Per swept rate, in rising order; only `repetition`'s steps when given. Steps the search
+    would have repeated (interference, steal, client-bound: runner.capacity.trial) are left out,
+    as the search leaves out such trials; a rate with none left is left out."""
     by_rate: dict[int, list[StepResult]] = {}
-    for step in steps:
+    for step in counted(steps):
         if repetition is None or step.repetition == repetition:
             by_rate.setdefault(step.level, []).append(step)
     return [_judged(objective, rate, found) for rate, found in sorted(by_rate.items())]
+
+
+def counted(steps: list[StepResult]) -> list[StepResult]:
+    """The steps a search would have counted as trials."""
+    return [s for s in steps if s.validity is None or not trial_reasons(s.validity)]
 
 
 def _judged(objective: Objective, rate: int, steps: list[StepResult]) -> RateFigures:
@@ -96,7 +106,8 @@ def _judged(objective: Objective, rate: int, steps: list[StepResult]) -> RateFig
 
 def highest_pass_capacity(objective: Objective, figures: list[RateFigures]) -> float | None:
     """The highest passing rate, interpolated toward the next rate above it (None: no rate
-    passed). Under noise that crosses the objective several times, the most optimistic reading."""
+    passed; inf: the highest swept rate passed). Under noise that crosses the objective several
+    times, the most optimistic reading."""
     judged = {f.rate: f for f in figures}
     passing = [f.rate for f in figures if f.passes(objective)]
     if not passing:
@@ -104,7 +115,7 @@ def highest_pass_capacity(objective: Objective, figures: list[RateFigures]) -> f
     low = max(passing)
     above = [rate for rate in judged if rate > low]
     if not above:
-        return float(low)  # the knee lies beyond the swept rates
+        return math.inf
     high = min(above)
     return _between(objective, judged[low].rate, judged[low].latency_ms, high, judged[high])
 
@@ -114,7 +125,8 @@ def monotone_capacity(objective: Objective, figures: list[RateFigures]) -> float
     least-squares monotone curve) crosses the objective. Latency does not fall as load rises,
     so a fail below a pass is noise, and the fit weighs it against its neighbours instead of
     letting the highest lucky pass decide. A rate broken by errors, drops or its achieved rate
-    counts as failing at any latency. None: the lowest rate already fails."""
+    counts as failing at any latency. None: the lowest rate already fails; inf: the fit meets
+    the objective at every swept rate (the knee lies beyond them)."""
     from scipy.optimize import isotonic_regression
 
     if not figures:
@@ -124,7 +136,7 @@ def monotone_capacity(objective: Objective, figures: list[RateFigures]) -> float
     fitted = [float(x) for x in isotonic_regression(observed).x]
     failing = [i for i, latency in enumerate(fitted) if latency > objective.latency_ms]
     if not failing:
-        return float(figures[-1].rate)  # the knee lies beyond the swept rates
+        return math.inf
     first = failing[0]
     if first == 0:
         return None
@@ -156,11 +168,12 @@ def repetition_spread(
     return (min(known), max(known)) if known else (None, None)
 
 
-def timed_run(experiment: Experiment, overrides: list[str]) -> tuple[Any, float]:
-    with tempfile.TemporaryDirectory() as run_dir:
-        began = time.monotonic()
-        record = run_experiment(experiment, Path(run_dir), config.EXPERIMENTS_DIR, overrides)
-        return record, time.monotonic() - began
+def timed_run(experiment: Experiment, run_dir: Path, overrides: list[str]) -> tuple[Any, float]:
+    """Run it into `run_dir`, kept (outputs/ is git-ignored) so every figure can be audited."""
+    began = time.monotonic()
+    record = run_experiment(experiment, run_dir, config.EXPERIMENTS_DIR, overrides)
+    say(f"stored in {run_dir}")
+    return record, time.monotonic() - began
 
 
 def main() -> None:
@@ -177,7 +190,8 @@ def main() -> None:
     if settings is None:
         raise SystemExit(f"{args.experiment} is not a capacity experiment (load.model=capacity)")
     with exclusive_machine(say):
-        record, _ = timed_run(experiment, args.overrides)
+        root = PROJECT_ROOT / "outputs" / "bench-capacity" / time.strftime("%Y-%m-%d_%H-%M-%S")
+        record, _ = timed_run(experiment, root / "search", args.overrides)
         assert record.capacity is not None
         for found in record.capacity.targets:
             if found.capacity_rps is None:
@@ -186,15 +200,18 @@ def main() -> None:
             rates = knee_rates(found.capacity_rps, args.rates, args.span)
             say(f"{found.label}: sweeping {rates} RPS x {args.repetitions}")
             sweep = sweep_experiment(experiment, found.target, rates, args)
-            swept, sweep_s = timed_run(sweep, args.overrides)
+            swept, sweep_s = timed_run(sweep, root / f"sweep-{found.target}", args.overrides)
             figures = figures_by_rate(settings.objective, swept.steps)
             reference = monotone_capacity(settings.objective, figures)
             optimistic = highest_pass_capacity(settings.objective, figures)
             low, high = repetition_spread(settings.objective, swept.steps)
-            ratio = f"{found.capacity_rps / reference:.3f}" if reference else "n/a"
+            left_out = len(swept.steps) - len(counted(swept.steps))
+            known = reference is not None and math.isfinite(reference)
+            ratio = f"{found.capacity_rps / reference:.3f}" if known and reference else "n/a"
             print(
                 f"{found.label}: search {found.headline} in {found.wall_s:.1f} s; sweep "
-                f"({len(rates)} rates x {args.repetitions}) {_rps(reference)} (monotone fit; "
+                f"({len(rates)} rates x {args.repetitions}, {left_out} steps left out as the "
+                f"search would repeat them) {_rps(reference)} (monotone fit; "
                 f"highest pass {_rps(optimistic)}; single repetitions {_rps(low)} to "
                 f"{_rps(high)}) in {sweep_s:.1f} s; found / sweep = {ratio} (goal 0.95-1.05); "
                 f"search time / sweep time = {found.wall_s / sweep_s:.3f} (goal <= 0.333)"
@@ -202,7 +219,9 @@ def main() -> None:
 
 
 def _rps(value: float | None) -> str:
-    return "none" if value is None else f"{value:.1f} RPS"
+    if value is None:
+        return "none (the lowest swept rate fails)"
+    return f"{value:.1f} RPS" if math.isfinite(value) else "beyond the swept rates"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import sys
 from types import ModuleType
 
@@ -57,7 +58,9 @@ def test_a_rate_broken_by_drops_fails_at_any_latency() -> None:
 
 def test_no_rate_passing_and_every_rate_passing() -> None:
     assert bench().monotone_capacity(P99_50MS, figures((100, 60.0), (200, 70.0))) is None
-    assert bench().monotone_capacity(P99_50MS, figures((100, 10.0), (200, 20.0))) == 200.0
+    every_rate_passes = figures((100, 10.0), (200, 20.0))
+    assert bench().monotone_capacity(P99_50MS, every_rate_passes) == math.inf  # knee beyond
+    assert bench().highest_pass_capacity(P99_50MS, every_rate_passes) == math.inf
 
 
 def test_single_repetitions_give_the_yardsticks_own_range() -> None:
