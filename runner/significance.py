@@ -252,11 +252,16 @@ def _format_change(spec: MetricSpec, value: float) -> str:
     return f"{value:+.1%}" if spec.relative else f"{value * 100:+.2f} pt"
 
 
+def confidence_text(alpha: float) -> str:
+    """'95%', '99.9%': the confidence level of the intervals, never rounded up to 100%."""
+    return f"{round((1 - alpha) * 100, 4):g}%"
+
+
 def _describe(spec: MetricSpec, estimate: Estimate, alpha: float) -> str:
     interval = f"{_format_change(spec, estimate.low)}..{_format_change(spec, estimate.high)}"
     return (
         f"{spec.label} {_format_change(spec, estimate.change)} "
-        f"({1 - alpha:.0%} interval {interval})"
+        f"({confidence_text(alpha)} interval {interval})"
     )
 
 

@@ -10,6 +10,7 @@ from runner.significance import (
     Key,
     SignificanceSettings,
     compare_repetitions,
+    confidence_text,
     exit_status,
     holm_adjust,
     overall_decision,
@@ -181,3 +182,7 @@ def test_a_regression_anywhere_decides_the_whole_compare() -> None:
     assert [c.decision for c in comparisons] == ["regression", "inconclusive"]
     assert overall_decision(comparisons) == "regression"
     assert exit_status(comparisons) == 1
+
+
+def test_the_confidence_level_is_never_rounded_up_to_certainty() -> None:
+    assert [confidence_text(a) for a in (0.05, 0.01, 0.001)] == ["95%", "99%", "99.9%"]

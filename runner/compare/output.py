@@ -14,7 +14,7 @@ from runner.compare.gate import GateResult
 from runner.report import formatting as fmt
 from runner.report.markdown import markdown_table
 from runner.report.tables import CellValue, Table
-from runner.significance import METRICS, Comparison, threshold_of
+from runner.significance import METRICS, Comparison, confidence_text, threshold_of
 
 EXIT_MEANING = {
     0: "no regression",
@@ -67,7 +67,7 @@ def _row(c: Comparison) -> list[CellValue]:
 
 
 def result_table(result: GateResult) -> Table:
-    confidence = f"{1 - result.settings.alpha:.0%} CI"
+    confidence = f"{confidence_text(result.settings.alpha)} CI"
     header = ["Target", "Level", "Metric", "Baseline", "Candidate", "Change", confidence]
     header += ["p (Holm)", "Decision"]
     rows = [_row(c) for c in ordered(result.comparisons)]
