@@ -67,8 +67,24 @@ def check_yaml(dirs: list[Path]) -> None:
                 raise UserError(f"Malformed YAML in {path}{where}: {problem}.") from None
 
 
+# Hydra's modes; it takes one at a time and refuses more with a bare ValueError (a traceback).
+_MODE_FLAGS = {
+    "--run": "--run",
+    "-r": "--run",
+    "--multirun": "--multirun",
+    "-m": "--multirun",
+    "--cfg": "--cfg",
+    "-c": "--cfg",
+    "--info": "--info",
+    "-i": "--info",
+    "--shell-completion": "--shell-completion",
+    "-sc": "--shell-completion",
+}
+
+
 def preflight(argv: list[str]) -> None:
     """Fail fast, before Hydra, on the mistakes it would not report clearly."""
+    _one_mode_at_most(argv)
     if _HELP_ARGS.intersection(argv) or any(a.startswith("--cfg") for a in argv):
         return
     dirs = config_dirs(argv)
@@ -87,3 +103,13 @@ def preflight(argv: list[str]) -> None:
                 f"{', '.join(str(d) for d in dirs)}. Known experiments: {listing}."
             )
     check_yaml(dirs)
+
+
+def _one_mode_at_most(argv: list[str]) -> None:
+    modes = sorted({_MODE_FLAGS[a.split("=")[0]] for a in argv if a.split("=")[0] in _MODE_FLAGS})
+    if len(modes) > 1:
+        raise UserError(
+            f"{' and '.join(modes)} cannot be combined: Hydra runs one mode at a time. Drop all "
+            "but one (to see the configuration a multirun would use, leave out --multirun: "
+            "`python -m runner --cfg job +experiment=NAME`)."
+        )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.config import EXPERIMENTS_DIR, experiment_from_config
+from runner.config_tree import preflight
 from runner.errors import UserError
 from runner.preflight import check_for_dry_run
 from tests.conftest import compose_config, run_cli, server_like_processes
@@ -46,6 +47,17 @@ def test_unknown_experiment_lists_known_ones() -> None:
 def test_no_experiment_chosen() -> None:
     result = run_cli()
     assert_clean_error(result, "No experiment chosen", "quickstart")
+
+
+def test_two_hydra_modes_at_once_are_one_paragraph_not_a_traceback() -> None:
+    result = run_cli("--cfg", "hydra", "-m", "+experiment=quickstart")
+    assert_clean_error(result, "--cfg and --multirun cannot be combined")
+
+
+@pytest.mark.parametrize("argv", [["-m", "--info"], ["--multirun", "-c", "job"], ["-r", "-m"]])
+def test_every_pair_of_hydra_modes_is_refused_before_hydra(argv: list[str]) -> None:
+    with pytest.raises(UserError, match="cannot be combined"):
+        preflight([*argv, "+experiment=quickstart"])
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
