@@ -12,8 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from runner import config  # noqa: E402
+from runner.config.experiment import Experiment  # noqa: E402
 from runner.errors import UserError  # noqa: E402
-from runner.model import Experiment  # noqa: E402
 
 
 def compose_experiment(name: str, overrides: list[str]) -> Experiment:

@@ -8,7 +8,7 @@ RUN is a run directory (or its results.jsonl). Two ways to form A/A pairs:
   repetitions at random (seeded) into two disjoint halves of K, A and B;
 - several runs of the same experiment: every pair of runs is one family, all repetitions each.
 Each family is compared as `runner.compare` decides it: valid steps only (a step judged invalid
-is left out, as the gate does), runner.significance with Holm over every target, level and
+is left out, as the gate does), runner.analysis.significance with Holm over every target, level and
 metric at once, and the gate's thresholds (5% throughput, 10% latency by default). A false alarm is a family with any "regression". Then the candidate
 half is made S slower (latency x (1 + S), throughput x (1 - S), default 10%) and the share of
 families flagged, and of the slowed comparisons decided "regression", is the detection rate.
@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runner.significance import (
+from runner.analysis.significance import (
     Comparison,
     Key,
     SignificanceSettings,

@@ -32,13 +32,13 @@ from typing import Any
 
 from _shared import PROJECT_ROOT, compose_experiment, say
 
-from runner import config
 from runner.capacity.objective import ACHIEVED_SHARE, Objective
 from runner.capacity.trial import trial_reasons
-from runner.machine_lock import exclusive_machine
-from runner.model import Experiment, validate_experiment
-from runner.results import StepResult
-from runner.sweep import run_experiment
+from runner.config import compose
+from runner.config.experiment import Experiment, validate_experiment
+from runner.records.results import StepResult
+from runner.run.machine_lock import exclusive_machine
+from runner.run.sweep import run_experiment
 
 
 def sweep_experiment(
@@ -171,7 +171,7 @@ def repetition_spread(
 def timed_run(experiment: Experiment, run_dir: Path, overrides: list[str]) -> tuple[Any, float]:
     """Run it into `run_dir`, kept (outputs/ is git-ignored) so every figure can be audited."""
     began = time.monotonic()
-    record = run_experiment(experiment, run_dir, config.EXPERIMENTS_DIR, overrides)
+    record = run_experiment(experiment, run_dir, compose.EXPERIMENTS_DIR, overrides)
     say(f"stored in {run_dir}")
     return record, time.monotonic() - began
 

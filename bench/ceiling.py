@@ -1,4 +1,4 @@
-"""k6's client ceiling: how long measuring it takes, and the figure (runner.ceiling).
+"""k6's client ceiling: how long measuring it takes, and the figure (runner.measure.ceiling).
 
     python bench/ceiling.py [--server-cpus 0] [--client-cpus 1]
 
@@ -14,8 +14,8 @@ import time
 
 from _shared import say
 
-from runner import ceiling, k6
-from runner.machine_lock import exclusive_machine
+from runner.measure import ceiling, k6
+from runner.run.machine_lock import exclusive_machine
 
 BUDGET_S = 15.0
 

@@ -3,7 +3,7 @@
     python bench/fidelity.py [--experiment quickstart] [--target fastapi] [--pairs 10] [OVERRIDE ...]
 
 Starts one server and, alternately, measures the same step through the runner
-(runner.measure.run_step: launcher, sampler, summary parsing) and with a bare `taskset -c CORES
+(runner.measure.step.run_step: launcher, sampler, summary parsing) and with a bare `taskset -c CORES
 k6 run` of the same script and options on the same cores, against the same server in the same
 session. Prints the requests per second of each run,
 ratio = median RPS through the runner / median RPS of bare k6 (budget: >= 0.98), and the median
@@ -24,18 +24,19 @@ from pathlib import Path
 
 from _shared import compose_experiment, say
 
-from runner import k6, measure
-from runner.machine_lock import exclusive_machine
-from runner.model import Experiment
-from runner.plan import Step, build_plan
-from runner.results import StepResult
-from runner.server import RunningServer, running_server
+from runner.config.experiment import Experiment
+from runner.measure import k6
+from runner.measure.server import RunningServer, running_server
+from runner.measure.step import run_step, server_cpus
+from runner.records.results import StepResult
+from runner.run.machine_lock import exclusive_machine
+from runner.run.plan import Step, build_plan
 
 DEFAULT_OVERRIDES = ["load.duration=3s", "load.warmup=1s", "sweep.concurrency.levels=[10]"]
 
 
 def through_runner(server: RunningServer, experiment: Experiment, step: Step, work: Path) -> float:
-    entry = measure.run_step(step, server, experiment, k6.find_k6(), work)
+    entry = run_step(step, server, experiment, k6.find_k6(), work)
     if not isinstance(entry, StepResult):
         raise SystemExit(f"the runner's step failed: {entry.message}")
     # The runner started this server, so its CPU was sampled.
@@ -82,7 +83,7 @@ def main() -> None:
             args.target,
             experiment.targets[args.target],
             work / "logs",
-            measure.server_cpus(experiment),
+            server_cpus(experiment),
             experiment.scenario.requests,
             experiment.runner.startup_timeout,
             experiment.runner.stop_grace,

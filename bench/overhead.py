@@ -2,7 +2,7 @@
 
     python bench/overhead.py [--experiment quickstart] [OVERRIDE ...]
 
-Runs the experiment through the runner (runner.sweep.run_experiment, as `python -m runner`
+Runs the experiment through the runner (runner.run.sweep.run_experiment, as `python -m runner`
 does) and prints
 - target start: seconds from asking for each server to its verified answer (budget: 2 s each);
 - ratio: (sweep wall time - target starts) / sum of configured warmup + measured durations
@@ -19,10 +19,10 @@ from pathlib import Path
 
 from _shared import compose_experiment, say
 
-from runner import config
-from runner.machine_lock import exclusive_machine
-from runner.plan import build_plan
-from runner.sweep import run_experiment
+from runner.config import compose
+from runner.run.machine_lock import exclusive_machine
+from runner.run.plan import build_plan
+from runner.run.sweep import run_experiment
 
 DEFAULT_OVERRIDES = ["load.duration=5s", "load.warmup=1s"]
 
@@ -37,7 +37,7 @@ def main() -> None:
     configured_s = len(plan.steps) * plan.seconds_per_step
     with exclusive_machine(say), tempfile.TemporaryDirectory() as run_dir:
         began = time.monotonic()
-        record = run_experiment(experiment, Path(run_dir), config.EXPERIMENTS_DIR, args.overrides)
+        record = run_experiment(experiment, Path(run_dir), compose.EXPERIMENTS_DIR, args.overrides)
         wall_s = time.monotonic() - began
     starts = record.provenance.target_start_s
     start_total_s = sum(sum(times) for times in starts.values())

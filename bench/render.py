@@ -20,9 +20,9 @@ import runner.analysis
 import runner.report.csv_writer
 import runner.report.html
 import runner.report.markdown  # noqa: F401
+from runner.records.results import LatencyMs, RunRecord, Stat, StepResult
+from runner.records.store import ResultStore, load_run
 from runner.report import write_reports
-from runner.results import LatencyMs, RunRecord, Stat, StepResult
-from runner.store import ResultStore, load_run
 
 TARGETS = 5
 LEVELS = list(range(10, 210, 10))

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from _shared import say
 
-from runner import k6
-from runner.load_model import CLOSED
-from runner.machine_lock import exclusive_machine
-from runner.model import Expect, Request, Target
-from runner.sampler import TreeSampler
-from runner.server import running_server
+from runner.config.experiment import Expect, Request, Target
+from runner.config.load_model import CLOSED
+from runner.measure import k6
+from runner.measure.sampler import TreeSampler
+from runner.measure.server import running_server
+from runner.run.machine_lock import exclusive_machine
 
 SERVER = Target(app="targets.django_project.wsgi:application", server="gunicorn", workers=2)
 CHECK = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))

@@ -2,7 +2,7 @@
 
     python bench/split_cost.py [--seconds 10] [--vus 64] [--rate 0] [--repeats 1]
 
-Drives the minimal responder (runner.ceiling.responder) on the server's core with k6 (standard
+Drives the minimal responder (runner.measure.ceiling.responder) on the server's core with k6 (standard
 script) on the client's core, as k6's ceiling is measured:
 1. k6's throughput with one instance, closed model at --vus users, without raw output, with it
    gzipped as a split step's instances write it (`--out csv=k6-samples.csv.gz`), and with it
@@ -28,11 +28,11 @@ from pathlib import Path
 
 from _shared import say
 
-from runner import k6, launch
-from runner.k6.raw import RAW_FILE, read_measured_durations
-from runner.load_model import CLOSED, OPEN
-from runner.machine_lock import exclusive_machine
-from runner.ports import HOST, free_port
+from runner.config.load_model import CLOSED, OPEN
+from runner.measure import k6, launch
+from runner.measure.k6.raw import RAW_FILE, read_measured_durations
+from runner.measure.ports import HOST, free_port
+from runner.run.machine_lock import exclusive_machine
 
 SERVER_CPUS, CLIENT_CPUS = [0], [1]
 WARMUP_S = 1.0

@@ -96,8 +96,8 @@ def _measure(runner: subprocess.Popen[bytes], run_dir: Path, signum: int) -> flo
 
 
 def preflight_cost() -> float:
-    from runner.model import validate_experiment
-    from runner.server import check_importable
+    from runner.config.experiment import validate_experiment
+    from runner.measure.server import check_importable
 
     targets = {
         "fastapi": ("targets.fastapi_app:app", "uvicorn"),

@@ -24,11 +24,11 @@ from runner.lazy import lazy_names
 if TYPE_CHECKING:
     from runner.analysis import Analysis, Cell, Spread, Verdict, analyze
     from runner.compare import GateResult, compare
-    from runner.load_model import LoadModel, load_model
-    from runner.model import Experiment, validate_experiment
+    from runner.config.experiment import Experiment, validate_experiment
+    from runner.config.load_model import LoadModel, load_model
+    from runner.records.results import SCHEMA_VERSION, Failure, Provenance, RunRecord, StepResult
+    from runner.records.store import load_run
     from runner.report import write_reports
-    from runner.results import SCHEMA_VERSION, Failure, Provenance, RunRecord, StepResult
-    from runner.store import load_run
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -60,17 +60,17 @@ _HOMES = {
     "analyze": "runner.analysis",
     "GateResult": "runner.compare",
     "compare": "runner.compare",
-    "LoadModel": "runner.load_model",
-    "load_model": "runner.load_model",
-    "Experiment": "runner.model",
-    "validate_experiment": "runner.model",
+    "LoadModel": "runner.config.load_model",
+    "load_model": "runner.config.load_model",
+    "Experiment": "runner.config.experiment",
+    "validate_experiment": "runner.config.experiment",
     "write_reports": "runner.report",
-    "SCHEMA_VERSION": "runner.results",
-    "Failure": "runner.results",
-    "Provenance": "runner.results",
-    "RunRecord": "runner.results",
-    "StepResult": "runner.results",
-    "load_run": "runner.store",
+    "SCHEMA_VERSION": "runner.records.results",
+    "Failure": "runner.records.results",
+    "Provenance": "runner.records.results",
+    "RunRecord": "runner.records.results",
+    "StepResult": "runner.records.results",
+    "load_run": "runner.records.store",
 }
 
 

@@ -1,5 +1,5 @@
-"""Names of a package imported on first use (PEP 562), so that `import runner` (or runner.k6,
-runner.server) costs nothing until a name is used: the CLI's error paths stay fast."""
+"""Names of a package imported on first use (PEP 562), so that `import runner` (or runner.measure.k6,
+runner.measure.server) costs nothing until a name is used: the CLI's error paths stay fast."""
 
 from __future__ import annotations
 

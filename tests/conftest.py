@@ -25,10 +25,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from runner.config import EXPERIMENTS_DIR, available_experiments
-from runner.machine_lock import exclusive_machine
-from runner.model import Expect, Request, Target
-from runner.server import SERVERS, RunningServer, running_server
+from runner.config.compose import EXPERIMENTS_DIR, available_experiments
+from runner.config.experiment import Expect, Request, Target
+from runner.measure.server import SERVERS, RunningServer, running_server
+from runner.run.machine_lock import exclusive_machine
 
 pytest_plugins = ["pytester"]
 
@@ -52,7 +52,7 @@ _machine = contextlib.ExitStack()
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ[SESSION_ENV] = str(os.getpid())
-    # k6's ceiling (runner.ceiling) is measured once per session into a cache of its own, not
+    # k6's ceiling (runner.measure.ceiling) is measured once per session into a cache of its own, not
     # the user's ~/.cache; xdist workers inherit the controller's.
     os.environ.setdefault("SWEEPBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="sweepbench-cache-"))
 

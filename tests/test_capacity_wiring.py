@@ -20,12 +20,12 @@ from runner.capacity.watch import (
     bucket_edges,
     histogram_percentile,
 )
+from runner.config.experiment import validate_experiment
 from runner.errors import UserError
-from runner.model import validate_experiment
+from runner.measure.validity import Reason, Validity
+from runner.records.results import TargetCapacity, TrialRecord
+from runner.records.store import ResultStore, load_run
 from runner.report.markdown import render
-from runner.results import TargetCapacity, TrialRecord
-from runner.store import ResultStore, load_run
-from runner.validity import Reason, Validity
 from tests import factories
 
 CAPACITY = {"latency_ms": 50, "start_rate": 20, "budget": "40s", "confirmation": "10s"}

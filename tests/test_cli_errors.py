@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from runner.config import EXPERIMENTS_DIR, experiment_from_config
-from runner.config_tree import preflight
+from runner.config.compose import EXPERIMENTS_DIR, experiment_from_config
+from runner.config.tree import preflight
 from runner.errors import UserError
-from runner.preflight import check_for_dry_run
+from runner.run.preflight import check_for_dry_run
 from tests.conftest import compose_config, run_cli, server_like_processes
 
 
@@ -76,7 +76,7 @@ QUICKSTART_FILE = "experiments/experiment/quickstart.yaml"
 def refusal(overrides: list[str], run_dir: Path, name: str = "quickstart") -> UserError:
     """What `python -m runner +experiment=NAME OVERRIDES` refuses, found in this process: the
     config composed and validated as the job does, then the checks a run and a dry run share
-    (runner.preflight). The command line's own handling of both is tested below."""
+    (runner.run.preflight). The command line's own handling of both is tested below."""
     cfg = compose_config(name, *overrides)
     source = EXPERIMENTS_DIR / "experiment" / f"{name}.yaml"
     with pytest.raises(UserError) as refused:
@@ -159,7 +159,7 @@ def test_refused_before_anything_starts(
     assert_nothing_started(tmp_path / "run")
 
 
-# A run and a dry run refuse alike: a value the model refuses, and a check of runner.preflight.
+# A run and a dry run refuse alike: a value the model refuses, and a check of runner.run.preflight.
 @pytest.mark.parametrize(
     ("overrides", "fragments"),
     [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from runner.config import EXPERIMENTS_DIR
+from runner.config.compose import EXPERIMENTS_DIR
 from tests.conftest import run_cli, shipped_experiments
 
 

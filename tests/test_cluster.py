@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runner.multirun import STATUS_DIR
+from runner.run.multirun import STATUS_DIR
 from tests.conftest import NEVER_INVALID, run_cli, server_like_processes
 
 ONE_TARGET = """# @package _global_

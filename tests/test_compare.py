@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from runner.compare.__main__ import main as compare_main
-from runner.results import Failure, RunRecord, StepResult
-from runner.store import RESULTS_FILE, RUN_FILE, STEPS_FILE, ResultStore
+from runner.records.results import Failure, RunRecord, StepResult
+from runner.records.store import RESULTS_FILE, RUN_FILE, STEPS_FILE, ResultStore
 from tests.conftest import run_cli
 from tests.factories import record, step
 

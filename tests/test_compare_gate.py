@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.store import RESULTS_FILE, STEPS_FILE
+from runner.records.store import RESULTS_FILE, STEPS_FILE
 from tests.conftest import NEVER_INVALID, PROJECT_ROOT, run_cli
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from runner.config import EXPERIMENTS_DIR, experiment_from_config, model_defaults
+from runner.config.compose import EXPERIMENTS_DIR, experiment_from_config, model_defaults
 from tests.conftest import compose_config, shipped_experiments
 
 # The YAML files that set defaults for every experiment, and where their keys land.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import psutil
 import pytest
 
-from runner.cpu_accounting import (
+from runner.measure.cpu_accounting import (
     Interference,
     core_usage,
     interference,

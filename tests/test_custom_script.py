@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import k6
+from runner.measure import k6
 from tests.conftest import run_cli, server_like_processes
 from tests.test_cli_errors import assert_clean_error, assert_nothing_started, refusal
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runner import database
-from runner.config import experiment_from_config
+from runner.config.compose import experiment_from_config
+from runner.run import database
 from tests.conftest import compose_config, run_cli, shipped_experiments
 
 # Shipped experiments whose scenario requests /db or /queries, or that run a custom script.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.measure.validity import withheld_cell
 from runner.report import formatting as fmt
-from runner.validity import withheld_cell
 from tests.conftest import server_like_processes
 
 # Every test here starts servers and k6 (or a database): see tests/conftest.py.
@@ -60,7 +60,7 @@ def test_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
             cell = dict(zip(header, row, strict=True))
             assert cell[f"{label} RPS"] == fmt.rps(step["rps"])
             assert printed(cell[f"{label} RPS"]) == pytest.approx(step["rps"], abs=HALF_UNIT)
-            # Too few requests for a p99: the cell says why instead (runner.validity).
+            # Too few requests for a p99: the cell says why instead (runner.measure.validity).
             withheld = withheld_cell(0.99, step["requests"])
             if withheld is not None:
                 assert cell[f"{label} p99 ms"] == withheld

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from runner import database
-from runner.config import EXPERIMENTS_DIR
-from runner.model import Database, Request, Scenario, Target
-from runner.server import RunningServer, running_server, send, verify_response
+from runner.config.compose import EXPERIMENTS_DIR
+from runner.config.experiment import Database, Request, Scenario, Target
+from runner.measure.server import RunningServer, running_server, send, verify_response
+from runner.run import database
 from targets.payloads import DATABASE_URL_ENV, WORLD_ROWS
 
 TARGETS = {

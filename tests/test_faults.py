@@ -26,10 +26,10 @@ import psutil
 import pytest
 
 from runner.analysis import analyze
+from runner.measure.server import running_server
+from runner.records.results import LoadDestination
+from runner.records.store import load_run
 from runner.report.markdown import render
-from runner.results import LoadDestination
-from runner.server import running_server
-from runner.store import load_run
 from tests.conftest import FAULTY, JSON_CHECK, TEST_EXPERIMENTS, load_kind, start_cli
 
 # Every test here starts servers and k6 (or a database): see tests/conftest.py.

@@ -1,4 +1,4 @@
-"""Kinds of host (runner.host_kind) on synthetic runs, no load: the matrix report names a highest
+"""Kinds of host (runner.records.host_kind) on synthetic runs, no load: the matrix report names a highest
 job only among jobs on one kind of host unless the experiment allows ranking across kinds, and
 runner.compare refuses runs from different kinds of host unless `--allow-difference host`."""
 
@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from runner import multirun
-from runner.config import experiment_from_config
+from runner.config.compose import experiment_from_config
 from runner.errors import UserError
-from runner.host_kind import HostKind, group_kinds, kind_of
+from runner.records.host_kind import HostKind, group_kinds, kind_of
+from runner.records.results import Machine, RunRecord
+from runner.records.store import RUN_FILE
 from runner.report.matrix import write_matrix_report
-from runner.results import Machine, RunRecord
-from runner.store import RUN_FILE
+from runner.run import multirun
 from tests.conftest import compose_config
 from tests.factories import record, step, write_synthetic
 from tests.test_compare import call_compare, steps, store

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from runner import k6
-from runner.load_model import CLOSED
-from runner.model import validate_experiment
-from runner.plan import Step
+from runner.config.experiment import validate_experiment
+from runner.config.load_model import CLOSED
+from runner.measure import k6
+from runner.run.plan import Step
 from tests.conftest import FAULTY
 
 

@@ -13,16 +13,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from runner import k6
-from runner.k6.client_trees import combined_series, with_client_total
-from runner.k6.live import merge_readings
-from runner.k6.merge import latency_spectrum, merge_metrics
-from runner.k6.process import K6Command, spawn_local, spawn_without_user_settings
-from runner.k6.raw import measured_durations
-from runner.k6.summary import ERROR_CAUSES, K6Metrics
-from runner.model import validate_experiment
+from runner.config.experiment import validate_experiment
+from runner.measure import k6
+from runner.measure.k6.client_trees import combined_series, with_client_total
+from runner.measure.k6.live import merge_readings
+from runner.measure.k6.merge import latency_spectrum, merge_metrics
+from runner.measure.k6.process import K6Command, spawn_local, spawn_without_user_settings
+from runner.measure.k6.raw import measured_durations
+from runner.measure.k6.summary import ERROR_CAUSES, K6Metrics
+from runner.measure.sampler import Sample
 from runner.report.configuration import configuration_facts
-from runner.sampler import Sample
 from tests.factories import record, step
 from tests.test_model import VALID, error_for, with_change
 

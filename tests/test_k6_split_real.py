@@ -1,4 +1,4 @@
-"""A step split over two real k6 instances (runner.measure with load.k6_instances), checked
+"""A step split over two real k6 instances (runner.measure.step with load.k6_instances), checked
 against what the instances themselves wrote: their summaries and their raw samples, read here
 independently of the runner's merge."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from runner.server import RunningServer
+from runner.measure.server import RunningServer
 from tests.test_measurements import experiment, run_step
 
 

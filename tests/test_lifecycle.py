@@ -9,9 +9,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from runner.config.experiment import Expect, Request, Target
 from runner.errors import TargetError
-from runner.model import Expect, Request, Target
-from runner.server import running_server, send, server_command
+from runner.measure.server import running_server, send, server_command
 from tests.conftest import JSON_CHECK
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from runner import machine_lock
+from runner.run import machine_lock
 from tests.conftest import PROJECT_ROOT
 
 ENTER_LOCK = """
 import os, sys
 from pathlib import Path
-from runner import machine_lock
+from runner.run import machine_lock
 machine_lock.LOCK_PATH = Path(sys.argv[1])
 os.environ.pop(machine_lock.HELD_ENV, None)
 with machine_lock.exclusive_machine(lambda message: print(message, flush=True)):
@@ -49,7 +49,7 @@ def test_runner_wrapped_in_flock_does_not_wait_for_its_own_wrapper(tmp_path: Pat
 SIBLING = """
 import os, sys, time
 from pathlib import Path
-from runner import machine_lock
+from runner.run import machine_lock
 machine_lock.LOCK_PATH = Path(sys.argv[1])
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # siblings ask for the lock together
 with machine_lock.exclusive_machine(lambda message: None):

@@ -1,4 +1,4 @@
-"""What one step measures, through the runner's step (runner.measure) on a real server and k6.
+"""What one step measures, through the runner's step (runner.measure.step) on a real server and k6.
 
 The server is tests/apps/faulty.py: it counts the requests it answers (/count), so what k6 and
 the runner counted can be checked against what the server really saw.
@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from runner import k6, measure
-from runner.model import Experiment, validate_experiment
-from runner.plan import Step
-from runner.progress import live_line
-from runner.results import StepResult
-from runner.sampler import PEAK_WINDOW_S, Sample, summarize
-from runner.server import RunningServer
+from runner.config.experiment import Experiment, validate_experiment
+from runner.measure import k6
+from runner.measure import step as one_step
+from runner.measure.sampler import PEAK_WINDOW_S, Sample, summarize
+from runner.measure.server import RunningServer
+from runner.records.results import StepResult
+from runner.run.plan import Step
+from runner.run.progress import live_line
 from tests.conftest import FAULTY
 
 
@@ -41,7 +42,7 @@ def served(server: RunningServer) -> int:
 
 def run_step(server: RunningServer, spec: Experiment, work_dir: Path) -> StepResult:
     step = Step("faulty", spec.levels()[0], 1, spec.load.kind)
-    entry = measure.run_step(step, server, spec, k6.find_k6(), work_dir)
+    entry = one_step.run_step(step, server, spec, k6.find_k6(), work_dir)
     assert isinstance(entry, StepResult), entry
     return entry
 
@@ -191,7 +192,7 @@ def test_live_numbers_reach_the_progress_display(
     spec = experiment({"duration": "2s", "warmup": "1s"}, {"concurrency": {"levels": [2]}})
     views: list[k6.LiveView] = []
     step = Step("faulty", 2, 1)
-    entry = measure.run_step(
+    entry = one_step.run_step(
         step, faulty_server, spec, k6.find_k6(), tmp_path, on_live=views.append
     )
     assert isinstance(entry, StepResult)

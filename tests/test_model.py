@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from runner.config.experiment import parse_duration, validate_experiment
 from runner.errors import UserError
-from runner.model import parse_duration, validate_experiment
 
 VALID: dict[str, Any] = {
     "name": "t",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.records.results import Failure
 from runner.report import formatting as fmt
-from runner.results import Failure
 from tests.factories import record, step, write_synthetic
 
 WHOLE = r"\d{1,3}(?:,\d{3})*"  # 5,240
@@ -33,7 +33,7 @@ PROSE_STYLES = {
 }
 
 
-# A percentile the step's requests do not support (runner.validity), in place of its value.
+# A percentile the step's requests do not support (runner.measure.validity), in place of its value.
 WITHHELD = "too few"
 
 

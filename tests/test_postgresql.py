@@ -20,10 +20,11 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from runner import database, launch
-from runner.model import Database, Request, Target
-from runner.ports import free_port
-from runner.server import running_server, send, verify_response
+from runner.config.experiment import Database, Request, Target
+from runner.measure import launch
+from runner.measure.ports import free_port
+from runner.measure.server import running_server, send, verify_response
+from runner.run import database
 from targets.payloads import WORLD_ROWS
 from tests.test_endpoints import shipped_scenarios
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from runner.config import experiment_from_config
-from runner.k6.live import LiveNumbers, LiveView
-from runner.plan import Plan, build_plan
-from runner.progress import SweepProgress
-from runner.usage import resume_command
+from runner.config.compose import experiment_from_config
+from runner.measure.k6.live import LiveNumbers, LiveView
+from runner.run.plan import Plan, build_plan
+from runner.run.progress import SweepProgress
+from runner.run.usage import resume_command
 from tests.conftest import compose_config
 from tests.factories import step as stored_step
 

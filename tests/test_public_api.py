@@ -52,15 +52,26 @@ except SystemExit as stop:
 print(json.dumps([status, [name for name in watched if name in sys.modules]]), file=sys.stderr)
 """
 # What a run needs and a refused command does not wait for (numpy and scipy alone take 0.7 s).
-RUN_ONLY = ["numpy", "scipy", "jinja2", "runner.sweep", "runner.k6.split", "runner.k6.live"]
+RUN_ONLY = [
+    "numpy",
+    "scipy",
+    "jinja2",
+    "runner.run.sweep",
+    "runner.measure.k6.split",
+    "runner.measure.k6.live",
+]
 
 
 @pytest.mark.parametrize(
     ("args", "status", "not_loaded"),
     [
-        (["+experiment=no_such_thing"], 2, [*RUN_ONLY, "hydra", "pydantic", "runner.model"]),
-        (["--help"], 0, [*RUN_ONLY, "hydra", "pydantic", "runner.model"]),
-        (["+experiment=quickstart", "load.duration=-1s"], 2, [*RUN_ONLY, "runner.preflight"]),
+        (
+            ["+experiment=no_such_thing"],
+            2,
+            [*RUN_ONLY, "hydra", "pydantic", "runner.config.experiment"],
+        ),
+        (["--help"], 0, [*RUN_ONLY, "hydra", "pydantic", "runner.config.experiment"]),
+        (["+experiment=quickstart", "load.duration=-1s"], 2, [*RUN_ONLY, "runner.run.preflight"]),
         (["+experiment=quickstart", "runner.dry_run=true"], 0, RUN_ONLY),
     ],
     ids=["unknown-experiment", "help", "invalid-value", "dry-run"],

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from runner import safety
+from runner.config.experiment import Experiment, validate_experiment
 from runner.errors import UserError
-from runner.model import Experiment, validate_experiment
+from runner.measure.sampler import Sample
 from runner.remote.clock import ClockReading, best_offset, measure_offset
 from runner.remote.describe import hosts_text
 from runner.remote.protocol import (
@@ -35,7 +35,7 @@ from runner.remote.record import HostClock, RemoteHost, RunHosts
 from runner.remote.script import without_runner_options
 from runner.remote.session import AgentSession, RemoteError, agent_command
 from runner.remote.settings import Host, k6_hosts, server_host, used_hosts
-from runner.sampler import Sample
+from runner.run import safety
 
 BASE: dict[str, Any] = {
     "name": "t",

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runner.store import load_run
+from runner.records.store import load_run
 from tests.conftest import NEVER_INVALID, PROJECT_ROOT, TEST_EXPERIMENTS, cli_command, cli_env
 from tests.netns_hosts import NamespaceHosts, namespace_hosts, why_not_available
 

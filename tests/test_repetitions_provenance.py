@@ -17,7 +17,8 @@ from typing import Any
 import psutil
 import pytest
 
-from runner import k6, provenance
+from runner.measure import k6
+from runner.records import provenance
 from tests.conftest import run_cli, server_like_processes
 
 EXPERIMENT = """\

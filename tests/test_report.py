@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from runner.measure.validity import withheld_cell
+from runner.records.store import STEPS_FILE
 from runner.report import formatting as fmt
-from runner.store import STEPS_FILE
-from runner.validity import withheld_cell
 from tests.conftest import run_cli
 from tests.factories import record, step, write_synthetic
 from tests.htmltables import external_refs, tables
@@ -34,7 +34,7 @@ def test_html_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
             stored = by_key[(target, int(row[0]))]
             # Exactly the stored value in the report's number format (no float tolerance).
             assert cell[f"{spec['label']} RPS"] == fmt.rps(stored["rps"])
-            # Too few requests for a p99: the cell says why instead (runner.validity).
+            # Too few requests for a p99: the cell says why instead (runner.measure.validity).
             withheld = withheld_cell(0.99, stored["requests"])
             p99 = withheld if withheld is not None else fmt.ms(stored["latency_ms"]["p99"])
             assert cell[f"{spec['label']} p99 ms"] == p99

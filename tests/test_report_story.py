@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from runner.analysis import analyze
+from runner.records.results import Failure, RunRecord
 from runner.report import html, markdown
 from runner.report.attempts import attempt_of
-from runner.results import Failure, RunRecord
 from tests.factories import record, step
 
 START = 1_700_000_000.0

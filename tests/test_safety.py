@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from runner import safety
+from runner.config.experiment import validate_experiment
 from runner.errors import UserError
-from runner.model import validate_experiment
-from runner.redact import redact_data, redact_file, redact_text
-from runner.store import ResultStore, check_run_dir
+from runner.records.redact import redact_data, redact_file, redact_text
+from runner.records.store import ResultStore, check_run_dir
+from runner.run import safety
 
 DSN = "postgresql://bench:pw12@127.0.0.1:5432/bench"
 BASE: dict[str, Any] = {

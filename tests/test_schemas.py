@@ -2,7 +2,7 @@
 and stored runs validate against theirs.
 
 tests/fixtures/schema1_run/ holds the files a real quickstart (1 s steps) wrote in results schema 1;
-loaded, it is upgraded to the current schema (runner.migrations) and must then match the current
+loaded, it is upgraded to the current schema (runner.records.migrations) and must then match the current
 results schema. A change that makes old runs unreadable fails here.
 """
 
@@ -20,8 +20,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from runner.schemas import EXPERIMENTS_ROOT, FRAGMENT_SCHEMAS, SCHEMAS_DIR, rendered
-from runner.store import RESULTS_FILE, load_run
+from runner.config.schemas import EXPERIMENTS_ROOT, FRAGMENT_SCHEMAS, SCHEMAS_DIR, rendered
+from runner.records.store import RESULTS_FILE, load_run
 from tests.conftest import PROJECT_ROOT, compose_config, shipped_experiments
 
 STORED_RUN = PROJECT_ROOT / "tests" / "fixtures" / "schema1_run"

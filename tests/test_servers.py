@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
-from runner.config import EXPERIMENTS_DIR
-from runner.model import Target, validate_experiment
-from runner.server import SERVERS, server_command
+from runner.config.compose import EXPERIMENTS_DIR
+from runner.config.experiment import Target, validate_experiment
+from runner.measure.server import SERVERS, server_command
 from tests.conftest import run_cli, server_like_processes
 
 # The target files of the servers added after uvicorn and gunicorn.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runner.significance import (
+from runner.analysis.significance import (
     Comparison,
     Key,
     SignificanceSettings,

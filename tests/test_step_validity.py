@@ -1,4 +1,4 @@
-"""Every step judged (runner.step_judging), in order (runner.plan, runner.server_pool): the pure
+"""Every step judged (runner.measure.judging), in order (runner.run.plan, runner.run.server_pool): the pure
 parts, then real runs through the CLI with real servers, k6 and a real CPU hog."""
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from runner.cpu_accounting import CounterReading, read_cpu_snapshot
-from runner.model import Experiment
-from runner.plan import build_plan
-from runner.ports import free_port
-from runner.results import RunRecord
-from runner.sampler import Sample
-from runner.step_judging import CoreSet, window_interference
-from runner.store import STEPS_FILE, load_run
+from runner.config.experiment import Experiment
+from runner.measure.cpu_accounting import CounterReading, read_cpu_snapshot
+from runner.measure.judging import CoreSet, window_interference
+from runner.measure.ports import free_port
+from runner.measure.sampler import Sample
+from runner.records.results import RunRecord
+from runner.records.store import STEPS_FILE, load_run
+from runner.run.plan import build_plan
 from tests.conftest import TEST_EXPERIMENTS, compose_config, run_cli, start_cli
 from tests.factories import record, step
 
@@ -101,7 +101,7 @@ def test_interference_is_core_time_the_trees_and_the_runner_did_not_use() -> Non
 
 
 def test_the_sampler_tick_reading_parses_as_the_kernel_counters() -> None:
-    from runner.cpu_accounting import read_counters
+    from runner.measure.cpu_accounting import read_counters
 
     reading = read_counters(time.time())
     assert "intr" not in reading.proc_stat

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from runner.config.experiment import Experiment, stored_experiment
 from runner.errors import UserError
-from runner.model import Experiment, stored_experiment
-from runner.results import SCHEMA_VERSION
-from runner.store import RUN_FILE, STEPS_FILE, ResultStore, load_run
+from runner.records.results import SCHEMA_VERSION
+from runner.records.store import RUN_FILE, STEPS_FILE, ResultStore, load_run
 from tests.htmltables import tables
 
 SCHEMA1_RUN = Path(__file__).resolve().parent / "fixtures" / "schema1_run"

@@ -7,7 +7,7 @@ import dataclasses
 import pydantic
 import pytest
 
-from runner.validity import (
+from runner.measure.validity import (
     StepFacts,
     ValiditySettings,
     ceiling_share,

@@ -13,8 +13,8 @@ import numpy as np
 
 from runner.analysis import analyze
 from runner.analysis.findings import figure
+from runner.records.results import Failure
 from runner.report.tables import summary_table
-from runner.results import Failure
 from tests.factories import record, step
 
 WSGI = "Django WSGI"

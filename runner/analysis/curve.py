@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from runner.analysis.cells import Cell
 from runner.analysis.statistics import welch_p_value
 from runner.analysis.verdicts import Verdict
-from runner.model import ReportSettings
+from runner.config.experiment import ReportSettings
 from runner.report import formatting as fmt
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from runner.load_model import LoadModel
-from runner.results import StepResult
+from runner.config.load_model import LoadModel
+from runner.records.results import StepResult
 
 # How a reason reads in a list of left-out steps ("client_bound" -> "client-bound").
 REASON_WORDS = {"client_bound": "client-bound"}

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from runner.analysis.cells import Cell
 from runner.analysis.statistics import Spread, welch_p_value
-from runner.load_model import CLOSED, LoadModel
-from runner.model import ReportSettings
+from runner.config.experiment import ReportSettings
+from runner.config.load_model import CLOSED, LoadModel
 from runner.report import formatting as fmt
 
 

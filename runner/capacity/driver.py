@@ -1,5 +1,5 @@
 """A capacity search on one running target, with real k6: the sweep hands it a capacity
-experiment's one step per target (runner.sweep) and it runs the search and its confirmation.
+experiment's one step per target (runner.run.sweep) and it runs the search and its confirmation.
 
 Each trial is stored in results.jsonl the moment it ends (like a step), and the target's result
 (capacity, bracket, confidence, why the search stopped, the confirmation) once the search is over.
@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner import interrupts
 from runner.capacity.objective import TrialOutcome, judge
 from runner.capacity.result import CapacityResult
 from runner.capacity.run import run_search
@@ -19,12 +18,13 @@ from runner.capacity.search import SearchConfig
 from runner.capacity.settle import quiet_latency_ms, settle
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import TrialPlan
-from runner.model import Experiment
-from runner.plan import STEP_OVERHEAD_S, Step
-from runner.progress import SweepProgress
-from runner.results import Failure, TargetCapacity, TrialRecord
-from runner.server import ServerHandle
-from runner.store import ResultStore
+from runner.config.experiment import Experiment
+from runner.measure.server import ServerHandle
+from runner.records.results import Failure, TargetCapacity, TrialRecord
+from runner.records.store import ResultStore
+from runner.run import interrupts
+from runner.run.plan import STEP_OVERHEAD_S, Step
+from runner.run.progress import SweepProgress
 
 __all__ = ["SearchSetup", "TrialFailed", "search_config", "search_target"]
 

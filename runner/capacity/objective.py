@@ -26,7 +26,7 @@ __all__ = [
     "judge",
 ]
 
-# The latency percentiles every step records (runner.store.LatencyMs).
+# The latency percentiles every step records (runner.records.store.LatencyMs).
 Percentile = Literal["p50", "p90", "p95", "p99", "p99_9"]
 Verdict = Literal["pass", "fail", "invalid", "client-bound"]
 

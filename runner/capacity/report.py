@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.capacity.search import SEARCH_RULE
-from runner.model import Experiment
+from runner.config.experiment import Experiment
+from runner.records.results import CapacityRun, RunRecord, TargetCapacity, TrialRecord
 from runner.report import formatting as fmt
 from runner.report import svg
 from runner.report.charts import figure
 from runner.report.tables import CellValue, Table
-from runner.results import CapacityRun, RunRecord, TargetCapacity, TrialRecord
 
 __all__ = ["CapacitySection", "capacity_facts", "capacity_section"]
 

@@ -7,8 +7,8 @@ from pydantic import Field, field_validator, model_validator
 from runner.capacity.early_stop import EarlyStopRule
 from runner.capacity.objective import Objective, Percentile
 from runner.capacity.search import SearchConfig
-from runner.model_base import K6_MIN_SCENARIO_S, Strict, parse_duration
-from runner.model_base import check_duration as _check_duration
+from runner.config.experiment.base import K6_MIN_SCENARIO_S, Strict, parse_duration
+from runner.config.experiment.base import check_duration as _check_duration
 
 __all__ = ["CapacitySettings"]
 

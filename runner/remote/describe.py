@@ -9,7 +9,7 @@ from runner.remote.record import RemoteHost, RunHosts
 from runner.remote.settings import Host, k6_hosts, server_host
 
 if TYPE_CHECKING:
-    from runner.model import Experiment
+    from runner.config.experiment import Experiment
 
 HERE = "this machine"
 

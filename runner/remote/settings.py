@@ -2,7 +2,7 @@
 
 A host is a machine reached with the user's own OpenSSH client (keys, agent, ~/.ssh/config).
 A target or the load names a host of the top-level `hosts:` map, or describes one in place.
-This module imports only the model's base, so runner.model can use it.
+This module imports only the model's base, so runner.config.experiment can use it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
-from runner.model_base import Strict
+from runner.config.experiment.base import Strict
 
 if TYPE_CHECKING:
-    from runner.model import Experiment
+    from runner.config.experiment import Experiment
 
 # `host`, `user@host`, or an alias of the user's ssh config; never an option (leading '-').
 _DESTINATION = re.compile(r"^(?!-)(?:[A-Za-z0-9_.+-]+@)?[A-Za-z0-9_.:\[\]-]+$")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.model import STORED
-from runner.redact import redact_data
-from runner.results import RunRecord
+from runner.config.experiment import STORED
+from runner.records.redact import redact_data
+from runner.records.results import RunRecord
 
 REPORT_FILES = ("report.md", "report.html", "results.csv", "results_aggregated.csv")
 

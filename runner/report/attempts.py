@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 
+from runner.records.results import RunRecord, StepResult
 from runner.report import formatting as fmt
-from runner.results import RunRecord, StepResult
 
 
 def attempt_of(step: StepResult, resumed_at: list[float]) -> int:

@@ -3,12 +3,12 @@ provenance."""
 
 from __future__ import annotations
 
-from runner.model import Experiment, LevelRange, Target
+from runner.config.experiment import Experiment, LevelRange, Target
+from runner.records.results import Machine, Provenance, RunRecord
 from runner.remote.describe import hosts_text
 from runner.report import formatting as fmt
 from runner.report.attempts import attempts_text
 from runner.report.tables import CellValue, Table
-from runner.results import Machine, Provenance, RunRecord
 
 FACTS_HEADER = ["Setting", "Value"]
 
@@ -145,7 +145,7 @@ def _commit_text(prov: Provenance) -> str:
 
 
 def _destinations(prov: Provenance) -> str:
-    """Where the load went, as decided and recorded before the first step (runner.safety)."""
+    """Where the load went, as decided and recorded before the first step (runner.run.safety)."""
     destinations = prov.load_destinations
     remote = [d for d in destinations if not d.loopback]
     external = [d for d in destinations if d.loopback and not d.started_by_runner]

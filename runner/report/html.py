@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.analysis import Analysis
+from runner.records.results import RunRecord
 from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.spectrum import SPECTRUM_NOTE
@@ -27,7 +28,6 @@ from runner.report.tables import (
     validity_table,
 )
 from runner.report.templating import ENV
-from runner.results import RunRecord
 
 
 def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:

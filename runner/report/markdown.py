@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.analysis import Analysis
+from runner.records.results import RunRecord
 from runner.report import formatting as fmt
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.tables import (
@@ -26,7 +27,6 @@ from runner.report.tables import (
     validity_rules,
     validity_table,
 )
-from runner.results import RunRecord
 
 
 def text(value: CellValue) -> str:

@@ -1,0 +1,72 @@
+"""A target's server: its command line, the import probe, HTTP checks, and starting/stopping it.
+
+Modules, in the order they build on each other:
+  command      SERVERS, the table of server kinds: command line and settings, one builder each
+  handles      ServerHandle (what a step needs of a server), RunningServer, ExternalServer
+  probe        check_importable: every server and app module exists, before anything starts
+  http_checks  send a request, wait until a server answers, verify an answer against Expect
+  session      running_server / external_server: a server for one session of steps
+
+The names below are imported on first use (PEP 562): runner/config/experiment/ reads the server table
+from `command`, which must not pull in the modules here that import the model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runner.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from runner.measure.server.command import PROJECT_ROOT, SERVERS, server_command, server_env
+    from runner.measure.server.handles import ExternalServer, RunningServer, ServerHandle
+    from runner.measure.server.http_checks import (
+        Answer,
+        mismatch,
+        send,
+        verify_response,
+        wait_until_answering,
+    )
+    from runner.measure.server.probe import check_importable
+    from runner.measure.server.session import external_server, running_server
+
+# Where each public name lives.
+_HOMES = {
+    "PROJECT_ROOT": "command",
+    "SERVERS": "command",
+    "server_command": "command",
+    "server_env": "command",
+    "ExternalServer": "handles",
+    "RunningServer": "handles",
+    "ServerHandle": "handles",
+    "Answer": "http_checks",
+    "mismatch": "http_checks",
+    "send": "http_checks",
+    "verify_response": "http_checks",
+    "wait_until_answering": "http_checks",
+    "check_importable": "probe",
+    "external_server": "session",
+    "running_server": "session",
+}
+__all__ = [
+    "PROJECT_ROOT",
+    "SERVERS",
+    "Answer",
+    "ExternalServer",
+    "RunningServer",
+    "ServerHandle",
+    "check_importable",
+    "external_server",
+    "mismatch",
+    "running_server",
+    "send",
+    "server_command",
+    "server_env",
+    "verify_response",
+    "wait_until_answering",
+]
+
+
+__getattr__, __dir__ = lazy_names(
+    "runner.measure.server", _HOMES, __all__, prefix="runner.measure.server."
+)
