@@ -41,7 +41,7 @@ OPEN_VUS = (200, 2000)  # preallocated, maximum: the responder answers in well u
 
 
 def start_responder(port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "runner.ceiling.responder", str(port)]
+    command = [sys.executable, "-m", "runner.measure.ceiling.responder", str(port)]
     responder = launch.spawn(
         command, cpus=SERVER_CPUS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -269,7 +269,7 @@ def test_an_open_step_beyond_capacity_does_not_hold_its_rate(tmp_path: Path) -> 
 def test_a_step_against_the_minimal_responder_is_client_bound(tmp_path: Path) -> None:
     port = free_port()
     responder = subprocess.Popen(
-        [sys.executable, "-m", "runner.ceiling.responder", str(port)],
+        [sys.executable, "-m", "runner.measure.ceiling.responder", str(port)],
         preexec_fn=lambda: os.sched_setaffinity(0, {0}),
     )
     try:

@@ -169,7 +169,7 @@ def measure(
     other work disturbs it, up to ATTEMPTS times), stop it."""
     started = time.monotonic()
     port = free_port()
-    command = [sys.executable, "-m", "runner.ceiling.responder", str(port)]
+    command = [sys.executable, "-m", "runner.measure.ceiling.responder", str(port)]
     responder = launch.spawn(
         command, cpus=server_cpus, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

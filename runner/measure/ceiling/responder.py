@@ -6,7 +6,7 @@ one write, far less than any framework, so on its own core it outruns k6 on k6's
 throughput measured is k6's limit. Requests are counted by their header terminator, which is
 enough for k6's bodiless GETs on keep-alive connections.
 
-    python -m runner.ceiling.responder PORT     # serves 127.0.0.1:PORT until SIGTERM
+    python -m runner.measure.ceiling.responder PORT     # serves 127.0.0.1:PORT until SIGTERM
 """
 
 from __future__ import annotations
