@@ -33,6 +33,7 @@ from typing import Any
 from _shared import PROJECT_ROOT, compose_experiment, say
 
 from runner.capacity.objective import ACHIEVED_SHARE, Objective
+from runner.capacity.settings import objective_of
 from runner.capacity.trial import trial_reasons
 from runner.config import compose
 from runner.config.experiment import Experiment, validate_experiment
@@ -201,10 +202,10 @@ def main() -> None:
             say(f"{found.label}: sweeping {rates} RPS x {args.repetitions}")
             sweep = sweep_experiment(experiment, found.target, rates, args)
             swept, sweep_s = timed_run(sweep, root / f"sweep-{found.target}", args.overrides)
-            figures = figures_by_rate(settings.objective, swept.steps)
-            reference = monotone_capacity(settings.objective, figures)
-            optimistic = highest_pass_capacity(settings.objective, figures)
-            low, high = repetition_spread(settings.objective, swept.steps)
+            figures = figures_by_rate(objective_of(settings), swept.steps)
+            reference = monotone_capacity(objective_of(settings), figures)
+            optimistic = highest_pass_capacity(objective_of(settings), figures)
+            low, high = repetition_spread(objective_of(settings), swept.steps)
             left_out = len(swept.steps) - len(counted(swept.steps))
             known = reference is not None and math.isfinite(reference)
             ratio = f"{found.capacity_rps / reference:.3f}" if known and reference else "n/a"

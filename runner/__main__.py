@@ -55,7 +55,7 @@ def main() -> None:
     # Jobs that a launcher runs in other processes tell their statuses apart from ours by it.
     multirun.mark_launcher()
     try:
-        tree.preflight(sys.argv[1:])
+        tree.check_before_compose(sys.argv[1:])
         with machine_lock.passed_on_to_jobs():
             status = _run_hydra()
     except UserError as error:

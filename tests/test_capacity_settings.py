@@ -9,14 +9,15 @@ from pydantic import ValidationError
 
 from runner.capacity.early_stop import EarlyStopRule
 from runner.capacity.objective import Objective
-from runner.capacity.settings import CapacitySettings
+from runner.capacity.settings import early_stop_rule_of, objective_of, search_config_of
+from runner.config.experiment.capacity import CapacitySettings
 
 
 def test_only_the_latency_objective_is_required_and_the_defaults_fit_together() -> None:
     settings = CapacitySettings.model_validate({"latency_ms": 50})
-    assert settings.objective == Objective("p99", 50.0, 0.01)
-    assert settings.early_stop_rule() == EarlyStopRule()
-    config = settings.search_config(trial_overhead_s=2.0)
+    assert objective_of(settings) == Objective("p99", 50.0, 0.01)
+    assert early_stop_rule_of(settings) == EarlyStopRule()
+    config = search_config_of(settings, trial_overhead_s=2.0)
     assert (config.budget_s, config.short_s, config.long_s, config.confirmation_s) == (
         300,
         10,
@@ -33,7 +34,7 @@ def test_every_field_is_described() -> None:
 
 def test_early_stop_can_be_turned_off() -> None:
     settings = CapacitySettings.model_validate({"latency_ms": 50, "early_stop": False})
-    assert settings.early_stop_rule() is None
+    assert early_stop_rule_of(settings) is None
 
 
 @pytest.mark.parametrize(

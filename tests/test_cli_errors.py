@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.config.compose import EXPERIMENTS_DIR, experiment_from_config
-from runner.config.tree import preflight
+from runner.config.tree import check_before_compose
 from runner.errors import UserError
 from runner.run.preflight import check_for_dry_run
 from tests.conftest import compose_config, run_cli, server_like_processes
@@ -57,7 +57,7 @@ def test_two_hydra_modes_at_once_are_one_paragraph_not_a_traceback() -> None:
 @pytest.mark.parametrize("argv", [["-m", "--info"], ["--multirun", "-c", "job"], ["-r", "-m"]])
 def test_every_pair_of_hydra_modes_is_refused_before_hydra(argv: list[str]) -> None:
     with pytest.raises(UserError, match="cannot be combined"):
-        preflight([*argv, "+experiment=quickstart"])
+        check_before_compose([*argv, "+experiment=quickstart"])
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:

@@ -18,7 +18,14 @@ from typing import Any
 
 import pytest
 
-from runner.config.experiment import Experiment, validate_experiment
+from runner.config.experiment import (
+    Experiment,
+    Host,
+    k6_hosts,
+    server_host,
+    used_hosts,
+    validate_experiment,
+)
 from runner.errors import UserError
 from runner.measure.sampler import Sample
 from runner.remote.clock import ClockReading, best_offset, measure_offset
@@ -34,7 +41,6 @@ from runner.remote.protocol import (
 from runner.remote.record import HostClock, RemoteHost, RunHosts
 from runner.remote.script import without_runner_options
 from runner.remote.session import AgentSession, RemoteError, agent_command
-from runner.remote.settings import Host, k6_hosts, server_host, used_hosts
 from runner.run import safety
 
 BASE: dict[str, Any] = {

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from runner.config.schemas import EXPERIMENTS_ROOT, FRAGMENT_SCHEMAS, SCHEMAS_DIR, rendered
 from runner.records.store import RESULTS_FILE, load_run
+from runner.schemas import EXPERIMENTS_ROOT, FRAGMENT_SCHEMAS, SCHEMAS_DIR, rendered
 from tests.conftest import PROJECT_ROOT, compose_config, shipped_experiments
 
 STORED_RUN = PROJECT_ROOT / "tests" / "fixtures" / "schema1_run"

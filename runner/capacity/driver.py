@@ -15,6 +15,7 @@ from runner.capacity.objective import TrialOutcome, judge
 from runner.capacity.result import CapacityResult
 from runner.capacity.run import run_search
 from runner.capacity.search import SearchConfig
+from runner.capacity.settings import objective_of, search_config_of
 from runner.capacity.settle import quiet_latency_ms, settle
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import TrialPlan
@@ -53,13 +54,13 @@ def search_config(experiment: Experiment) -> SearchConfig:
     """The search's configuration; each trial's warmup and k6 start-up count against the budget."""
     settings = experiment.load.capacity
     assert settings is not None  # a capacity experiment
-    return settings.search_config(trial_overhead_s=experiment.load.warmup_s + STEP_OVERHEAD_S)
+    return search_config_of(settings, trial_overhead_s=experiment.load.warmup_s + STEP_OVERHEAD_S)
 
 
 def _record(setup: SearchSetup, plan: TrialPlan, number: int, ran: RanTrial) -> TrialRecord:
     settings = setup.experiment.load.capacity
     assert settings is not None
-    judgement = judge(settings.objective, ran.outcome)
+    judgement = judge(objective_of(settings), ran.outcome)
     return TrialRecord(
         target=setup.step.target,
         label=setup.experiment.label(setup.step.target),
@@ -125,7 +126,7 @@ def search_target(
     started = time.monotonic()
     settings = setup.experiment.load.capacity
     assert settings is not None
-    objective, request = settings.objective, setup.experiment.scenario.requests[0]
+    objective, request = objective_of(settings), setup.experiment.scenario.requests[0]
     quiet_ms = quiet_latency_ms(setup.server, request)
 
     def run(plan: TrialPlan) -> TrialOutcome:

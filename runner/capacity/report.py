@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.capacity.search import SEARCH_RULE
+from runner.capacity.settings import early_stop_rule_of, objective_of, search_config_of
 from runner.config.experiment import Experiment
 from runner.records.results import CapacityRun, RunRecord, TargetCapacity, TrialRecord
 from runner.report import formatting as fmt
@@ -62,7 +63,7 @@ def capacity_facts(experiment: Experiment) -> list[list[CellValue]]:
     assert settings is not None
     load = experiment.load
     return [
-        ["Objective", settings.objective.describe()],
+        ["Objective", objective_of(settings).describe()],
         [
             "Search",
             f"from {settings.start_rate} RPS within {settings.min_rate} to {settings.max_rate} "
@@ -214,10 +215,10 @@ def capacity_section(record: RunRecord) -> CapacitySection:
     run = record.capacity
     settings = record.experiment.load.capacity
     assert run is not None and settings is not None
-    config = settings.search_config()
-    rule = settings.early_stop_rule()
-    rules = [SEARCH_RULE, settings.objective.rule_text(), config.confidence_rule()]
-    rules.append(rule.text(settings.objective) if rule else "Early stop: off.")
+    config = search_config_of(settings)
+    rule = early_stop_rule_of(settings)
+    rules = [SEARCH_RULE, objective_of(settings).rule_text(), config.confidence_rule()]
+    rules.append(rule.text(objective_of(settings)) if rule else "Early stop: off.")
     targets = []
     for name, label in dict.fromkeys((t.target, t.label) for t in run.trials):
         trials = [t for t in run.trials if t.target == name]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.capacity.objective import CLIENT_BOUND, INTERFERENCE, TrialOutcome
+from runner.capacity.settings import early_stop_rule_of, objective_of
 from runner.capacity.trials import TrialPlan
 from runner.capacity.watch import TrialWatch
 from runner.config.experiment import Experiment
@@ -107,7 +108,7 @@ def run_trial(
     """Run one trial (trial `number` of the target's search); a Failure when k6 failed."""
     settings = experiment.load.capacity
     assert settings is not None  # a capacity experiment
-    watch = TrialWatch(settings.objective, settings.early_stop_rule())
+    watch = TrialWatch(objective_of(settings), early_stop_rule_of(settings))
     step = Step(target, plan.rate, number, CAPACITY)
     entry = run_step(
         step,

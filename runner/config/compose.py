@@ -1,4 +1,4 @@
-"""Config composition: Hydra's config store and callbacks, and validation of what it composed.
+"""Config composition: Hydra's config store, and validation of what it composed.
 
 Hydra composes `experiments/config.yaml` with the chosen `experiment/NAME.yaml` and its config
 groups; pydantic (runner.config.experiment) then validates the result. The checks before Hydra (unknown
@@ -13,13 +13,11 @@ and the YAML tree holds only what differs from the models.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel
@@ -118,34 +116,3 @@ def experiment_from_config(
     origin = command_line_origin(overrides or [])
     file = str(source_file) if source_file else None
     return validate_experiment(data, f"experiment '{name}'", origin, file)
-
-
-class MatrixReportCallback(Callback):
-    """config.yaml's multirun callback. Hydra instantiates callbacks for every run, single runs
-    and runs refused for bad input too; the matrix report (scipy, plotly: a second to import)
-    loads only when a multirun has ended."""
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # A sweep directory used again: the statuses of its earlier jobs are not this sweep's.
-        from runner.run.multirun import clear_statuses
-
-        clear_statuses(Path(config.hydra.sweep.dir))
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from runner.report.matrix import MatrixReportCallback as MatrixReport
-        from runner.run.multirun import collect_statuses
-
-        # Jobs that ran in other processes or on other hosts have stored their statuses.
-        collect_statuses(Path(config.hydra.sweep.dir))
-        MatrixReport().on_multirun_end(config, **kwargs)
-
-
-class RunDirCallback(Callback):
-    """config.yaml's callback that notes what of the run directory's path exists before Hydra
-    makes it, so a job that starts no run can remove exactly what Hydra made (runner.run.directories)."""
-
-    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from runner.run.directories import note_before_hydra
-
-        with contextlib.suppress(OmegaConfBaseException):  # Hydra reports a bad run.dir itself
-            note_before_hydra(Path(str(config.hydra.run.dir)))

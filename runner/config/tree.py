@@ -82,7 +82,7 @@ _MODE_FLAGS = {
 }
 
 
-def preflight(argv: list[str]) -> None:
+def check_before_compose(argv: list[str]) -> None:
     """Fail fast, before Hydra, on the mistakes it would not report clearly."""
     _one_mode_at_most(argv)
     if _HELP_ARGS.intersection(argv) or any(a.startswith("--cfg") for a in argv):

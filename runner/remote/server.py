@@ -8,14 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.config.experiment import Request, Target
+from runner.config.experiment import NamedHost, Request, Target
 from runner.errors import TargetError
 from runner.measure import launch
 from runner.measure.server.handles import LOG_TAIL_LINES
 from runner.measure.server.session import check_answers
 from runner.records.redact import redact_file, redact_text
 from runner.remote.session import AgentSession, RemoteError
-from runner.remote.settings import NamedHost
 
 
 @dataclass

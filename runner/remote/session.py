@@ -17,12 +17,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from runner.config.experiment import Sampler
+from runner.config.experiment import Host, Sampler
 from runner.measure import launch
 from runner.measure.sampler import Sample
 from runner.remote.clock import ClockOffset, measure_offset
 from runner.remote.protocol import PROTOCOL, ProtocolError, decode, encode, sample_from
-from runner.remote.settings import Host
 
 HEARTBEAT_INTERVAL_S = 5.0
 HEARTBEAT_TIMEOUT_S = 30.0  # the agent ends after this long without a word

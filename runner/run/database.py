@@ -17,7 +17,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from runner.config.experiment import Database, Experiment, redacted_dsn
+from runner.config.experiment import Database, Experiment
+from runner.config.secrets import redact_text
 from runner.errors import UserError
 from targets.payloads import DATABASE_URL_ENV, WORLD_ROWS, WORLD_TABLE
 
@@ -57,7 +58,7 @@ def seed_postgresql(dsn: str) -> None:
     except psycopg.Error as error:
         # psycopg's messages name host and user, never the password.
         raise UserError(
-            f"The PostgreSQL database {redacted_dsn(dsn)} could not be prepared: "
+            f"The PostgreSQL database {redact_text(dsn)} could not be prepared: "
             f"{str(error).strip()}."
         ) from None
 
@@ -85,9 +86,9 @@ def check_dsn(database: Database) -> None:
     try:
         port = conninfo_to_dict(dsn).get("port")
     except Exception as error:  # psycopg.ProgrammingError, or the URL's own ValueError
-        raise UserError(f"'database.dsn' ({redacted_dsn(dsn)}) is malformed: {error}") from None
+        raise UserError(f"'database.dsn' ({redact_text(dsn)}) is malformed: {error}") from None
     if port is not None and not (str(port).isdigit() and 0 < int(str(port)) < 65536):
-        raise UserError(f"'database.dsn' ({redacted_dsn(dsn)}) has no valid port: {port!r}")
+        raise UserError(f"'database.dsn' ({redact_text(dsn)}) has no valid port: {port!r}")
 
 
 # The scenario paths whose views read the database.

@@ -17,7 +17,7 @@ from pathlib import Path
 from runner.records.run_files import RUN_FILE
 
 # Run directory -> its nearest ancestor (or itself) that existed before Hydra made anything,
-# noted by the run callback (runner.config.compose.RunDirCallback.on_run_start).
+# noted by the run callback (runner.run.callbacks.RunDirCallback.on_run_start).
 _EXISTING_ANCESTOR: dict[Path, Path] = {}
 
 

@@ -26,11 +26,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from runner.measure.server.command import SERVER_SETTINGS
+from runner.config.experiment.experiment import used_hosts
+from runner.config.experiment.servers import SERVER_SETTINGS
 from runner.records.redact import redact_text
 from runner.records.results import Failure, StepResult
 from runner.remote.describe import plan_hosts
-from runner.remote.settings import used_hosts
 from runner.run import database
 from runner.run.plan import Plan, Step
 from runner.run.terminal import make_console

@@ -14,11 +14,10 @@ import socket
 import urllib.parse
 from typing import Any
 
-from runner.config.experiment import Experiment
+from runner.config.experiment import Experiment, server_host
 from runner.errors import UserError
 from runner.measure.ports import HOST
 from runner.records.redact import redact_text
-from runner.remote.settings import server_host
 
 
 def resolve(host: str) -> list[str]:

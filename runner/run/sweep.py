@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.capacity.driver import SearchSetup, search_target
-from runner.config.experiment import Experiment
+from runner.config.experiment import Experiment, k6_hosts
 from runner.errors import TargetError
 from runner.measure.ceiling import for_experiment as client_ceiling
 from runner.measure.judging import Judging
@@ -23,7 +23,6 @@ from runner.records.results import ClientCeiling, Failure, RunRecord, StepResult
 from runner.records.store import ResultStore, load_run
 from runner.remote.hosts import RemoteHosts
 from runner.remote.server import RemoteServer
-from runner.remote.settings import k6_hosts
 from runner.run import database, interrupts
 from runner.run.machine_lock import exclusive_machine
 from runner.run.plan import Plan, Step

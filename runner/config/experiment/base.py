@@ -1,6 +1,5 @@
-"""Building blocks of the experiment model that its parts share: the strict base model and k6
-duration strings. Apart from runner.config.experiment so that sub-models defined elsewhere (the capacity
-search's `load.capacity`, runner.capacity.settings) can use them without an import cycle."""
+"""What the parts of the experiment model share: the strict base model, the pattern of a plain
+name, the validation context of a stored experiment, and k6 duration strings."""
 
 from __future__ import annotations
 
@@ -8,12 +7,25 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["K6_MIN_SCENARIO_S", "Strict", "check_duration", "parse_duration"]
+__all__ = [
+    "K6_MIN_SCENARIO_S",
+    "NAME",
+    "NAME_PATTERN",
+    "STORED",
+    "Strict",
+    "check_duration",
+    "parse_duration",
+]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # k6 refuses a scenario shorter than this.
 K6_MIN_SCENARIO_S = 1.0
+# A plain name (an experiment, a scenario, a target, a request): letters, digits, '_', '.', '-'.
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+NAME = re.compile(NAME_PATTERN)
+# Validation context of an experiment read back from a run directory (see stored_experiment).
+STORED = "stored"
 
 
 class Strict(BaseModel):

@@ -1,14 +1,14 @@
 """A target's server: its command line, the import probe, HTTP checks, and starting/stopping it.
 
 Modules, in the order they build on each other:
-  command      SERVERS, the table of server kinds: command line and settings, one builder each
+  command      the command line of each server kind (the kinds: runner.config.experiment.servers)
   handles      ServerHandle (what a step needs of a server), RunningServer, ExternalServer
   probe        check_importable: every server and app module exists, before anything starts
   http_checks  send a request, wait until a server answers, verify an answer against Expect
   session      running_server / external_server: a server for one session of steps
 
-The names below are imported on first use (PEP 562): runner/config/experiment/ reads the server table
-from `command`, which must not pull in the modules here that import the model.
+The names below are imported on first use (PEP 562), so importing one module here does not
+pull in the others.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
-"""The command line and environment a target's server runs with: the table of server kinds.
+"""The command line and environment a target's server runs with: one argument builder per server.
 
-A server kind is the module `python -m` runs (also the package the import probe looks for and
-the one a user installs). SERVERS is the one source: `Target.server` in runner/config/experiment/ is
-`ServerName`, and the model checks a target's settings against the kind's `settings`. To support
-another server, add its name to ServerName and its ServerKind (a builder) to SERVERS.
-
-Every builder gives production settings: no access log, no debug, no auto-reload, warnings only.
-This module imports the model for its types only, so the model can import the table.
+Which servers exist and which target settings each takes is config data
+(runner.config.experiment.servers); ARGUMENTS holds, for each of them, how its command line is
+built. Every builder gives production settings: no access log, no debug, no auto-reload,
+warnings only.
 """
 
 from __future__ import annotations
@@ -14,31 +11,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import get_args
 
-if TYPE_CHECKING:
-    from runner.config.experiment import Target
+from runner.config.experiment.servers import SERVERS, ServerName
+from runner.config.experiment.targets import Target
+
+__all__ = ["ARGUMENTS", "PROJECT_ROOT", "SERVERS", "server_command", "server_env"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
-ServerName = Literal["uvicorn", "gunicorn", "granian", "hypercorn", "daphne"]
-# Target keys that become server flags; each kind lists the ones it accepts.
-SERVER_SETTINGS = ("threads", "worker_class", "loop", "http", "keep_alive", "interface")
-
-
-@dataclass(frozen=True)
-class ServerKind:
-    """How to start one server, and which target settings reach its command line."""
-
-    arguments: Callable[[Target, str, str, int], list[str]]
-    settings: frozenset[str]
-    multiple_workers: bool = True
-    # Appended to the error naming a setting this server does not take.
-    hint: str = ""
-    # Target keys this server cannot run without.
-    required: tuple[str, ...] = ()
+# A builder's arguments: the target, its app's import path, the address and the port.
+Builder = Callable[[Target, str, str, int], list[str]]
 
 
 def _uvicorn_arguments(target: Target, app: str, host: str, port: int) -> list[str]:
@@ -88,36 +72,22 @@ def _daphne_arguments(target: Target, app: str, host: str, port: int) -> list[st
     return ["--bind", host, "--port", str(port), "--verbosity", "0", app]
 
 
-SERVERS: dict[ServerName, ServerKind] = {
-    "uvicorn": ServerKind(_uvicorn_arguments, frozenset({"loop", "http", "keep_alive"})),
-    "gunicorn": ServerKind(
-        _gunicorn_arguments,
-        frozenset({"threads", "worker_class", "keep_alive"}),
-        hint="under gunicorn the worker class decides (uvicorn_worker.UvicornWorker: auto loop "
-        "and http, uvicorn_worker.UvicornH11Worker: asyncio and h11)",
-    ),
-    "granian": ServerKind(
-        _granian_arguments, frozenset({"interface", "loop"}), required=("interface",)
-    ),
-    "hypercorn": ServerKind(_hypercorn_arguments, frozenset({"keep_alive"})),
-    "daphne": ServerKind(_daphne_arguments, frozenset(), multiple_workers=False),
+ARGUMENTS: dict[ServerName, Builder] = {
+    "uvicorn": _uvicorn_arguments,
+    "gunicorn": _gunicorn_arguments,
+    "granian": _granian_arguments,
+    "hypercorn": _hypercorn_arguments,
+    "daphne": _daphne_arguments,
 }
-if set(SERVERS) != set(get_args(ServerName)):  # the Literal is the table's keys, spelled out
-    raise RuntimeError(
-        "runner.measure.server.command: ServerName and SERVERS name different servers"
-    )
-
-
-def servers_taking(setting: str) -> list[str]:
-    """The server kinds whose command line a target setting reaches."""
-    return [name for name, kind in SERVERS.items() if setting in kind.settings]
+if set(ARGUMENTS) != set(get_args(ServerName)):  # one builder for every server kind
+    raise RuntimeError("runner.measure.server.command: a server kind has no argument builder")
 
 
 def server_command(target: Target, host: str, port: int) -> list[str]:
     """The real server command line for a target (production flags: no reload, no access log)."""
     if target.server is None or target.app is None:
         raise ValueError("a `url` target has no server command: the runner does not start it")
-    arguments = SERVERS[target.server].arguments(target, target.app, host, port)
+    arguments = ARGUMENTS[target.server](target, target.app, host, port)
     return [sys.executable, "-m", target.server, *arguments, *target.extra_args]
 
 

@@ -1,22 +1,20 @@
-"""Where a target's server and k6 run: the `hosts:` map, `targets.X.host` and `load.k6_host`.
+"""The machines a target's server and k6 may run on: `hosts:`, `targets.X.host`, `load.k6_host`.
 
 A host is a machine reached with the user's own OpenSSH client (keys, agent, ~/.ssh/config).
 A target or the load names a host of the top-level `hosts:` map, or describes one in place.
-This module imports only the model's base, so runner.config.experiment can use it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from runner.config.experiment.base import Strict
 
-if TYPE_CHECKING:
-    from runner.config.experiment import Experiment
+__all__ = ["Host", "HostRef", "NamedHost", "resolve"]
 
 # `host`, `user@host`, or an alias of the user's ssh config; never an option (leading '-').
 _DESTINATION = re.compile(r"^(?!-)(?:[A-Za-z0-9_.+-]+@)?[A-Za-z0-9_.:\[\]-]+$")
@@ -124,65 +122,3 @@ def resolve(ref: HostRef | None, hosts: dict[str, Host]) -> NamedHost | None:
     if isinstance(ref, Host):
         return NamedHost(ref.ssh, ref)
     return NamedHost(ref, hosts[ref])
-
-
-def server_host(experiment: Experiment, target: str) -> NamedHost | None:
-    """The host a target's server runs on; None: this machine (or a `url` target)."""
-    return resolve(experiment.targets[target].host, experiment.hosts)
-
-
-def k6_hosts(experiment: Experiment) -> list[NamedHost]:
-    """The hosts k6 runs on; [] for this machine. A list, so that load split over several
-    hosts fits later."""
-    found = resolve(experiment.load.k6_host, experiment.hosts)
-    return [found] if found is not None else []
-
-
-def used_hosts(experiment: Experiment) -> list[NamedHost]:
-    """Every host the experiment uses, each once, servers' hosts first."""
-    found: dict[str, NamedHost] = {}
-    for target in experiment.targets:
-        host = server_host(experiment, target)
-        if host is not None:
-            found.setdefault(host.name, host)
-    for host in k6_hosts(experiment):
-        found.setdefault(host.name, host)
-    return list(found.values())
-
-
-def check_hosts(experiment: Experiment) -> None:
-    """Host names exist; k6 elsewhere loads only servers it can reach; no capacity search.
-
-    Raises ValueError with a message naming the keys (the model's one-paragraph errors).
-    """
-    refs = [(f"targets.{name}.host", t.host) for name, t in experiment.targets.items()]
-    refs.append(("load.k6_host", experiment.load.k6_host))
-    for key, ref in refs:
-        if isinstance(ref, str) and ref not in experiment.hosts:
-            defined = ", ".join(sorted(experiment.hosts)) or "none"
-            raise ValueError(
-                f"'{key}' names the host '{ref}', which 'hosts' does not define (defined: "
-                f"{defined}); add 'hosts.{ref}.ssh' or describe the host in place"
-            )
-    if experiment.load.k6_host is not None:
-        local = [n for n, t in experiment.targets.items() if t.host is None and t.url is None]
-        if local:
-            raise ValueError(
-                f"'load.k6_host' runs k6 on another host, but target(s) {', '.join(local)} "
-                "would run on this machine's loopback, out of its reach: give each a "
-                "'targets.NAME.host' (or leave 'load.k6_host' unset)"
-            )
-    if experiment.load.k6_host is not None and experiment.load.k6_instances > 1:
-        raise ValueError(
-            f"'load.k6_instances' ({experiment.load.k6_instances}) splits the load over k6 "
-            "processes on this machine; with 'load.k6_host' k6 runs as one instance on that "
-            "host (several k6 hosts are not supported yet): set one of them"
-        )
-    uses_hosts = experiment.load.k6_host is not None or any(
-        t.host is not None for t in experiment.targets.values()
-    )
-    if uses_hosts and experiment.load.kind.searched:
-        raise ValueError(
-            f"the {experiment.load.model} load model runs on this machine only: leave "
-            "'targets.NAME.host' and 'load.k6_host' unset"
-        )
