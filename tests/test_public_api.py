@@ -3,7 +3,10 @@ only what its command needs."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import runner
+import runner.errors
 from tests.conftest import PROJECT_ROOT, cli_env
 
 
@@ -85,3 +89,42 @@ def test_the_cli_imports_only_what_the_command_needs(
         command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, env=cli_env()
     )
     assert json.loads(result.stderr.splitlines()[-1]) == [status, []], result.stderr
+
+
+def _exception_classes() -> list[type[BaseException]]:
+    """Every exception class defined in runner/ (found by reading the sources, then imported)."""
+    root = Path(runner.__path__[0])
+    found: list[type[BaseException]] = []
+    for path in sorted(root.rglob("*.py")):
+        classes = [
+            node.name
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ClassDef)
+        ]
+        if not any(re.search(r"(Error|Exception|Failed|Refused|Interrupted)$", c) for c in classes):
+            continue
+        module = importlib.import_module(
+            ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        )
+        found += [
+            value
+            for name in classes
+            if isinstance(value := getattr(module, name, None), type)
+            and issubclass(value, BaseException)
+            and value.__module__ == module.__name__
+        ]
+    return found
+
+
+def test_every_error_derives_from_the_one_base_and_is_in_its_tree() -> None:
+    """runner.errors' docstring draws every exception class; all but Interrupted (a
+    BaseException, like KeyboardInterrupt) are SweepbenchErrors."""
+    classes = _exception_classes()
+    assert {c.__name__ for c in classes} >= {"UserError", "TargetError", "RemoteError"}
+    tree = runner.errors.__doc__ or ""
+    for cls in classes:
+        assert re.search(rf"\b{cls.__name__}\b", tree), f"{cls.__name__} is not in the tree"
+        if cls is runner.errors.Interrupted:
+            assert not issubclass(cls, Exception)
+        else:
+            assert issubclass(cls, runner.errors.SweepbenchError), cls

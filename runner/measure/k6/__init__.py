@@ -48,7 +48,13 @@ if TYPE_CHECKING:
         spawn_without_user_settings,
     )
     from runner.measure.k6.script import STANDARD_SCRIPT, check_script, resolve_script, step_env
-    from runner.measure.k6.split import Instance, SplitRun, run_instances, step_instances
+    from runner.measure.k6.split import (
+        Instance,
+        K6Failed,
+        SplitRun,
+        run_instances,
+        step_instances,
+    )
     from runner.measure.k6.summary import K6Metrics, parse_summary
 
 # Where each public name lives (Segment and segments are imported above).
@@ -75,6 +81,7 @@ _HOMES = {
     "resolve_script": "script",
     "step_env": "script",
     "Instance": "split",
+    "K6Failed": "split",
     "SplitRun": "split",
     "run_instances": "split",
     "step_instances": "split",
@@ -87,6 +94,7 @@ __all__ = [
     "STANDARD_SCRIPT",
     "Instance",
     "K6Command",
+    "K6Failed",
     "K6Metrics",
     "K6Run",
     "LiveNumbers",
