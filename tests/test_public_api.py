@@ -15,12 +15,40 @@ import pytest
 
 import runner
 import runner.errors
+from runner.lazy import type_checking_imports
 from tests.conftest import PROJECT_ROOT, cli_env
 
+LAZY_PACKAGES = ["runner", "runner.measure.k6", "runner.measure.server"]
 
-def test_every_public_name_resolves() -> None:
-    for name in runner.__all__:
-        assert getattr(runner, name) is not None, name
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_every_public_name_resolves(package: str) -> None:
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+    assert dir(module) == sorted(module.__all__)
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_the_type_checking_imports_are_the_lazy_names(package: str) -> None:
+    """A lazy package names each export twice, for mypy and for `import *`: in its
+    `if TYPE_CHECKING:` imports (which also tell runner.lazy where it lives) and in `__all__`,
+    less any name it imports at once."""
+    module = importlib.import_module(package)
+    lazy = type_checking_imports(module.__file__ or "")
+    eager = set(module.__all__) - set(lazy)
+    assert sorted(set(lazy) | eager) == sorted(module.__all__)
+    assert all(name in vars(module) for name in eager), eager
+
+
+def test_from_runner_import_compare_gives_the_function() -> None:
+    """runner.compare is also a subpackage, which its import sets as the package's attribute:
+    `from runner import compare` used to give that module."""
+    code = "from runner import compare; import runner.compare.gate; print(callable(compare))"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    assert shown == "True"
 
 
 def test_unknown_name_is_an_attribute_error() -> None:
