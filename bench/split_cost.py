@@ -66,9 +66,12 @@ def run(
     env = {"SWEEPBENCH_BASE_URL": f"http://{HOST}:{port}", "SWEEPBENCH_PATH": "/"}
     done = k6.run_instances(instances, env, CLIENT_CPUS, WARMUP_S + seconds + K6_EXTRA_S)
     problem = done.problem(stopped_by_watch=False)
-    metrics = done.metrics()
-    if problem is not None or isinstance(metrics, str):
-        raise SystemExit(f"k6 failed: {problem or metrics}: {' '.join(done.output_tail[-3:])}")
+    try:
+        metrics = done.metrics()
+    except k6.K6Failed as failed:
+        problem = problem or str(failed)
+    if problem is not None:
+        raise SystemExit(f"k6 failed: {problem}: {' '.join(done.output_tail[-3:])}")
     return done, metrics
 
 

@@ -51,27 +51,5 @@ __all__ = [
     "write_reports",
 ]
 
-# Where each public name lives.
-_HOMES = {
-    "Analysis": "runner.analysis",
-    "Cell": "runner.analysis",
-    "Spread": "runner.analysis",
-    "Verdict": "runner.analysis",
-    "analyze": "runner.analysis",
-    "GateResult": "runner.compare",
-    "compare": "runner.compare",
-    "LoadModel": "runner.config.load_model",
-    "load_model": "runner.config.load_model",
-    "Experiment": "runner.config.experiment",
-    "validate_experiment": "runner.config.experiment",
-    "write_reports": "runner.report",
-    "SCHEMA_VERSION": "runner.records.results",
-    "Failure": "runner.records.results",
-    "Provenance": "runner.records.results",
-    "RunRecord": "runner.records.results",
-    "StepResult": "runner.records.results",
-    "load_run": "runner.records.store",
-}
 
-
-__getattr__, __dir__ = lazy_names("runner", _HOMES, __all__)
+__getattr__, __dir__ = lazy_names(__name__, __file__, __all__)

@@ -90,6 +90,12 @@ def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
         after.count("| too few |") == 9
     )  # every step's p99.9: each has fewer than 10,000 requests
     before_report = _without_schema3_changes((SCHEMA1_RUN / "report.md").read_text())
+    # Issue 19: the winner rule now names the test's log scale (the compare gate's Welch test).
+    before_report = before_report.replace(
+        "Welch t-test on that figure",
+        "Welch t-test on the logarithms of that figure (on the ratio of the two, as in the "
+        "compare gate)",
+    )
     after_report = _without_schema3_changes(after)
     before_report, after_report = (
         before_report.split("## Analysis"),

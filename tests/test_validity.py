@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import get_args
 
 import pydantic
 import pytest
 
 from runner.measure.validity import (
+    RULES,
+    ReasonCode,
     StepFacts,
     ValiditySettings,
     ceiling_share,
@@ -37,6 +40,11 @@ SOUND = StepFacts(
 
 def codes(facts: StepFacts, previous: StepFacts | None = None) -> list[str]:
     return [reason.code for reason in judge_step(facts, SETTINGS, previous).reasons]
+
+
+def test_every_reason_code_has_one_rule() -> None:
+    """judge_step applies RULES in order, so a code missing there would never be judged."""
+    assert list(RULES) == list(get_args(ReasonCode))
 
 
 def test_a_sound_step_is_valid_with_no_reasons() -> None:

@@ -12,7 +12,8 @@ interval, a p-value adjusted for the whole family, and a decision with its reaso
 - "no change": the (1 - alpha) confidence interval lies within +-threshold;
 - "inconclusive" otherwise: the noise is wider than the threshold; more repetitions would tell.
 
-Method: Welch's t-test on log values, i.e. on the ratio of geometric means. Throughput and
+Method: Welch's t-test on log values, i.e. on the ratio of geometric means (the report's winners
+and breaking points use the same test, `welch_p_value`). Throughput and
 latency noise is multiplicative (a slower machine scales every figure), so logs make it symmetric
 and the ratio exp(mean log b - mean log a) is the natural estimate; Welch allows the two runs
 different noise. A bootstrap was rejected: with 3 repetitions a side, a resample takes at most 10
@@ -137,6 +138,12 @@ def welch_estimate(
         return Estimate(math.expm1(difference), math.expm1(low), math.expm1(high), p_value)
     scale = float(x.mean()) if relative and x.mean() > 0 else 1.0
     return Estimate(difference / scale, low / scale, high / scale, p_value)
+
+
+def welch_p_value(a: Sequence[float], b: Sequence[float]) -> float:
+    """The two-sided p-value of `welch_estimate` on a ratio: the report's winners and breaking
+    points use the same test as the gate. Identical constant samples give 1, different ones 0."""
+    return welch_estimate(a, b, relative=True, alpha=0.05).p_value
 
 
 def holm_adjust(p_values: Sequence[float]) -> list[float]:

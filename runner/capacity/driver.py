@@ -20,6 +20,7 @@ from runner.capacity.settle import quiet_latency_ms, settle
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import TrialPlan
 from runner.config.experiment import Experiment
+from runner.errors import SweepbenchError
 from runner.measure.server import ServerHandle
 from runner.records.results import Failure, TargetCapacity, TrialRecord
 from runner.records.store import ResultStore
@@ -30,7 +31,7 @@ from runner.run.progress import SweepProgress
 __all__ = ["SearchSetup", "TrialFailed", "search_config", "search_target"]
 
 
-class TrialFailed(Exception):
+class TrialFailed(SweepbenchError):
     """k6 failed during a trial: the target's search ends, the failure is recorded."""
 
     def __init__(self, failure: Failure) -> None:

@@ -119,9 +119,10 @@ def run_step(
     client_usage = summarize(samples.get("k6", []), window_start, window_end)
     if (sampled and server_usage is None) or client_usage is None:
         return _step_failure(step, label, "no CPU/memory samples in the window", run.output_tail)
-    metrics = run.metrics()
-    if isinstance(metrics, str):
-        return _step_failure(step, label, metrics, run.output_tail)
+    try:
+        metrics = run.metrics()
+    except k6.K6Failed as failed:
+        return _step_failure(step, label, str(failed), run.output_tail)
     result = _step_result(
         step,
         label,

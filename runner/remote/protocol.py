@@ -29,6 +29,7 @@ import dataclasses
 import json
 from typing import Any
 
+from runner.errors import SweepbenchError
 from runner.measure.sampler import Sample
 
 PROTOCOL = 1
@@ -37,7 +38,7 @@ PROTOCOL = 1
 IMMEDIATE_OPS = frozenset({"clock", "ping", "stop_k6"})
 
 
-class ProtocolError(Exception):
+class ProtocolError(SweepbenchError):
     """A line that is not one of the protocol's messages."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.config.experiment import Host, Sampler
+from runner.errors import SweepbenchError
 from runner.measure import launch
 from runner.measure.sampler import Sample
 from runner.remote.clock import ClockOffset, measure_offset
@@ -41,7 +42,7 @@ SSH_DEFAULTS = [
 ]
 
 
-class RemoteError(Exception):
+class RemoteError(SweepbenchError):
     """A request the agent refused or could not answer (its session may have ended)."""
 
 

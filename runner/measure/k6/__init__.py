@@ -48,45 +48,21 @@ if TYPE_CHECKING:
         spawn_without_user_settings,
     )
     from runner.measure.k6.script import STANDARD_SCRIPT, check_script, resolve_script, step_env
-    from runner.measure.k6.split import Instance, SplitRun, run_instances, step_instances
+    from runner.measure.k6.split import (
+        Instance,
+        K6Failed,
+        SplitRun,
+        run_instances,
+        step_instances,
+    )
     from runner.measure.k6.summary import K6Metrics, parse_summary
-
-# Where each public name lives (Segment and segments are imported above).
-_HOMES = {
-    "find_k6": "binary",
-    "k6_version": "binary",
-    "LiveNumbers": "live",
-    "LiveView": "live",
-    "live_feed": "live",
-    "read_merged_metrics": "live",
-    "read_metrics": "live",
-    "stop_test": "live",
-    "stop_tests": "live",
-    "options_for_step": "options",
-    "step_options": "options",
-    "K6Command": "process",
-    "K6Run": "process",
-    "k6_command": "process",
-    "run_k6": "process",
-    "spawn_without_user_settings": "process",
-    "run_k6_instances": "process",
-    "STANDARD_SCRIPT": "script",
-    "check_script": "script",
-    "resolve_script": "script",
-    "step_env": "script",
-    "Instance": "split",
-    "SplitRun": "split",
-    "run_instances": "split",
-    "step_instances": "split",
-    "K6Metrics": "summary",
-    "parse_summary": "summary",
-}
 
 
 __all__ = [
     "STANDARD_SCRIPT",
     "Instance",
     "K6Command",
+    "K6Failed",
     "K6Metrics",
     "K6Run",
     "LiveNumbers",
@@ -116,4 +92,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_names("runner.measure.k6", _HOMES, __all__, prefix="runner.measure.k6.")
+__getattr__, __dir__ = lazy_names(__name__, __file__, __all__)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from runner.errors import SweepbenchError
 from runner.measure import launch
 from runner.measure.k6.merge import merge_metrics
 from runner.measure.k6.process import (
@@ -31,7 +32,12 @@ from runner.measure.k6.segments import Segment, segments
 from runner.measure.k6.summary import K6Metrics, parse_summary
 from runner.measure.ports import free_port
 
-__all__ = ["Instance", "SplitRun", "run_instances", "step_instances"]
+__all__ = ["Instance", "K6Failed", "SplitRun", "run_instances", "step_instances"]
+
+
+class K6Failed(SweepbenchError):
+    """k6's output cannot give the step's figures; the message says why (the step is recorded as
+    a failure)."""
 
 
 @dataclass(frozen=True)
@@ -118,19 +124,20 @@ class SplitRun:
         """Each instance's own figures, from its summary (after `problem` found none)."""
         return [parse_summary(run.summary or {}) for run in self.runs]
 
-    def metrics(self) -> K6Metrics | str:
-        """The step's figures (runner.measure.k6.merge), or why the raw samples cannot give them."""
+    def metrics(self) -> K6Metrics:
+        """The step's figures (runner.measure.k6.merge); K6Failed says why the raw samples cannot
+        give them."""
         if not self.split:
             return parse_summary(self.runs[0].summary or {})
         each = self.instance_metrics()
         try:
             pooled = [read_measured_durations(_raw_path(i)) for i in self.instances]
         except (OSError, ValueError, IndexError) as error:
-            return f"k6's raw samples could not be read ({error})"
+            raise K6Failed(f"k6's raw samples could not be read ({error})") from None
         durations = np.concatenate(pooled)
         requests = sum(m.requests for m in each)
         if durations.size != requests:
-            return (
+            raise K6Failed(
                 f"k6's raw samples hold {durations.size} requests of the measured window, its "
                 f"summaries {requests}"
             )

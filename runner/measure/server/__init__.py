@@ -30,24 +30,6 @@ if TYPE_CHECKING:
     from runner.measure.server.probe import check_importable
     from runner.measure.server.session import external_server, running_server
 
-# Where each public name lives.
-_HOMES = {
-    "PROJECT_ROOT": "command",
-    "SERVERS": "command",
-    "server_command": "command",
-    "server_env": "command",
-    "ExternalServer": "handles",
-    "RunningServer": "handles",
-    "ServerHandle": "handles",
-    "Answer": "http_checks",
-    "mismatch": "http_checks",
-    "send": "http_checks",
-    "verify_response": "http_checks",
-    "wait_until_answering": "http_checks",
-    "check_importable": "probe",
-    "external_server": "session",
-    "running_server": "session",
-}
 __all__ = [
     "PROJECT_ROOT",
     "SERVERS",
@@ -67,6 +49,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_names(
-    "runner.measure.server", _HOMES, __all__, prefix="runner.measure.server."
-)
+__getattr__, __dir__ = lazy_names(__name__, __file__, __all__)

@@ -12,6 +12,9 @@ withholds that percentile, while the step's throughput still stands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from runner.measure.validity.facts import Reason, ReasonCode, StepFacts, Validity, ValiditySettings
 from runner.measure.validity.rules import (
     CEILING_LEVEL_STEP_FACTOR,
@@ -60,14 +63,31 @@ __all__ = [
 ]
 
 
-RULES: dict[ReasonCode, str] = {
-    "interference": INTERFERENCE_RULE,
-    "steal": STEAL_RULE,
-    "client_bound": CLIENT_BOUND_RULE,
-    "inconsistent_load": INCONSISTENT_LOAD_RULE,
-    "unexplained_ceiling": UNEXPLAINED_CEILING_RULE,
-    "too_few_samples": TOO_FEW_SAMPLES_RULE,
-}
+# A rule's check: the step's facts, the previous level's (only the ceiling rule reads them).
+Check = Callable[[StepFacts, StepFacts | None, ValiditySettings], list[Reason]]
+
+
+class Rule(NamedTuple):
+    code: ReasonCode
+    text: str
+    check: Check
+
+
+def _own(check: Callable[[StepFacts, ValiditySettings], list[Reason]]) -> Check:
+    """A rule that reads the step's own figures only."""
+    return lambda facts, _previous, settings: check(facts, settings)
+
+
+# Every rule, once, in the order a step's reasons are listed and the report prints the rules.
+_RULES: tuple[Rule, ...] = (
+    Rule("interference", INTERFERENCE_RULE, _own(interference_reasons)),
+    Rule("steal", STEAL_RULE, _own(steal_reasons)),
+    Rule("client_bound", CLIENT_BOUND_RULE, _own(client_bound_reasons)),
+    Rule("inconsistent_load", INCONSISTENT_LOAD_RULE, _own(inconsistent_load_reasons)),
+    Rule("unexplained_ceiling", UNEXPLAINED_CEILING_RULE, unexplained_ceiling_reasons),
+    Rule("too_few_samples", TOO_FEW_SAMPLES_RULE, _own(too_few_samples_reasons)),
+)
+RULES: dict[ReasonCode, str] = {rule.code: rule.text for rule in _RULES}
 
 
 def rule_texts(settings: ValiditySettings) -> dict[ReasonCode, str]:
@@ -88,14 +108,7 @@ def judge_step(
 ) -> Validity:
     """The step's verdict: every rule applied; valid unless a reason invalidates it."""
     settings = settings or ValiditySettings()
-    reasons = [
-        *interference_reasons(facts, settings),
-        *steal_reasons(facts, settings),
-        *client_bound_reasons(facts, settings),
-        *inconsistent_load_reasons(facts, settings),
-        *unexplained_ceiling_reasons(facts, previous, settings),
-        *too_few_samples_reasons(facts, settings),
-    ]
+    reasons = [reason for rule in _RULES for reason in rule.check(facts, previous, settings)]
     return Validity(
         valid=not any(r.invalidates for r in reasons),
         reasons=reasons,
