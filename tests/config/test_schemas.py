@@ -22,7 +22,9 @@ from omegaconf import OmegaConf
 
 from runner.config.schemas import EXPERIMENTS_ROOT, FRAGMENT_SCHEMAS, SCHEMAS_DIR, rendered
 from runner.records.store import RESULTS_FILE, load_run
-from tests.conftest import SCHEMA1_RUN, compose_config, shipped_experiments
+from tests.conftest import PROJECT_ROOT, compose_config, shipped_experiments
+
+STORED_RUN = PROJECT_ROOT / "tests" / "fixtures" / "schema1_run"
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -79,7 +81,7 @@ def assert_valid_run(run_dir: Path) -> None:
 
 
 def test_schema1_run_upgraded_matches_the_results_schema() -> None:
-    record = load_run(SCHEMA1_RUN)
+    record = load_run(STORED_RUN)
     assert record.complete and record.steps
     validate(record.model_dump(mode="json", by_alias=True), "results.schema.json")
 
