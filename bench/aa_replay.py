@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _shared import bench_parser, print_figure
 
 from runner.analysis.significance import (
     Comparison,
@@ -175,13 +174,7 @@ def replay(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    doc = __doc__ or ""
-    parser = argparse.ArgumentParser(
-        prog="python bench/aa_replay.py",
-        description=doc.split("\n\n")[0],
-        epilog=doc.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser(__file__, __doc__)
     parser.add_argument("runs", nargs="+", type=Path, help="run directories or results.jsonl")
     parser.add_argument("--families", type=int, default=100, help="splits of one run (100)")
     parser.add_argument(
@@ -237,19 +230,28 @@ def print_figures(figures: dict[str, Any], settings: SignificanceSettings) -> No
         f"comparisons each (alpha {settings.alpha:g}, threshold {settings.threshold:.0%}, "
         f"latency {settings.latency_threshold or settings.threshold:.0%})"
     )
-    print(
-        f"false-alarm rate: {figures['false_alarm_rate']:.1%} "
-        f"({figures['false_alarms']} compare(s) with a regression; goal <= {settings.alpha:.0%})"
+    print_figure(
+        "false-alarm rate",
+        figures["false_alarm_rate"],
+        spec=".1%",
+        note=f"{figures['false_alarms']} compare(s) with a regression",
+        budget=f"<= {settings.alpha:.0%}",
+        within=figures["false_alarm_rate"] <= settings.alpha,
     )
     print(f"A/A decisions: {decisions}")
-    print(
-        f"detection of a {figures['slowdown']:.0%} slowdown: {figures['detection_rate']:.1%} "
-        f"of compares flagged; {figures['slowed_comparisons_found']:.1%} of the slowed "
-        "throughput/latency comparisons decided 'regression'"
+    print_figure(
+        f"detection of a {figures['slowdown']:.0%} slowdown",
+        figures["detection_rate"],
+        "of compares flagged",
+        spec=".1%",
+        note=f"{figures['slowed_comparisons_found']:.1%} of the slowed throughput/latency "
+        "comparisons decided 'regression'",
     )
-    print(
-        f"slowed compares the gate would pass (exit 0): {figures['slowed_pass_rate']:.1%}; "
-        "the rest are 'regression' (exit 1) or 'inconclusive' (exit 3)"
+    print_figure(
+        "slowed compares the gate would pass (exit 0)",
+        figures["slowed_pass_rate"],
+        spec=".1%",
+        note="the rest are 'regression' (exit 1) or 'inconclusive' (exit 3)",
     )
 
 

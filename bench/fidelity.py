@@ -14,7 +14,6 @@ Holds the machine-wide load lock while it runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -22,14 +21,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from _shared import compose_experiment, say
+from _shared import bench_parser, compose_experiment, machine_lock, print_figure, say
 
 from runner.config.experiment import Experiment
 from runner.measure import k6
 from runner.measure.server import RunningServer, running_server
 from runner.measure.step import run_step, server_cpus
 from runner.records.results import StepResult
-from runner.run.machine_lock import exclusive_machine
 from runner.run.plan import Step, build_plan
 
 DEFAULT_OVERRIDES = ["load.duration=3s", "load.warmup=1s", "sweep.concurrency.levels=[10]"]
@@ -65,17 +63,15 @@ def bare_k6(server: RunningServer, experiment: Experiment, step: Step, work: Pat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--experiment", default="quickstart")
-    parser.add_argument("--target", default="fastapi")
-    parser.add_argument("--pairs", type=int, default=10)
-    parser.add_argument("overrides", nargs="*", default=DEFAULT_OVERRIDES)
+    parser = bench_parser(__file__, __doc__, experiment="quickstart", overrides=DEFAULT_OVERRIDES)
+    parser.add_argument("--target", default="fastapi", help="the target to measure (fastapi)")
+    parser.add_argument("--pairs", type=int, default=10, help="runner/bare k6 pairs (10)")
     args = parser.parse_args()
     experiment = compose_experiment(args.experiment, args.overrides)
     step = build_plan(experiment).for_target(args.target)[0]
     runner_rps: list[float] = []
     bare_rps: list[float] = []
-    with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
+    with machine_lock(), tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         if experiment.pinning.enabled:  # as in a sweep: the runner sits on the client's cores
             os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
@@ -110,12 +106,20 @@ def main() -> None:
     ratios = [r / b for r, b in zip(runner_rps, bare_rps, strict=True)]
     low, _median, high = statistics.quantiles(ratios, n=4)
     spread = statistics.stdev(bare_rps) / statistics.fmean(bare_rps)
-    print(f"run-to-run variation of bare k6 (coefficient of variation): {spread:.1%}")
-    print(
-        f"ratio within each pair (neighbours in time): median {statistics.median(ratios):.3f}, "
-        f"quartiles {low:.3f} to {high:.3f}"
+    print_figure("run-to-run variation of bare k6 (coefficient of variation)", spread, spec=".1%")
+    print_figure(
+        "ratio within each pair (neighbours in time), median",
+        statistics.median(ratios),
+        spec=".3f",
+        note=f"quartiles {low:.3f} to {high:.3f}",
     )
-    print(f"ratio median runner / median bare k6: {ratio:.3f}  (budget >= 0.98)")
+    print_figure(
+        "ratio median runner / median bare k6",
+        ratio,
+        spec=".3f",
+        budget=">= 0.98",
+        within=ratio >= 0.98,
+    )
 
 
 if __name__ == "__main__":

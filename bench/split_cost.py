@@ -26,13 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared import say
+from _shared import bench_parser, machine_lock, print_figure
 
 from runner.config.load_model import CLOSED, OPEN
 from runner.measure import k6, launch
 from runner.measure.k6.raw import RAW_FILE, read_measured_durations
 from runner.measure.ports import HOST, free_port
-from runner.run.machine_lock import exclusive_machine
 
 SERVER_CPUS, CLIENT_CPUS = [0], [1]
 WARMUP_S = 1.0
@@ -106,8 +105,8 @@ def raw_output_cost(port: int, args: argparse.Namespace, work: Path) -> float:
     plain = statistics.median(rps["without raw output"])
     for name, raw in VARIANTS.items():
         median = statistics.median(rps[name])
-        cost = f", cost {100 * (plain - median) / plain:.1f}% of k6's throughput" if raw else ""
-        print(f"  {name}: {median:,.0f} RPS{cost}")
+        cost = f"cost {100 * (plain - median) / plain:.1f}% of k6's throughput" if raw else None
+        print_figure(f"  {name}", median, "RPS", spec=",.0f", note=cost)
         if raw is not None:
             _describe_file(work / raw, median * args.seconds)
     return statistics.median(
@@ -147,13 +146,13 @@ def split_against_single(port: int, args: argparse.Namespace, rate: int, work: P
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--vus", type=int, default=64)
+    parser = bench_parser(__file__, __doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured per k6 run (10)")
+    parser.add_argument("--vus", type=int, default=64, help="part 1's closed-model users (64)")
     parser.add_argument("--rate", type=int, default=0, help="part 2's rate (0: from part 1)")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="part 1's runs per variant (1)")
     args = parser.parse_args()
-    with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
+    with machine_lock(), tempfile.TemporaryDirectory() as scratch:
         os.sched_setaffinity(0, set(CLIENT_CPUS))  # where a sweep's runner runs
         port = free_port()
         responder = start_responder(port)

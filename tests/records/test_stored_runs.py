@@ -17,9 +17,9 @@ from runner.config.experiment import Experiment, stored_experiment
 from runner.errors import UserError
 from runner.records.results import SCHEMA_VERSION
 from runner.records.store import RUN_FILE, STEPS_FILE, ResultStore, load_run
+from tests.conftest import SCHEMA1_RUN
 from tests.htmltables import tables
 
-SCHEMA1_RUN = Path(__file__).resolve().parent / "fixtures" / "schema1_run"
 TARGETS = ["fastapi", "django_wsgi", "django_asgi"]
 
 

@@ -15,10 +15,9 @@ import pytest
 from runner.compare.__main__ import main as compare_main
 from runner.records.results import Failure, RunRecord, StepResult
 from runner.records.store import RESULTS_FILE, RUN_FILE, STEPS_FILE, ResultStore
-from tests.conftest import run_cli
+from tests.conftest import SCHEMA1_RUN, run_cli
 from tests.factories import record, step
 
-SCHEMA1_RUN = Path(__file__).resolve().parent / "fixtures" / "schema1_run"
 NOISE = (1.0, 1.01, 0.99)
 
 

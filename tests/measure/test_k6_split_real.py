@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from runner.measure.server import RunningServer
-from tests.test_measurements import experiment, run_step
+from tests.measure.test_measurements import experiment, run_step
 
 
 def summary_metric(directory: Path, name: str) -> dict[str, Any]:

@@ -15,17 +15,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import TEST_EXPERIMENTS, run_cli
 
 pytestmark = pytest.mark.slow
 
-TESTS_EXPERIMENTS = Path(__file__).parent / "experiments"
 NOMINAL_CAPACITY_RPS = 100  # 1000 ms / 10 ms held per request
 # What Python, uvicorn and a shared machine may take off the nominal rate.
 OVERHEAD_ALLOWANCE = 0.20
 
 
-# The subject here is the search, not interference (tests/test_step_validity.py tests that): a
+# The subject here is the search, not interference (tests/measure/test_step_validity.py tests that): a
 # neighbour's work on this shared machine must not make every trial invalid. Client-bound trials
 # still count (the "at least" test needs them), and k6's ceiling is not measured.
 NO_INTERFERENCE_RULE = [
@@ -39,7 +38,7 @@ def search(run_dir: Path, *overrides: str, timeout: float = 240) -> tuple[int, s
     """Run the capacity_serial experiment; (exit status, output, results.jsonl entries)."""
     result = run_cli(
         "--config-dir",
-        str(TESTS_EXPERIMENTS),
+        str(TEST_EXPERIMENTS),
         "+experiment=capacity_serial",
         f"hydra.run.dir={run_dir}",
         *NO_INTERFERENCE_RULE,
@@ -158,7 +157,7 @@ def test_a_matrix_of_capacity_runs_reports_capacity_per_configuration(tmp_path: 
     result = run_cli(
         "-m",
         "--config-dir",
-        str(TESTS_EXPERIMENTS),
+        str(TEST_EXPERIMENTS),
         "+experiment=capacity_serial",
         f"hydra.sweep.dir={tmp_path}",
         "load.capacity.latency_ms=30,60",

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from runner.records.store import RESULTS_FILE, STEPS_FILE
-from tests.conftest import NEVER_INVALID, PROJECT_ROOT, run_cli
+from tests.conftest import NEVER_INVALID, TEST_EXPERIMENTS, run_cli
 
 pytestmark = pytest.mark.slow
 
-TEST_EXPERIMENTS = PROJECT_ROOT / "tests" / "experiments"
 WORK = 50_000  # /cpu?n=..., the experiment's work per request
 SLOWER = f"scenario.requests.0.query.n={int(WORK * 1.3)}"
 # Throughput spread within a run (stdev / mean) below which 3 repetitions a side must find a

@@ -110,7 +110,7 @@ def test_compare_identical_single_runs_is_inconclusive_not_a_pass(quickstart_run
 def test_compare_never_passes_an_injected_drop_in_single_runs(
     quickstart_run: Path, tmp_path: Path
 ) -> None:
-    """One repetition a side cannot show a regression (tests/test_compare.py shows one with
+    """One repetition a side cannot show a regression (tests/compare/test_compare.py shows one with
     three); the 30% drop is inconclusive, never a pass."""
     slower = tmp_path / "slower"
     shutil.copytree(quickstart_run, slower)

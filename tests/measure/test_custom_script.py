@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.measure import k6
+from tests.config.test_cli_errors import assert_clean_error, assert_nothing_started, refusal
 from tests.conftest import run_cli, server_like_processes
-from tests.test_cli_errors import assert_clean_error, assert_nothing_started, refusal
 
 SHORT = ["sweep.concurrency.levels=[4]", "load.duration=1s", "load.warmup=1s"]
 

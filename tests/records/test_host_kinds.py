@@ -18,9 +18,9 @@ from runner.records.results import Machine, RunRecord
 from runner.records.store import RUN_FILE
 from runner.report.matrix import write_matrix_report
 from runner.run import multirun
+from tests.compare.test_compare import call_compare, steps, store
 from tests.conftest import compose_config
 from tests.factories import record, step, write_synthetic
-from tests.test_compare import call_compare, steps, store
 
 XEON: dict[str, Any] = {"cpu_model": "Intel Xeon E5", "logical_cores": 2, "physical_cores": 1}
 EPYC: dict[str, Any] = {"cpu_model": "AMD EPYC 7763", "logical_cores": 64, "physical_cores": 32}

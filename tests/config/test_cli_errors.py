@@ -13,7 +13,7 @@ from runner.config.compose import EXPERIMENTS_DIR, experiment_from_config
 from runner.config.tree import check_before_compose
 from runner.errors import UserError
 from runner.run.preflight import check_for_dry_run
-from tests.conftest import compose_config, run_cli, server_like_processes
+from tests.conftest import TEST_EXPERIMENTS, compose_config, run_cli, server_like_processes
 
 
 def assert_clean_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
@@ -270,7 +270,7 @@ def test_bad_value_in_the_file_names_the_file(tmp_path: Path) -> None:
 def test_experiment_without_targets(tmp_path: Path) -> None:
     result = run_cli(
         "--config-dir",
-        str(Path(__file__).parent / "experiments"),
+        str(TEST_EXPERIMENTS),
         "+experiment=no_targets",
         f"hydra.run.dir={tmp_path}",
     )

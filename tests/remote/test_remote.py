@@ -1,7 +1,7 @@
 """The server and the load on other hosts, without a network: the host settings and their
 errors, the clock offset's arithmetic, the protocol, and the agent on pipes (no ssh, no server).
 
-The real thing, over ssh between two network namespaces, is tests/test_remote_hosts.py.
+The real thing, over ssh between two network namespaces, is tests/remote/test_remote_hosts.py.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from runner.measure.k6.raw import measured_durations
 from runner.measure.k6.summary import ERROR_CAUSES, K6Metrics
 from runner.measure.sampler import Sample
 from runner.report.configuration import configuration_facts
+from tests.config.test_model import VALID, error_for, with_change
 from tests.factories import record, step
-from tests.test_model import VALID, error_for, with_change
 
 
 def k6_percentile(values: list[float], pct: float) -> float:

@@ -26,7 +26,7 @@ from runner.measure.ports import free_port
 from runner.measure.server import running_server, send, verify_response
 from runner.run import database
 from targets.payloads import WORLD_ROWS
-from tests.test_endpoints import shipped_scenarios
+from tests.measure.test_endpoints import shipped_scenarios
 
 # Every test here starts servers and k6 (or a database): see tests/conftest.py.
 pytestmark = pytest.mark.slow

@@ -52,6 +52,7 @@ def replay(*args: str) -> subprocess.CompletedProcess[str]:
 
 @functools.cache
 def load_script() -> ModuleType:
+    sys.path.insert(0, str(SCRIPT.parent))  # its `from _shared import ...`, as when it is run
     spec = importlib.util.spec_from_file_location("aa_replay", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -2,7 +2,7 @@
 that go wrong on purpose. Each case asserts the exit status, the message, that no server or k6
 process the run started is left (by process id), and that every step it finished is stored.
 
-Bad input (nothing may start) is in tests/test_cli_errors.py.
+Bad input (nothing may start) is in tests/config/test_cli_errors.py.
 """
 
 from __future__ import annotations
