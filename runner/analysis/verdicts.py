@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
 from runner.analysis.statistics import Spread, welch_p_value
 from runner.config.experiment import ReportSettings
 from runner.config.load_model import CLOSED, LoadModel
-from runner.report import formatting as fmt
 
 
 @dataclass(frozen=True)

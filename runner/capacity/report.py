@@ -7,10 +7,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from runner.analysis import formatting as fmt
 from runner.capacity.search import SEARCH_RULE
 from runner.config.experiment import Experiment
 from runner.records.results import CapacityRun, RunRecord, TargetCapacity, TrialRecord
-from runner.report import formatting as fmt
 from runner.report import svg
 from runner.report.charts import figure
 from runner.report.tables import CellValue, Table

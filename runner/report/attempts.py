@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 
+from runner.analysis import formatting as fmt
 from runner.records.results import RunRecord, StepResult
-from runner.report import formatting as fmt
 
 
 def attempt_of(step: StepResult, resumed_at: list[float]) -> int:

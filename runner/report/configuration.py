@@ -3,10 +3,10 @@ provenance."""
 
 from __future__ import annotations
 
+from runner.analysis import formatting as fmt
 from runner.config.experiment import Experiment, LevelRange, Target
 from runner.records.results import Machine, Provenance, RunRecord
 from runner.remote.describe import hosts_text
-from runner.report import formatting as fmt
 from runner.report.attempts import attempts_text
 from runner.report.tables import CellValue, Table
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.analysis import Analysis
+from runner.analysis import formatting as fmt
 from runner.records.results import RunRecord
-from runner.report import formatting as fmt
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.tables import (
     CellValue,

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from runner.analysis import Analysis
+from runner.analysis import formatting as fmt
 from runner.measure.validity import ValiditySettings, rule_texts, withheld_cell
 from runner.records.results import Failure, RunRecord, StepResult
-from runner.report import formatting as fmt
 
 # A value in a table: text in the formatted tables, raw numbers in the CSV files (None: blank).
 CellValue = str | int | float | bool | None
