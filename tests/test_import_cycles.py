@@ -189,3 +189,27 @@ def test_runner_has_no_import_cycles() -> None:
     assert len(graph) > 50  # the walk found the modules
     found = cycles(graph)
     assert found == [], "import cycles in runner/:\n  " + "\n  ".join(found)
+
+
+# Data flows config -> plan -> steps -> results -> analysis -> report: a stage imports from the
+# stages before it, never from one after it. Each package here and the packages it must not import.
+LATER_STAGES = {
+    "runner.measure": ["runner.analysis", "runner.report", "runner.compare", "runner.capacity"],
+    "runner.records": ["runner.analysis", "runner.report", "runner.compare", "runner.run"],
+    "runner.analysis": ["runner.report", "runner.compare", "runner.capacity", "runner.run"],
+    "runner.report": ["runner.capacity", "runner.compare", "runner.run"],
+}
+
+
+def stage(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_the_flow_runs_one_way() -> None:
+    backwards = [
+        f"{module} -> {target}"
+        for module, targets in sorted(import_graph(RUNNER).items())
+        for target in sorted(targets)
+        if stage(target) in LATER_STAGES.get(stage(module), [])
+    ]
+    assert backwards == []
