@@ -251,7 +251,7 @@ def _figures(figures: dict[str, float]) -> str:
 def validity_table(record: RunRecord) -> Table:
     """Every invalid step with each of its reasons and that reason's figures."""
     rows: list[list[CellValue]] = []
-    for s in sorted(record.steps, key=lambda s: (s.target, s.level, s.repetition)):
+    for s in sorted(record.steps, key=lambda s: s.key):
         if s.validity is None or s.validity.valid:
             continue
         for reason in (r for r in s.validity.reasons if r.invalidates):

@@ -19,7 +19,7 @@ from runner.measure.server import RunningServer, ServerHandle, external_server, 
 from runner.measure.step import run_step, server_cpus
 from runner.records import provenance
 from runner.records.redact import redact_text
-from runner.records.results import ClientCeiling, Failure, RunRecord, StepResult
+from runner.records.results import ClientCeiling, Failure, RunRecord, StepKey, StepResult
 from runner.records.store import ResultStore, load_run
 from runner.remote.hosts import RemoteHosts
 from runner.remote.server import RemoteServer
@@ -51,7 +51,7 @@ def run_experiment(
     if wants_database and postgresql:
         database_env = database.prepare(experiment.database, run_dir)
     store, kept = _open_store(experiment, run_dir, experiments_dir, overrides, checked)
-    measured = {(s.target, s.level, s.repetition): s for s in kept}
+    measured = {s.key: s for s in kept}
     done = set(measured)
     if wants_database and not postgresql:
         database_env = database.prepare(experiment.database, run_dir)
@@ -159,7 +159,7 @@ def _run_steps(
     plan: Plan,
     shared: SweepSetup,
     server_timings: dict[str, dict[str, list[float]]],
-    measured: dict[tuple[str, int, int], StepResult],
+    measured: dict[StepKey, StepResult],
     judging: Judging,
 ) -> None:
     """Every step in the plan's order, one server loaded at a time.
@@ -240,17 +240,17 @@ def _measure(
     return entry
 
 
-def _with_previous(
-    judging: Judging, step: Step, measured: dict[tuple[str, int, int], StepResult]
-) -> Judging:
+def _with_previous(judging: Judging, step: Step, measured: dict[StepKey, StepResult]) -> Judging:
     """The ceiling rule compares a step with the same target and repetition one level lower,
     as stored (measured earlier in this run, or kept from the interrupted one)."""
     lower = [
         key
         for key in measured
-        if key[0] == step.target and key[2] == step.repetition and key[1] < step.level
+        if key.target == step.target
+        and key.repetition == step.repetition
+        and key.level < step.level
     ]
-    previous = measured[max(lower, key=lambda key: key[1])] if lower else None
+    previous = measured[max(lower, key=lambda key: key.level)] if lower else None
     return replace(judging, previous=previous)
 
 
