@@ -20,7 +20,7 @@ import pytest
 
 from runner.config.experiment import Experiment, validate_experiment
 from runner.errors import UserError
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 from runner.remote.clock import ClockReading, best_offset, measure_offset
 from runner.remote.describe import hosts_text
 from runner.remote.protocol import (

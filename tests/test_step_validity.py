@@ -18,7 +18,7 @@ from runner.config.experiment import Experiment
 from runner.measure.cpu_accounting import CounterReading, read_cpu_snapshot
 from runner.measure.judging import CoreSet, window_interference
 from runner.measure.ports import free_port
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 from runner.records.results import RunRecord, StepKey
 from runner.records.store import STEPS_FILE, load_run
 from runner.run.plan import build_plan

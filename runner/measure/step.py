@@ -12,7 +12,6 @@ from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
 from runner.measure.judging import Judging, core_sets, judged, window_interference
-from runner.measure.sampler import Sample, WindowSummary, summarize
 from runner.measure.server import ServerHandle
 from runner.measure.step_load import (
     Placement,
@@ -25,6 +24,7 @@ from runner.measure.step_load import (
     load_and_sample,
     sampled_roots,
 )
+from runner.measure.usage import Sample, WindowSummary, summarize
 from runner.records.results import Failure, LatencyMs, Stat, StepResult
 from runner.run.plan import Step
 

@@ -22,8 +22,9 @@ from runner.measure.k6.client_trees import with_client_total
 
 # Imported with this module, not on first use (runner.measure.k6): never during a step's load.
 from runner.measure.k6.live import live_feed
-from runner.measure.sampler import Sample, TreeSampler, summarize
+from runner.measure.sampler import TreeSampler
 from runner.measure.server import ServerHandle
+from runner.measure.usage import Sample, summarize
 from runner.records.results import K6Instance, Stat
 from runner.run.plan import Step
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from runner.config.experiment import Sampler
 from runner.measure import launch
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 from runner.remote.clock import ClockOffset, measure_offset
 from runner.remote.protocol import PROTOCOL, ProtocolError, decode, encode, sample_from
 from runner.remote.settings import Host
