@@ -19,11 +19,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
 from runner.analysis.significance import welch_p_value
 from runner.analysis.verdicts import Verdict
 from runner.config.experiment import ReportSettings
-from runner.report import formatting as fmt
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def left_out_text(steps: Iterable[StepResult], model: LoadModel) -> str:
     """'2 steps left out as invalid: ...' for the invalid ones among `steps`; '' when none."""
     invalid = sorted(
         (s for s in steps if not valid_for_verdicts(s)),
-        key=lambda s: (s.target, s.level, s.repetition),
+        key=lambda s: s.key,
     )
     if not invalid:
         return ""

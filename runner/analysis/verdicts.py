@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
 from runner.analysis.significance import welch_p_value
 from runner.analysis.statistics import Spread
 from runner.config.experiment import ReportSettings
 from runner.config.load_model import CLOSED, LoadModel
-from runner.report import formatting as fmt
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from runner.config.experiment import Experiment
 from runner.config.load_model import load_model
 from runner.measure.cpu_accounting import CounterReading, Interference, interference
 from runner.measure.k6 import K6Metrics
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 from runner.measure.validity import StepFacts, Validity, ValiditySettings, judge_step
 from runner.records.results import StepResult
 

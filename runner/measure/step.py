@@ -5,31 +5,28 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import psutil
+from typing import Any
 
 from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
 from runner.measure.judging import Judging, core_sets, judged, window_interference
-from runner.measure.sampler import Sample, WindowSummary, summarize
 from runner.measure.server import ServerHandle
 from runner.measure.step_load import (
+    Placement,
     StepLoad,
     StepWatch,
+    Where,
     client_cpus,
+    cores_of,
     instance_records,
     load_and_sample,
     sampled_roots,
 )
+from runner.measure.usage import Sample, WindowSummary, summarize
 from runner.records.results import Failure, LatencyMs, Stat, StepResult
 from runner.run.plan import Step
-
-if TYPE_CHECKING:  # it builds on this module
-    from runner.remote.load import Placement
 
 __all__ = ["StepWatch", "Where", "client_cpus", "run_step", "server_cpus", "write_samples"]
 # Shortest window a step stopped early is counted over (guards a division by zero).
@@ -47,25 +44,8 @@ SAMPLE_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class Where:
-    """Where a step's server and k6 ran, as its record states it."""
-
-    server_pid: int | None  # on its own host
-    server_cores: int | None  # the cores the server may use there; None: unknown
-    client_cores: int | None = None  # k6's; None: this machine's client cores
-
-
 def server_cpus(experiment: Experiment) -> list[int] | None:
     return list(experiment.pinning.server_cpus) if experiment.pinning.enabled else None
-
-
-def cores_of(pid: int) -> int | None:
-    """How many CPU cores a process may run on (its affinity), None if it is gone."""
-    try:
-        return len(psutil.Process(pid).cpu_affinity() or [])
-    except psutil.Error:
-        return None
 
 
 def run_step(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import psutil
+
 from runner.config.experiment import Experiment
 from runner.measure import k6
 from runner.measure.cpu_accounting import CounterReading
@@ -20,8 +22,9 @@ from runner.measure.k6.client_trees import with_client_total
 
 # Imported with this module, not on first use (runner.measure.k6): never during a step's load.
 from runner.measure.k6.live import live_feed
-from runner.measure.sampler import Sample, TreeSampler, summarize
+from runner.measure.sampler import TreeSampler
 from runner.measure.server import ServerHandle
+from runner.measure.usage import Sample, summarize
 from runner.records.results import K6Instance, Stat
 from runner.run.plan import Step
 
@@ -54,6 +57,46 @@ class StepLoad:
     run: k6.SplitRun
     samples: dict[str, list[Sample]]  # by tree; `k6` is every instance's together
     counters: list[CounterReading]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a step's server and k6 ran, as its record states it."""
+
+    server_pid: int | None  # on its own host
+    server_cores: int | None  # the cores the server may use there; None: unknown
+    client_cores: int | None = None  # k6's; None: this machine's client cores
+
+
+def cores_of(pid: int) -> int | None:
+    """How many CPU cores a process may run on (its affinity), None if it is gone."""
+    try:
+        return len(psutil.Process(pid).cpu_affinity() or [])
+    except psutil.Error:
+        return None
+
+
+class Placement(Protocol):
+    """How a step's load runs when its server or k6 is on another host (runner.remote.load
+    implements it; runner.measure.step only calls it, so the import goes one way)."""
+
+    def load_and_sample(
+        self,
+        step: Step,
+        server: ServerHandle,
+        experiment: Experiment,
+        k6_path: Path,
+        work_dir: Path,
+        on_live: Callable[[k6.LiveView], None] | None,
+        script: Path,
+        watch: StepWatch | None,
+    ) -> StepLoad:
+        """The step's load and samples, from wherever they ran."""
+        ...
+
+    def where(self, server: ServerHandle) -> Where:
+        """Where the step's server and k6 ran."""
+        ...
 
 
 def client_cpus(experiment: Experiment) -> list[int] | None:

@@ -28,6 +28,7 @@ from runner.records.results import (
     Failure,
     Provenance,
     RunRecord,
+    StepKey,
     StepResult,
     TargetCapacity,
     TrialRecord,
@@ -52,7 +53,7 @@ class ResultStore:
         self._write_header({"experiment": experiment}, facts)
         (self.run_dir / STEPS_FILE).touch()
 
-    def resume(self, experiment: dict[str, Any]) -> set[tuple[str, int, int]]:
+    def resume(self, experiment: dict[str, Any]) -> set[StepKey]:
         """Continue a stored run with the same config; returns the keys of its finished steps.
 
         Failures of the interrupted attempt are dropped: their steps run again. The run's files
@@ -85,8 +86,8 @@ class ResultStore:
         (self.run_dir / RESULTS_FILE).unlink(missing_ok=True)
         # A capacity search is one step of the plan: its start rate, repetition 1.
         start = run.experiment.levels()[0]
-        searched = {(t.target, start, 1) for t in searches if isinstance(t, TargetCapacity)}
-        return {(s.target, s.level, s.repetition) for s in steps} | searched
+        searched = {StepKey(t.target, start, 1) for t in searches if isinstance(t, TargetCapacity)}
+        return {s.key for s in steps} | searched
 
     def append(self, entry: StepResult | Failure | TrialRecord | TargetCapacity) -> None:
         line = json.dumps(redact_data(entry.model_dump(mode="json")))
@@ -188,9 +189,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _unique_steps(steps: list[StepResult]) -> list[StepResult]:
-    seen: dict[tuple[str, int, int], StepResult] = {}
+    seen: dict[StepKey, StepResult] = {}
     for step in steps:
-        seen.setdefault((step.target, step.level, step.repetition), step)
+        seen.setdefault(step.key, step)
     return list(seen.values())
 
 

@@ -26,8 +26,9 @@ from runner.measure import launch
 from runner.measure.k6.binary import find_k6
 from runner.measure.k6.process import run_k6
 from runner.measure.ports import free_port
-from runner.measure.sampler import Sample, TreeSampler
+from runner.measure.sampler import TreeSampler
 from runner.measure.server.command import server_command, server_env
+from runner.measure.usage import Sample
 from runner.remote.protocol import sample_message
 
 # How often servers are checked for having ended by themselves.

@@ -26,16 +26,17 @@ from runner.measure import k6
 from runner.measure.k6.segments import Segment
 from runner.measure.k6.split import Instance
 from runner.measure.ports import free_port
-from runner.measure.sampler import Sample
 from runner.measure.server import ServerHandle
-from runner.measure.step import Where, cores_of
 from runner.measure.step_load import (
     K6_EXTRA_TIME_S,
     StepLoad,
     StepWatch,
+    Where,
     client_cpus,
+    cores_of,
     load_and_sample,
 )
+from runner.measure.usage import Sample
 from runner.remote.server import RemoteServer
 from runner.remote.session import AgentSession
 from runner.run.plan import Step

@@ -30,7 +30,7 @@ import json
 from typing import Any
 
 from runner.errors import SweepbenchError
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 
 PROTOCOL = 1
 # Requests the agent's stdin reader answers or acts on itself, without waiting for the one

@@ -20,7 +20,7 @@ from typing import Any
 from runner.config.experiment import Host, Sampler
 from runner.errors import SweepbenchError
 from runner.measure import launch
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 from runner.remote.clock import ClockOffset, measure_offset
 from runner.remote.protocol import PROTOCOL, ProtocolError, decode, encode, sample_from
 

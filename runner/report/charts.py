@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.analysis import Analysis, Cell
+from runner.analysis import formatting as fmt
 from runner.records.results import RunRecord
-from runner.report import formatting as fmt
 from runner.report import svg
 from runner.report.spectrum import spectrum_figure
 

@@ -3,11 +3,12 @@ provenance."""
 
 from __future__ import annotations
 
+from runner.analysis import formatting as fmt
 from runner.config.experiment import Experiment, LevelRange, Target
 from runner.records.results import Machine, Provenance, RunRecord
 from runner.remote.describe import hosts_text
-from runner.report import formatting as fmt
 from runner.report.attempts import attempts_text
+from runner.report.capacity import capacity_facts
 from runner.report.tables import CellValue, Table
 
 FACTS_HEADER = ["Setting", "Value"]
@@ -79,9 +80,6 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
 
 def _capacity_rows(record: RunRecord) -> list[list[CellValue]]:
     """A capacity run: the objective, search, trials and budget instead of sweep levels."""
-    # Imported here: runner.capacity.report builds on the report package, which imports this.
-    from runner.capacity.report import capacity_facts
-
     trials = len(record.capacity.trials) if record.capacity else 0
     done = f"{trials} trial(s) run, {len(record.failures)} failure(s) recorded"
     return [

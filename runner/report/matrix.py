@@ -22,9 +22,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner.analysis import Analysis, analyze
+from runner.analysis import formatting as fmt
 from runner.records.results import CapacityRun
 from runner.records.store import RUN_FILE, load_run
-from runner.report import formatting as fmt
 from runner.report import svg
 from runner.report.charts import axis_title, figure
 from runner.report.csv_writer import write_table

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from runner.analysis import formatting as fmt
 from runner.records.host_kind import (
     HostKind,
     cross_host_rule,
@@ -21,7 +22,6 @@ from runner.records.host_kind import (
     kind_of,
 )
 from runner.records.results import RunRecord
-from runner.report import formatting as fmt
 from runner.report.tables import CellValue, Table
 
 

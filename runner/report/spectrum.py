@@ -17,9 +17,9 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from runner.analysis import Analysis
+from runner.analysis import formatting as fmt
 from runner.measure.validity import percentile_name, withheld_cell
 from runner.records.results import RunRecord, StepResult
-from runner.report import formatting as fmt
 from runner.report import svg
 
 # The stored spectrum (results.LatencyMs field, percentile as a fraction), lowest first.

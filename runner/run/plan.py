@@ -8,6 +8,7 @@ from typing import Literal
 
 from runner.config.experiment import Experiment
 from runner.config.load_model import CLOSED, LoadModel
+from runner.records.steps import StepKey
 
 StepOrderName = Literal["sequential", "interleaved", "shuffled"]
 
@@ -25,8 +26,8 @@ class Step:
     model: LoadModel = CLOSED
 
     @property
-    def key(self) -> tuple[str, int, int]:
-        return (self.target, self.level, self.repetition)
+    def key(self) -> StepKey:
+        return StepKey(self.target, self.level, self.repetition)
 
     @property
     def level_text(self) -> str:
@@ -45,7 +46,7 @@ class Plan:
     steps: tuple[Step, ...]
     order: StepOrderName = "sequential"
 
-    def without(self, done: set[tuple[str, int, int]]) -> Plan:
+    def without(self, done: set[StepKey]) -> Plan:
         """The plan minus the steps already measured (when resuming)."""
         kept = tuple(s for s in self.steps if s.key not in done)
         return Plan(self.experiment, kept, self.order)

@@ -159,11 +159,7 @@ class SweepProgress:
     # --- rendering -------------------------------------------------------------------------
 
     def _drop(self, target: str, level: int | None, repetition: int | None) -> None:
-        self.remaining = [
-            s
-            for s in self.remaining
-            if (s.target, s.level, s.repetition) != (target, level, repetition)
-        ]
+        self.remaining = [s for s in self.remaining if s.key != (target, level, repetition)]
 
     def _advance(self) -> None:
         self._overall.update(

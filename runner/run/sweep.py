@@ -1,12 +1,11 @@
 """The sweep: every step in the plan's order (runner.run.plan), each target's server started
-before its first step and stopped after its last (runner.run.server_pool); each step judged and
-stored the moment it ends."""
+before its first step and stopped after its last (runner.run.sweep_servers); each step judged and
+stored the moment it ends (the store opened by runner.run.sweep_store)."""
 
 from __future__ import annotations
 
 import os
 import time
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,20 +14,19 @@ from runner.config.experiment import Experiment, k6_hosts
 from runner.errors import TargetError
 from runner.measure.ceiling import for_experiment as client_ceiling
 from runner.measure.judging import Judging
-from runner.measure.server import RunningServer, ServerHandle, external_server, running_server
-from runner.measure.step import run_step, server_cpus
+from runner.measure.server import ServerHandle
+from runner.measure.step import run_step
 from runner.records import provenance
-from runner.records.redact import redact_text
-from runner.records.results import ClientCeiling, Failure, RunRecord, StepResult
-from runner.records.store import ResultStore, load_run
+from runner.records.results import Failure, RunRecord, StepKey, StepResult
+from runner.records.store import ResultStore
 from runner.remote.hosts import RemoteHosts
-from runner.remote.server import RemoteServer
 from runner.run import database, interrupts
 from runner.run.machine_lock import exclusive_machine
 from runner.run.plan import Plan, Step
-from runner.run.preflight import AVAILABLE_CPUS, Checked, check_everything
+from runner.run.preflight import AVAILABLE_CPUS, check_everything
 from runner.run.progress import SweepProgress
-from runner.run.server_pool import ServerPool
+from runner.run.sweep_servers import ServerPlaces, server_pool, target_failure
+from runner.run.sweep_store import open_store, step_order, stored_ceiling
 
 
 def run_experiment(
@@ -49,8 +47,8 @@ def run_experiment(
     database_env: dict[str, str] = {}
     if wants_database and postgresql:
         database_env = database.prepare(experiment.database, run_dir)
-    store, kept = _open_store(experiment, run_dir, experiments_dir, overrides, checked)
-    measured = {(s.target, s.level, s.repetition): s for s in kept}
+    store, kept = open_store(experiment, run_dir, experiments_dir, overrides, checked)
+    measured = {s.key: s for s in kept}
     done = set(measured)
     if wants_database and not postgresql:
         database_env = database.prepare(experiment.database, run_dir)
@@ -74,7 +72,7 @@ def run_experiment(
             # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
             # A resumed run keeps the ceiling its first steps were judged against.
-            ceiling = _stored_ceiling(run_dir) if done else None
+            ceiling = stored_ceiling(run_dir) if done else None
             # k6 on another host: this machine's ceiling would say nothing of it.
             if ceiling is None and not k6_hosts(experiment):
                 ceiling = client_ceiling(
@@ -107,38 +105,6 @@ def run_experiment(
     return record
 
 
-def _open_store(
-    experiment: Experiment,
-    run_dir: Path,
-    experiments_dir: Path,
-    overrides: list[str],
-    checked: Checked,
-) -> tuple[ResultStore, list[StepResult]]:
-    """The run recorded (or the interrupted one reopened), with the steps it already holds."""
-    store = ResultStore(run_dir)
-    composed = experiment.model_dump(mode="json", by_alias=True)
-    if experiment.runner.resume:
-        store.resume(composed)
-        return store, load_run(run_dir).steps
-    facts = provenance.collect(composed, experiments_dir, overrides, checked.k6_version)
-    store.start(composed, {**facts, "load_destinations": checked.load_destinations})
-    return store, []
-
-
-def _stored_ceiling(run_dir: Path) -> ClientCeiling | None:
-    return load_run(run_dir).provenance.client_ceiling
-
-
-def step_order(plan: Plan) -> dict[str, object]:
-    """The order the plan runs its steps in, for the run's provenance."""
-    shuffled = plan.order == "shuffled"
-    return {
-        "order": plan.order,
-        "seed": plan.experiment.order_seed if shuffled else None,
-        "steps": [f"{s.target}/{s.level}/{s.repetition}" for s in plan.steps],
-    }
-
-
 @dataclass(frozen=True)
 class SweepSetup:
     """What every step of a run shares: the k6 script and binary, the database, the run's
@@ -158,7 +124,7 @@ def _run_steps(
     plan: Plan,
     shared: SweepSetup,
     server_timings: dict[str, dict[str, list[float]]],
-    measured: dict[tuple[str, int, int], StepResult],
+    measured: dict[StepKey, StepResult],
     judging: Judging,
 ) -> None:
     """Every step in the plan's order, one server loaded at a time.
@@ -173,12 +139,14 @@ def _run_steps(
     def fail(target: str, error: TargetError, started: bool) -> None:
         label = experiment.label(target)
         with interrupts.deferred():
-            shared.store.append(_target_failure(target, label, error, remaining[target], started))
+            shared.store.append(target_failure(target, label, error, remaining[target], started))
         progress.log(f"FAILED {label}: {error.describe()}")
         progress.steps_skipped(remaining[target], f"{label} is not running")
         failed.add(target)
 
-    with _server_pool(experiment, shared, server_timings) as pool:
+    places = ServerPlaces(shared.run_dir, shared.hosts, shared.database_env)
+    servers = server_pool(experiment, places, progress, shared.server_commands, server_timings)
+    with servers as pool:
         if plan.interleaved:
             # Every target's server up and checked before the first step.
             for target in (t for t in experiment.targets if remaining[t]):
@@ -239,91 +207,18 @@ def _measure(
     return entry
 
 
-def _with_previous(
-    judging: Judging, step: Step, measured: dict[tuple[str, int, int], StepResult]
-) -> Judging:
+def _with_previous(judging: Judging, step: Step, measured: dict[StepKey, StepResult]) -> Judging:
     """The ceiling rule compares a step with the same target and repetition one level lower,
     as stored (measured earlier in this run, or kept from the interrupted one)."""
     lower = [
         key
         for key in measured
-        if key[0] == step.target and key[2] == step.repetition and key[1] < step.level
+        if key.target == step.target
+        and key.repetition == step.repetition
+        and key.level < step.level
     ]
-    previous = measured[max(lower, key=lambda key: key[1])] if lower else None
+    previous = measured[max(lower, key=lambda key: key.level)] if lower else None
     return replace(judging, previous=previous)
-
-
-def _server_pool(
-    experiment: Experiment, shared: SweepSetup, timings: dict[str, dict[str, list[float]]]
-) -> ServerPool:
-    def started(target: str, server: ServerHandle, asked_at: float) -> None:
-        _note(timings["target_start_s"], target, asked_at)
-        shared.progress.log(f"{experiment.label(target)}: {_server_line(server)}")
-        if isinstance(server, RunningServer | RemoteServer):
-            shared.server_commands[target] = server.command
-
-    def factory(target: str) -> AbstractContextManager[ServerHandle]:
-        shared.progress.target_starting(experiment.label(target))
-        return _server_for(target, experiment, shared)
-
-    def stopped(target: str, stopping_at: float) -> None:
-        _note(timings["target_stop_s"], target, stopping_at)
-
-    return ServerPool(factory, experiment.restart_between_repetitions, started, stopped)
-
-
-def _target_failure(
-    target: str, label: str, error: TargetError, remaining: list[Step], started: bool
-) -> Failure:
-    """The failure of a target's server: at start, or during its first remaining step."""
-    failed = remaining[0] if started and remaining else None
-    later = len(remaining) - 1 if failed else len(remaining)
-    skipped = f" Its {later} {'later ' if failed else ''}step(s) were skipped." if later else ""
-    return Failure(
-        target=target,
-        label=label,
-        stage="step" if started else "start",
-        level=failed.level if failed else None,
-        repetition=failed.repetition if failed else None,
-        message=str(error) + skipped,
-        log_tail=error.log_tail,
-    )
-
-
-def _server_for(
-    name: str, experiment: Experiment, shared: SweepSetup
-) -> AbstractContextManager[ServerHandle]:
-    """The target's server: started and stopped by us (here or on its host), or (a `url`
-    target) only checked."""
-    target = experiment.targets[name]
-    checks = experiment.scenario.requests
-    logs, cpus = shared.run_dir / "logs", server_cpus(experiment)
-    if target.url is not None:
-        return external_server(name, target.url, checks, experiment.runner.startup_timeout)
-    if not shared.hosts.runs_here(name):
-        return shared.hosts.server(name, logs, cpus, checks, shared.database_env)
-    return running_server(
-        name,
-        target,
-        logs,
-        cpus,
-        checks,
-        experiment.runner.startup_timeout,
-        experiment.runner.stop_grace,
-        env=shared.database_env,
-    )
-
-
-def _server_line(server: ServerHandle) -> str:
-    if isinstance(server, RemoteServer):
-        return f"started on {server.host.name}, pid {server.remote_pid} there, at {server.base_url}"
-    if server.pid is None:
-        return f"already running at {redact_text(server.base_url)} (not started by sweepbench)"
-    return f"started, pid {server.pid}, at {server.base_url}"
-
-
-def _note(durations: dict[str, list[float]], target: str, since: float) -> None:
-    durations.setdefault(target, []).append(round(time.monotonic() - since, 3))
 
 
 def _step_dir(run_dir: Path, step: Step) -> Path:

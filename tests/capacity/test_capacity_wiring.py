@@ -11,7 +11,6 @@ import pytest
 
 from runner.analysis import analyze
 from runner.capacity.objective import CLIENT_BOUND, INTERFERENCE
-from runner.capacity.report import capacity_section
 from runner.capacity.trial import trial_reasons
 from runner.capacity.watch import (
     BUCKET_COUNT,
@@ -25,6 +24,7 @@ from runner.errors import UserError
 from runner.measure.validity import Reason, Validity
 from runner.records.results import TargetCapacity, TrialRecord
 from runner.records.store import ResultStore, load_run
+from runner.report.capacity import capacity_section
 from runner.report.markdown import render
 from tests import factories
 

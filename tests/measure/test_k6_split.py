@@ -21,7 +21,7 @@ from runner.measure.k6.merge import latency_spectrum, merge_metrics
 from runner.measure.k6.process import K6Command, spawn_local, spawn_without_user_settings
 from runner.measure.k6.raw import measured_durations
 from runner.measure.k6.summary import ERROR_CAUSES, K6Metrics
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 from runner.report.configuration import configuration_facts
 from tests.config.test_model import VALID, error_for, with_change
 from tests.factories import record, step

@@ -17,8 +17,8 @@ import pytest
 from runner.config.experiment import Experiment, validate_experiment
 from runner.measure import k6
 from runner.measure import step as one_step
-from runner.measure.sampler import PEAK_WINDOW_S, Sample, summarize
 from runner.measure.server import RunningServer
+from runner.measure.usage import PEAK_WINDOW_S, Sample, summarize
 from runner.records.results import StepResult
 from runner.run.plan import Step
 from runner.run.progress import live_line

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from runner.measure.sampler import TREE_REFRESH_S, TreeSampler, summarize
+from runner.measure.sampler import TREE_REFRESH_S, TreeSampler
+from runner.measure.usage import summarize
 
 # A parent that, after a pause, forks a child which keeps one core busy for 3 s (the sampler
 # watches for the first 2.3 s).

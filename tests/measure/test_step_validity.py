@@ -18,8 +18,8 @@ from runner.config.experiment import Experiment
 from runner.measure.cpu_accounting import CounterReading, read_cpu_snapshot
 from runner.measure.judging import CoreSet, window_interference
 from runner.measure.ports import free_port
-from runner.measure.sampler import Sample
-from runner.records.results import RunRecord
+from runner.measure.usage import Sample
+from runner.records.results import RunRecord, StepKey
 from runner.records.store import STEPS_FILE, load_run
 from runner.run.plan import build_plan
 from tests.conftest import TEST_EXPERIMENTS, compose_config, run_cli, start_cli
@@ -35,14 +35,14 @@ def experiment(*overrides: str) -> Experiment:
     return Experiment.model_validate(OmegaConf.to_container(config, resolve=True))
 
 
-def keys(*overrides: str) -> list[tuple[str, int, int]]:
+def keys(*overrides: str) -> list[StepKey]:
     return [s.key for s in build_plan(experiment(*overrides)).steps]
 
 
 def test_sequential_is_target_by_target_and_the_default_without_repetitions() -> None:
     plan = build_plan(experiment())
     assert plan.order == "sequential" and not plan.interleaved
-    assert [k[0] for k in keys()] == ["fastapi"] * 2 + ["django_wsgi"] * 2 + ["django_asgi"] * 2
+    assert [k.target for k in keys()] == ["fastapi"] * 2 + ["django_wsgi"] * 2 + ["django_asgi"] * 2
 
 
 def test_interleaved_takes_the_targets_in_turn_level_by_level_with_repetitions() -> None:
@@ -61,7 +61,10 @@ def test_shuffled_is_seeded_and_keeps_every_step_and_each_level_in_turn() -> Non
     assert sorted(first) == sorted(keys("order=sequential", "repetitions=3"))
     # Each round of three is one level and repetition, every target once.
     rounds = [first[i : i + 3] for i in range(0, len(first), 3)]
-    assert all(len({(k[1], k[2]) for k in r}) == 1 and len({k[0] for k in r}) == 3 for r in rounds)
+    assert all(
+        len({(k.level, k.repetition) for k in r}) == 1 and len({k.target for k in r}) == 3
+        for r in rounds
+    )
 
 
 # --- interference over the sampler's span ------------------------------------------------------

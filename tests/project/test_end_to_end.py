@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.analysis import formatting as fmt
 from runner.measure.validity import withheld_cell
-from runner.report import formatting as fmt
 from tests.conftest import server_like_processes
 
 # Every test here starts servers and k6 (or a database): see tests/conftest.py.

@@ -27,7 +27,7 @@ from runner.config.experiment import (
     validate_experiment,
 )
 from runner.errors import UserError
-from runner.measure.sampler import Sample
+from runner.measure.usage import Sample
 from runner.remote.clock import ClockReading, best_offset, measure_offset
 from runner.remote.describe import hosts_text
 from runner.remote.protocol import (

@@ -1,4 +1,4 @@
-"""One number style across every table and sentence of a report (runner.report.formatting).
+"""One number style across every table and sentence of a report (runner.analysis.formatting).
 
 A report with large and small figures, repetitions, errors and a failure is rendered to Markdown;
 every figure found next to its unit, and every cell of a numeric column, must be in the style of
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.analysis import formatting as fmt
 from runner.records.results import Failure
-from runner.report import formatting as fmt
 from tests.factories import record, step, write_synthetic
 
 WHOLE = r"\d{1,3}(?:,\d{3})*"  # 5,240

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from runner.analysis import formatting as fmt
 from runner.measure.validity import withheld_cell
 from runner.records.store import STEPS_FILE
-from runner.report import formatting as fmt
 from tests.conftest import run_cli
 from tests.factories import record, step, write_synthetic
 from tests.htmltables import external_refs, tables

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runner.measure.k6.segments import CLIENT_TREE
-from runner.measure.sampler import Sample, TreeSampler
+from runner.measure.sampler import TreeSampler
+from runner.measure.usage import Sample
 
 __all__ = ["combined_latest", "combined_series", "with_client_total"]
 

@@ -21,7 +21,8 @@ from runner.measure.k6.client_trees import combined_latest
 from runner.measure.k6.options import MEASURE
 from runner.measure.k6.segments import CLIENT_TREE
 from runner.measure.ports import HOST
-from runner.measure.sampler import Sample, TreeSampler
+from runner.measure.sampler import TreeSampler
+from runner.measure.usage import Sample
 
 # Seconds between live updates of the progress display.
 LIVE_INTERVAL_S = 1.0

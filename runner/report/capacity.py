@@ -1,5 +1,9 @@
 """The Capacity section of a capacity run's reports, as data: its rules, its tables and its
-charts. runner.report.markdown and runner.report.html render it, like every other table."""
+charts. runner.report.markdown and runner.report.html render it, like every other table.
+
+It reads the run's record (record.capacity, the experiment's load.capacity) and nothing of the
+search itself: the rules are the ones the search's configuration states (SearchConfig.rules), so
+the report builds on the records and the capacity search never on the report."""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from runner.capacity.search import SEARCH_RULE
+from runner.analysis import formatting as fmt
 from runner.capacity.settings import early_stop_rule_of, objective_of, search_config_of
 from runner.config.experiment import Experiment
 from runner.records.results import CapacityRun, RunRecord, TargetCapacity, TrialRecord
-from runner.report import formatting as fmt
 from runner.report import svg
 from runner.report.charts import figure
 from runner.report.tables import CellValue, Table
@@ -217,7 +220,7 @@ def capacity_section(record: RunRecord) -> CapacitySection:
     assert run is not None and settings is not None
     config = search_config_of(settings)
     rule = early_stop_rule_of(settings)
-    rules = [SEARCH_RULE, objective_of(settings).rule_text(), config.confidence_rule()]
+    rules = config.rules()
     rules.append(rule.text(objective_of(settings)) if rule else "Early stop: off.")
     targets = []
     for name, label in dict.fromkeys((t.target, t.label) for t in run.trials):
