@@ -9,7 +9,8 @@ the reader threads in this process apart (two lines a second). Prints the stall
 figures it saw meanwhile (the machine otherwise idle: p99, max and total time late per core).
 Then, unless --inject-ms 0, injects a stall: a busy loop at real-time priority (SCHED_FIFO, as
 root) pinned to core 0 for --inject-ms, and prints the probe's max lateness on each core over
-the injection (expected on core 0: about the stall or more; on the others: their usual).
+the injection (expected on core 0: between the stall minus the interval and the stall; on
+the others: their usual).
 Holds the machine-wide load lock while it runs.
 """
 
@@ -123,7 +124,10 @@ def main() -> None:
         print("  " + describe(figures).replace("\n", "\n  "))
     print(f"default interval: {DEFAULT_INTERVAL_MS:g} ms")
     if stall is not None:
-        print(f"injected {args.inject_ms:g} ms SCHED_FIFO busy loop on core {cores[0]}:")
+        print(
+            f"injected {args.inject_ms:g} ms SCHED_FIFO busy loop on core {cores[0]} (seen on it: "
+            f"{args.inject_ms - DEFAULT_INTERVAL_MS:g}-{args.inject_ms:g} ms late):"
+        )
         print("  " + describe(stall).replace("\n", "\n  "))
 
 
