@@ -38,10 +38,11 @@ from runner.measure import launch
 from runner.measure.stall_probe import bucket_bounds
 
 PROBE_SCRIPT = Path(__file__).with_name("stall_probe.py")
-# The probe's resolution. bench/stall_probe.py on the 2-core VM, % of one core per probe over
-# 20 s, four runs at load 2-4.5: 10 ms 0.31-0.57, 15 ms 0.25-0.72, 20 ms 0.21-0.45 (a wake costs
-# 50-90 us of CPU, most in the kernel: Python adds little): 20 ms is the smallest that stayed
-# under the 0.5% budget in every run.
+# The probe's resolution. bench/stall_probe.py on the 2-core VM, % of one core per probe, runs at
+# load 2-4.5: 10 ms 0.31-0.57, 15 ms 0.25-0.72, 20 ms 0.21-0.45 over 20 s (four runs; one 10 s
+# run 0.52-0.57), 25 ms 0.22-0.24, 30 ms 0.20. A wake costs 20-115 us of CPU with the VM's state,
+# most of it in the kernel (a bare sleep loop costs about as much): 20 ms is the smallest
+# interval that kept under the 0.5% budget in the 20 s runs; 25 ms if it must hold every time.
 DEFAULT_INTERVAL_MS = 20.0
 DEFAULT_TICK_S = 0.5
 # A wake later than this counts towards the time late (below it: ordinary wake-up delay).
