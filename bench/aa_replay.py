@@ -8,7 +8,7 @@ RUN is a run directory (or its results.jsonl). Two ways to form A/A pairs:
   repetitions at random (seeded) into two disjoint halves of K, A and B;
 - several runs of the same experiment: every pair of runs is one family, all repetitions each.
 Each family is compared as `runner.compare` decides it: valid steps only (a step judged invalid
-is left out, as the gate does), runner.significance with Holm over every target, level and
+is left out, as the gate does), runner.analysis.significance with Holm over every target, level and
 metric at once, and the gate's thresholds (5% throughput, 10% latency by default). A false alarm is a family with any "regression". Then the candidate
 half is made S slower (latency x (1 + S), throughput x (1 - S), default 10%) and the share of
 families flagged, and of the slowed comparisons decided "regression", is the detection rate.
@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _shared import bench_parser, print_figure
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from runner.significance import (
+from runner.analysis.significance import (
     Comparison,
     Key,
     SignificanceSettings,
@@ -175,13 +174,7 @@ def replay(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    doc = __doc__ or ""
-    parser = argparse.ArgumentParser(
-        prog="python bench/aa_replay.py",
-        description=doc.split("\n\n")[0],
-        epilog=doc.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser(__file__, __doc__)
     parser.add_argument("runs", nargs="+", type=Path, help="run directories or results.jsonl")
     parser.add_argument("--families", type=int, default=100, help="splits of one run (100)")
     parser.add_argument(
@@ -237,19 +230,28 @@ def print_figures(figures: dict[str, Any], settings: SignificanceSettings) -> No
         f"comparisons each (alpha {settings.alpha:g}, threshold {settings.threshold:.0%}, "
         f"latency {settings.latency_threshold or settings.threshold:.0%})"
     )
-    print(
-        f"false-alarm rate: {figures['false_alarm_rate']:.1%} "
-        f"({figures['false_alarms']} compare(s) with a regression; goal <= {settings.alpha:.0%})"
+    print_figure(
+        "false-alarm rate",
+        figures["false_alarm_rate"],
+        spec=".1%",
+        note=f"{figures['false_alarms']} compare(s) with a regression",
+        budget=f"<= {settings.alpha:.0%}",
+        within=figures["false_alarm_rate"] <= settings.alpha,
     )
     print(f"A/A decisions: {decisions}")
-    print(
-        f"detection of a {figures['slowdown']:.0%} slowdown: {figures['detection_rate']:.1%} "
-        f"of compares flagged; {figures['slowed_comparisons_found']:.1%} of the slowed "
-        "throughput/latency comparisons decided 'regression'"
+    print_figure(
+        f"detection of a {figures['slowdown']:.0%} slowdown",
+        figures["detection_rate"],
+        "of compares flagged",
+        spec=".1%",
+        note=f"{figures['slowed_comparisons_found']:.1%} of the slowed throughput/latency "
+        "comparisons decided 'regression'",
     )
-    print(
-        f"slowed compares the gate would pass (exit 0): {figures['slowed_pass_rate']:.1%}; "
-        "the rest are 'regression' (exit 1) or 'inconclusive' (exit 3)"
+    print_figure(
+        "slowed compares the gate would pass (exit 0)",
+        figures["slowed_pass_rate"],
+        spec=".1%",
+        note="the rest are 'regression' (exit 1) or 'inconclusive' (exit 3)",
     )
 
 

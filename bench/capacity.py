@@ -30,15 +30,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _shared import PROJECT_ROOT, compose_experiment, say
+from _shared import (
+    PROJECT_ROOT,
+    bench_parser,
+    compose_experiment,
+    machine_lock,
+    print_figure,
+    say,
+)
 
-from runner import config
 from runner.capacity.objective import ACHIEVED_SHARE, Objective
+from runner.capacity.settings import objective_of
 from runner.capacity.trial import trial_reasons
-from runner.machine_lock import exclusive_machine
-from runner.model import Experiment, validate_experiment
-from runner.results import StepResult
-from runner.sweep import run_experiment
+from runner.config import compose
+from runner.config.experiment import Experiment, validate_experiment
+from runner.records.results import StepResult
+from runner.run.sweep import run_experiment
 
 
 def sweep_experiment(
@@ -171,25 +178,23 @@ def repetition_spread(
 def timed_run(experiment: Experiment, run_dir: Path, overrides: list[str]) -> tuple[Any, float]:
     """Run it into `run_dir`, kept (outputs/ is git-ignored) so every figure can be audited."""
     began = time.monotonic()
-    record = run_experiment(experiment, run_dir, config.EXPERIMENTS_DIR, overrides)
+    record = run_experiment(experiment, run_dir, compose.EXPERIMENTS_DIR, overrides)
     say(f"stored in {run_dir}")
     return record, time.monotonic() - began
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--experiment", default="capacity")
-    parser.add_argument("--rates", type=int, default=15)
-    parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--step", default="10s", help="measured seconds per sweep step")
+    parser = bench_parser(__file__, __doc__, experiment="capacity")
+    parser.add_argument("--rates", type=int, default=15, help="rates swept per target (15)")
+    parser.add_argument("--repetitions", type=int, default=3, help="of each swept rate (3)")
+    parser.add_argument("--step", default="10s", help="measured seconds per sweep step (10s)")
     parser.add_argument("--span", type=float, default=0.4, help="knee: capacity +- this share")
-    parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     experiment = compose_experiment(args.experiment, args.overrides)
     settings = experiment.load.capacity
     if settings is None:
         raise SystemExit(f"{args.experiment} is not a capacity experiment (load.model=capacity)")
-    with exclusive_machine(say):
+    with machine_lock():
         root = PROJECT_ROOT / "outputs" / "bench-capacity" / time.strftime("%Y-%m-%d_%H-%M-%S")
         record, _ = timed_run(experiment, root / "search", args.overrides)
         assert record.capacity is not None
@@ -201,20 +206,38 @@ def main() -> None:
             say(f"{found.label}: sweeping {rates} RPS x {args.repetitions}")
             sweep = sweep_experiment(experiment, found.target, rates, args)
             swept, sweep_s = timed_run(sweep, root / f"sweep-{found.target}", args.overrides)
-            figures = figures_by_rate(settings.objective, swept.steps)
-            reference = monotone_capacity(settings.objective, figures)
-            optimistic = highest_pass_capacity(settings.objective, figures)
-            low, high = repetition_spread(settings.objective, swept.steps)
+            figures = figures_by_rate(objective_of(settings), swept.steps)
+            reference = monotone_capacity(objective_of(settings), figures)
+            optimistic = highest_pass_capacity(objective_of(settings), figures)
+            low, high = repetition_spread(objective_of(settings), swept.steps)
             left_out = len(swept.steps) - len(counted(swept.steps))
             known = reference is not None and math.isfinite(reference)
-            ratio = f"{found.capacity_rps / reference:.3f}" if known and reference else "n/a"
+            ratio = found.capacity_rps / reference if known and reference else None
             print(
-                f"{found.label}: search {found.headline} in {found.wall_s:.1f} s; sweep "
-                f"({len(rates)} rates x {args.repetitions}, {left_out} steps left out as the "
-                f"search would repeat them) {_rps(reference)} (monotone fit; "
-                f"highest pass {_rps(optimistic)}; single repetitions {_rps(low)} to "
-                f"{_rps(high)}) in {sweep_s:.1f} s; found / sweep = {ratio} (goal 0.95-1.05); "
-                f"search time / sweep time = {found.wall_s / sweep_s:.3f} (goal <= 0.333)"
+                f"{found.label}: search {found.headline} in {found.wall_s:.1f} s; sweep of "
+                f"{len(rates)} rates x {args.repetitions} in {sweep_s:.1f} s ({left_out} steps "
+                "left out as the search would repeat them)"
+            )
+            print_figure(
+                f"{found.label}: sweep capacity (monotone fit)",
+                _rps(reference),
+                note=f"highest pass {_rps(optimistic)}; single repetitions {_rps(low)} to "
+                f"{_rps(high)}",
+            )
+            print_figure(
+                f"{found.label}: found / sweep",
+                "n/a" if ratio is None else ratio,
+                spec=".3f",
+                budget="0.95-1.05",
+                within=None if ratio is None else 0.95 <= ratio <= 1.05,
+            )
+            time_share = found.wall_s / sweep_s
+            print_figure(
+                f"{found.label}: search time / sweep time",
+                time_share,
+                spec=".3f",
+                budget="<= 0.333",
+                within=time_share <= 1 / 3,
             )
 
 

@@ -1,4 +1,4 @@
-"""k6's client ceiling: how long measuring it takes, and the figure (runner.ceiling).
+"""k6's client ceiling: how long measuring it takes, and the figure (runner.measure.ceiling).
 
     python bench/ceiling.py [--server-cpus 0] [--client-cpus 1]
 
@@ -9,33 +9,46 @@ client's. Budget: under 15 s, start to end. Holds the machine-wide load lock whi
 
 from __future__ import annotations
 
-import argparse
 import time
 
-from _shared import say
+from _shared import bench_parser, machine_lock, print_figure
 
-from runner import ceiling, k6
-from runner.machine_lock import exclusive_machine
+from runner.measure import ceiling, k6
 
 BUDGET_S = 15.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server-cpus", default="0")
-    parser.add_argument("--client-cpus", default="1")
+    parser = bench_parser(__file__, __doc__)
+    parser.add_argument("--server-cpus", default="0", help="the responder's cores, e.g. 0,1 (0)")
+    parser.add_argument("--client-cpus", default="1", help="k6's cores (1)")
     args = parser.parse_args()
     server = [int(c) for c in args.server_cpus.split(",")]
     client = [int(c) for c in args.client_cpus.split(",")]
     k6_path = k6.find_k6()
-    with exclusive_machine(say):
+    with machine_lock():
         began = time.monotonic()
         found = ceiling.measure(k6_path, server, client)
         took = time.monotonic() - began
-    print(f"k6's ceiling: {found.rps:,.0f} RPS (server cores {server}, k6 cores {client})")
-    print(f"measuring it took {took:.1f} s  (budget < {BUDGET_S:g} s)")
-    disturbed = " (disturbed: not to be trusted)" if ceiling.disturbed(found) else ""
-    print(f"other work on those cores meanwhile: {found.interference or 0:.1%}{disturbed}")
+    print_figure(
+        "k6's ceiling",
+        found.rps,
+        "RPS",
+        spec=",.0f",
+        note=f"server cores {server}, k6 cores {client}",
+    )
+    print_figure(
+        "measuring it took",
+        took,
+        "s",
+        spec=".1f",
+        budget=f"< {BUDGET_S:g} s",
+        within=took < BUDGET_S,
+    )
+    disturbed = "disturbed: not to be trusted" if ceiling.disturbed(found) else None
+    print_figure(
+        "other work on those cores meanwhile", found.interference or 0, spec=".1%", note=disturbed
+    )
     for name, value in found.key.items():
         print(f"  {name}: {value}")
 

@@ -3,7 +3,7 @@
     python bench/fidelity.py [--experiment quickstart] [--target fastapi] [--pairs 10] [OVERRIDE ...]
 
 Starts one server and, alternately, measures the same step through the runner
-(runner.measure.run_step: launcher, sampler, summary parsing) and with a bare `taskset -c CORES
+(runner.measure.step.run_step: launcher, sampler, summary parsing) and with a bare `taskset -c CORES
 k6 run` of the same script and options on the same cores, against the same server in the same
 session. Prints the requests per second of each run,
 ratio = median RPS through the runner / median RPS of bare k6 (budget: >= 0.98), and the median
@@ -14,7 +14,6 @@ Holds the machine-wide load lock while it runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -22,20 +21,20 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from _shared import compose_experiment, say
+from _shared import bench_parser, compose_experiment, machine_lock, print_figure, say
 
-from runner import k6, measure
-from runner.machine_lock import exclusive_machine
-from runner.model import Experiment
-from runner.plan import Step, build_plan
-from runner.results import StepResult
-from runner.server import RunningServer, running_server
+from runner.config.experiment import Experiment
+from runner.measure import k6
+from runner.measure.server import RunningServer, running_server
+from runner.measure.step import run_step, server_cpus
+from runner.records.results import StepResult
+from runner.run.plan import Step, build_plan
 
 DEFAULT_OVERRIDES = ["load.duration=3s", "load.warmup=1s", "sweep.concurrency.levels=[10]"]
 
 
 def through_runner(server: RunningServer, experiment: Experiment, step: Step, work: Path) -> float:
-    entry = measure.run_step(step, server, experiment, k6.find_k6(), work)
+    entry = run_step(step, server, experiment, k6.find_k6(), work)
     if not isinstance(entry, StepResult):
         raise SystemExit(f"the runner's step failed: {entry.message}")
     # The runner started this server, so its CPU was sampled.
@@ -64,17 +63,15 @@ def bare_k6(server: RunningServer, experiment: Experiment, step: Step, work: Pat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--experiment", default="quickstart")
-    parser.add_argument("--target", default="fastapi")
-    parser.add_argument("--pairs", type=int, default=10)
-    parser.add_argument("overrides", nargs="*", default=DEFAULT_OVERRIDES)
+    parser = bench_parser(__file__, __doc__, experiment="quickstart", overrides=DEFAULT_OVERRIDES)
+    parser.add_argument("--target", default="fastapi", help="the target to measure (fastapi)")
+    parser.add_argument("--pairs", type=int, default=10, help="runner/bare k6 pairs (10)")
     args = parser.parse_args()
     experiment = compose_experiment(args.experiment, args.overrides)
     step = build_plan(experiment).for_target(args.target)[0]
     runner_rps: list[float] = []
     bare_rps: list[float] = []
-    with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
+    with machine_lock(), tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         if experiment.pinning.enabled:  # as in a sweep: the runner sits on the client's cores
             os.sched_setaffinity(0, set(experiment.pinning.client_cpus))
@@ -82,7 +79,7 @@ def main() -> None:
             args.target,
             experiment.targets[args.target],
             work / "logs",
-            measure.server_cpus(experiment),
+            server_cpus(experiment),
             experiment.scenario.requests,
             experiment.runner.startup_timeout,
             experiment.runner.stop_grace,
@@ -109,12 +106,20 @@ def main() -> None:
     ratios = [r / b for r, b in zip(runner_rps, bare_rps, strict=True)]
     low, _median, high = statistics.quantiles(ratios, n=4)
     spread = statistics.stdev(bare_rps) / statistics.fmean(bare_rps)
-    print(f"run-to-run variation of bare k6 (coefficient of variation): {spread:.1%}")
-    print(
-        f"ratio within each pair (neighbours in time): median {statistics.median(ratios):.3f}, "
-        f"quartiles {low:.3f} to {high:.3f}"
+    print_figure("run-to-run variation of bare k6 (coefficient of variation)", spread, spec=".1%")
+    print_figure(
+        "ratio within each pair (neighbours in time), median",
+        statistics.median(ratios),
+        spec=".3f",
+        note=f"quartiles {low:.3f} to {high:.3f}",
     )
-    print(f"ratio median runner / median bare k6: {ratio:.3f}  (budget >= 0.98)")
+    print_figure(
+        "ratio median runner / median bare k6",
+        ratio,
+        spec=".3f",
+        budget=">= 0.98",
+        within=ratio >= 0.98,
+    )
 
 
 if __name__ == "__main__":

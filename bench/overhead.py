@@ -2,7 +2,7 @@
 
     python bench/overhead.py [--experiment quickstart] [OVERRIDE ...]
 
-Runs the experiment through the runner (runner.sweep.run_experiment, as `python -m runner`
+Runs the experiment through the runner (runner.run.sweep.run_experiment, as `python -m runner`
 does) and prints
 - target start: seconds from asking for each server to its verified answer (budget: 2 s each);
 - ratio: (sweep wall time - target starts) / sum of configured warmup + measured durations
@@ -12,32 +12,28 @@ Holds the machine-wide load lock while it runs, like the runner and the tests.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
-from _shared import compose_experiment, say
+from _shared import bench_parser, compose_experiment, machine_lock, print_figure
 
-from runner import config
-from runner.machine_lock import exclusive_machine
-from runner.plan import build_plan
-from runner.sweep import run_experiment
+from runner.config import compose
+from runner.run.plan import build_plan
+from runner.run.sweep import run_experiment
 
 DEFAULT_OVERRIDES = ["load.duration=5s", "load.warmup=1s"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--experiment", default="quickstart")
-    parser.add_argument("overrides", nargs="*", default=DEFAULT_OVERRIDES)
+    parser = bench_parser(__file__, __doc__, experiment="quickstart", overrides=DEFAULT_OVERRIDES)
     args = parser.parse_args()
     experiment = compose_experiment(args.experiment, args.overrides)
     plan = build_plan(experiment)
     configured_s = len(plan.steps) * plan.seconds_per_step
-    with exclusive_machine(say), tempfile.TemporaryDirectory() as run_dir:
+    with machine_lock(), tempfile.TemporaryDirectory() as run_dir:
         began = time.monotonic()
-        record = run_experiment(experiment, Path(run_dir), config.EXPERIMENTS_DIR, args.overrides)
+        record = run_experiment(experiment, Path(run_dir), compose.EXPERIMENTS_DIR, args.overrides)
         wall_s = time.monotonic() - began
     starts = record.provenance.target_start_s
     start_total_s = sum(sum(times) for times in starts.values())
@@ -46,19 +42,31 @@ def main() -> None:
     per_step_s = (wall_s - start_total_s - stop_total_s - configured_s) / len(plan.steps)
     print(f"experiment: {args.experiment} {' '.join(args.overrides)}")
     print(f"steps: {len(plan.steps)}, configured warmup + measured time: {configured_s:.1f} s")
-    print(
-        f"sweep wall time: {wall_s:.2f} s, of which target starts {start_total_s:.2f} s "
-        f"and stops {stop_total_s:.2f} s"
-    )
     for target, times in starts.items():
         print(f"target start {target}: " + ", ".join(f"{t:.2f} s" for t in times))
-    print(f"overhead per step (wall - starts - stops - configured) / steps: {per_step_s:.3f} s")
-    budget_s = 1.05 * configured_s + 2.0 * sum(len(times) for times in starts.values())
-    verdict = "within" if wall_s <= budget_s else "OVER"
-    print(
-        f"wall time budget 1.05 x configured + 2 s per target start: {budget_s:.1f} s ({verdict})"
+    print_figure(
+        "overhead per step (wall - starts - stops - configured) / steps",
+        per_step_s,
+        "s",
+        spec=".3f",
     )
-    print(f"ratio (wall - starts) / configured: {ratio:.3f}  (budget <= 1.05)")
+    budget_s = 1.05 * configured_s + 2.0 * sum(len(times) for times in starts.values())
+    print_figure(
+        "sweep wall time",
+        wall_s,
+        "s",
+        spec=".2f",
+        note=f"of which target starts {start_total_s:.2f} s and stops {stop_total_s:.2f} s",
+        budget=f"1.05 x configured + 2 s per target start = {budget_s:.1f} s",
+        within=wall_s <= budget_s,
+    )
+    print_figure(
+        "ratio (wall - starts) / configured",
+        ratio,
+        spec=".3f",
+        budget="<= 1.05",
+        within=ratio <= 1.05,
+    )
 
 
 if __name__ == "__main__":

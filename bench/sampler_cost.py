@@ -13,7 +13,6 @@ Holds the machine-wide load lock while it runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -21,14 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared import say
+from _shared import bench_parser, machine_lock, print_figure
 
-from runner import k6
-from runner.load_model import CLOSED
-from runner.machine_lock import exclusive_machine
-from runner.model import Expect, Request, Target
-from runner.sampler import TreeSampler
-from runner.server import running_server
+from runner.config.experiment import Expect, Request, Target
+from runner.config.load_model import CLOSED
+from runner.measure import k6
+from runner.measure.sampler import TreeSampler
+from runner.measure.server import running_server
 
 SERVER = Target(app="targets.django_project.wsgi:application", server="gunicorn", workers=2)
 CHECK = Request(path="/json", expect=Expect(status=200, json={"message": "Hello, World!"}))
@@ -73,9 +71,9 @@ def start_light_load(base_url: str, seconds: float, work: Path) -> subprocess.Po
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--interval", type=float, default=0.1)
+    parser = bench_parser(__file__, __doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per variant (10)")
+    parser.add_argument("--interval", type=float, default=0.1, help="CPU sampling, s (0.1)")
     args = parser.parse_args()
     every = args.interval
     variants: dict[str, dict[str, float | bool]] = {
@@ -98,7 +96,7 @@ def main() -> None:
         },
     }
     results: dict[str, tuple[float, int]] = {}
-    with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
+    with machine_lock(), tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         os.sched_setaffinity(0, set(CLIENT_CPUS))  # where a sweep's runner (and sampler) runs
         with running_server("django", SERVER, work, SERVER_CPUS, [CHECK], 30, 5) as server:
@@ -114,10 +112,25 @@ def main() -> None:
         f"sampling a 3-process gunicorn tree and k6, CPU every {every:g} s, {args.seconds:g} s each"
     )
     for name, (percent, samples) in results.items():
-        print(f"{name}: {percent:.3f}% of one core ({samples} CPU samples)")
-    print(f"sampler cost ({DEFAULT}): {results[DEFAULT][0]:.3f}% of one core  (budget < 1%)")
-    validity = results[DEFAULT][0] - results[NO_COUNTERS][0]
-    print(f"step validity's share of it (the counters): {validity:.3f}% of one core  (budget < 1%)")
+        print_figure(name, percent, "% of one core", spec=".3f", note=f"{samples} CPU samples")
+    cost = results[DEFAULT][0]
+    print_figure(
+        f"sampler cost ({DEFAULT})",
+        cost,
+        "% of one core",
+        spec=".3f",
+        budget="< 1%",
+        within=cost < 1,
+    )
+    validity = cost - results[NO_COUNTERS][0]
+    print_figure(
+        "step validity's share of it (the counters)",
+        validity,
+        "% of one core",
+        spec=".3f",
+        budget="< 1%",
+        within=validity < 1,
+    )
 
 
 if __name__ == "__main__":

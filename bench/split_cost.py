@@ -2,7 +2,7 @@
 
     python bench/split_cost.py [--seconds 10] [--vus 64] [--rate 0] [--repeats 1]
 
-Drives the minimal responder (runner.ceiling.responder) on the server's core with k6 (standard
+Drives the minimal responder (runner.measure.ceiling.responder) on the server's core with k6 (standard
 script) on the client's core, as k6's ceiling is measured:
 1. k6's throughput with one instance, closed model at --vus users, without raw output, with it
    gzipped as a split step's instances write it (`--out csv=k6-samples.csv.gz`), and with it
@@ -26,13 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared import say
+from _shared import bench_parser, machine_lock, print_figure
 
-from runner import k6, launch
-from runner.k6.raw import RAW_FILE, read_measured_durations
-from runner.load_model import CLOSED, OPEN
-from runner.machine_lock import exclusive_machine
-from runner.ports import HOST, free_port
+from runner.config.load_model import CLOSED, OPEN
+from runner.measure import k6, launch
+from runner.measure.k6.raw import RAW_FILE, read_measured_durations
+from runner.measure.ports import HOST, free_port
 
 SERVER_CPUS, CLIENT_CPUS = [0], [1]
 WARMUP_S = 1.0
@@ -41,7 +40,7 @@ OPEN_VUS = (200, 2000)  # preallocated, maximum: the responder answers in well u
 
 
 def start_responder(port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "runner.ceiling.responder", str(port)]
+    command = [sys.executable, "-m", "runner.measure.ceiling.responder", str(port)]
     responder = launch.spawn(
         command, cpus=SERVER_CPUS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -66,9 +65,12 @@ def run(
     env = {"SWEEPBENCH_BASE_URL": f"http://{HOST}:{port}", "SWEEPBENCH_PATH": "/"}
     done = k6.run_instances(instances, env, CLIENT_CPUS, WARMUP_S + seconds + K6_EXTRA_S)
     problem = done.problem(stopped_by_watch=False)
-    metrics = done.metrics()
-    if problem is not None or isinstance(metrics, str):
-        raise SystemExit(f"k6 failed: {problem or metrics}: {' '.join(done.output_tail[-3:])}")
+    try:
+        metrics = done.metrics()
+    except k6.K6Failed as failed:
+        problem = problem or str(failed)
+    if problem is not None:
+        raise SystemExit(f"k6 failed: {problem}: {' '.join(done.output_tail[-3:])}")
     return done, metrics
 
 
@@ -103,8 +105,8 @@ def raw_output_cost(port: int, args: argparse.Namespace, work: Path) -> float:
     plain = statistics.median(rps["without raw output"])
     for name, raw in VARIANTS.items():
         median = statistics.median(rps[name])
-        cost = f", cost {100 * (plain - median) / plain:.1f}% of k6's throughput" if raw else ""
-        print(f"  {name}: {median:,.0f} RPS{cost}")
+        cost = f"cost {100 * (plain - median) / plain:.1f}% of k6's throughput" if raw else None
+        print_figure(f"  {name}", median, "RPS", spec=",.0f", note=cost)
         if raw is not None:
             _describe_file(work / raw, median * args.seconds)
     return statistics.median(
@@ -144,13 +146,13 @@ def split_against_single(port: int, args: argparse.Namespace, rate: int, work: P
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--vus", type=int, default=64)
+    parser = bench_parser(__file__, __doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured per k6 run (10)")
+    parser.add_argument("--vus", type=int, default=64, help="part 1's closed-model users (64)")
     parser.add_argument("--rate", type=int, default=0, help="part 2's rate (0: from part 1)")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="part 1's runs per variant (1)")
     args = parser.parse_args()
-    with exclusive_machine(say), tempfile.TemporaryDirectory() as scratch:
+    with machine_lock(), tempfile.TemporaryDirectory() as scratch:
         os.sched_setaffinity(0, set(CLIENT_CPUS))  # where a sweep's runner runs
         port = free_port()
         responder = start_responder(port)

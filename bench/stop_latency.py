@@ -7,12 +7,12 @@ For each signal it starts `python -m runner` on the fault suite's interrupt expe
 - SIGINT / SIGTERM: signal to runner exit (k6 and the server stopped, partial report written);
 - SIGKILL: signal to the moment no server or k6 process of the run is left (parent-death signal).
 Also prints the cost of the pre-flight module check for the quickstart's three targets.
-Load goes to 127.0.0.1 only; the runner takes the machine-wide load lock itself.
+Load goes to 127.0.0.1 only. Holds the machine-wide load lock while it runs; the runs it starts
+take turns under it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import statistics
@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 import psutil
+from _shared import PROJECT_ROOT, bench_parser, machine_lock, print_figure
 
-ROOT = Path(__file__).resolve().parent.parent
-FAULT_EXPERIMENTS = ROOT / "tests" / "experiments"
+FAULT_EXPERIMENTS = PROJECT_ROOT / "tests" / "experiments"
 LIMIT_S = 120  # every wait here is bounded
-LOCK_WAIT_S = 1800  # the first step may wait for another engineer's run to release the lock
+LOCK_WAIT_S = 1800  # the first step may wait for the machine lock (taken before, here)
 
 
 def is_server_or_k6(proc: psutil.Process) -> bool:
@@ -64,7 +64,7 @@ def one_run(signum: int, base: Path) -> float:
     command = [sys.executable, "-m", "runner", "--config-dir", str(FAULT_EXPERIMENTS)]
     command += ["+experiment=faults_interrupt", f"hydra.run.dir={run_dir}"]
     runner = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         return _measure(runner, run_dir, signum)
@@ -96,8 +96,8 @@ def _measure(runner: subprocess.Popen[bytes], run_dir: Path, signum: int) -> flo
 
 
 def preflight_cost() -> float:
-    from runner.model import validate_experiment
-    from runner.server import check_importable
+    from runner.config.experiment import validate_experiment
+    from runner.measure.server import check_importable
 
     targets = {
         "fastapi": ("targets.fastapi_app:app", "uvicorn"),
@@ -120,18 +120,22 @@ def preflight_cost() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = bench_parser(__file__, __doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs per signal (3)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with machine_lock(), tempfile.TemporaryDirectory() as tmp:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             times = [one_run(signum, Path(tmp)) for _ in range(args.runs)]
             what = "until no server/k6 is left" if signum == signal.SIGKILL else "until exit"
-            print(
-                f"{signal.Signals(signum).name}: {what}: median {statistics.median(times):.2f} s "
-                f"(min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs)"
+            print_figure(
+                f"{signal.Signals(signum).name}: {what}, median",
+                statistics.median(times),
+                "s",
+                spec=".2f",
+                note=f"min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs",
             )
-    print(f"pre-flight module check, 3 targets: {preflight_cost() * 1000:.0f} ms")
+        preflight_ms = preflight_cost() * 1000
+    print_figure("pre-flight module check, 3 targets", preflight_ms, "ms", spec=".0f")
 
 
 if __name__ == "__main__":

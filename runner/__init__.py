@@ -24,11 +24,11 @@ from runner.lazy import lazy_names
 if TYPE_CHECKING:
     from runner.analysis import Analysis, Cell, Spread, Verdict, analyze
     from runner.compare import GateResult, compare
-    from runner.load_model import LoadModel, load_model
-    from runner.model import Experiment, validate_experiment
+    from runner.config.experiment import Experiment, validate_experiment
+    from runner.config.load_model import LoadModel, load_model
+    from runner.records.results import SCHEMA_VERSION, Failure, Provenance, RunRecord, StepResult
+    from runner.records.store import load_run
     from runner.report import write_reports
-    from runner.results import SCHEMA_VERSION, Failure, Provenance, RunRecord, StepResult
-    from runner.store import load_run
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -51,27 +51,5 @@ __all__ = [
     "write_reports",
 ]
 
-# Where each public name lives.
-_HOMES = {
-    "Analysis": "runner.analysis",
-    "Cell": "runner.analysis",
-    "Spread": "runner.analysis",
-    "Verdict": "runner.analysis",
-    "analyze": "runner.analysis",
-    "GateResult": "runner.compare",
-    "compare": "runner.compare",
-    "LoadModel": "runner.load_model",
-    "load_model": "runner.load_model",
-    "Experiment": "runner.model",
-    "validate_experiment": "runner.model",
-    "write_reports": "runner.report",
-    "SCHEMA_VERSION": "runner.results",
-    "Failure": "runner.results",
-    "Provenance": "runner.results",
-    "RunRecord": "runner.results",
-    "StepResult": "runner.results",
-    "load_run": "runner.store",
-}
 
-
-__getattr__, __dir__ = lazy_names("runner", _HOMES, __all__)
+__getattr__, __dir__ = lazy_names(__name__, __file__, __all__)

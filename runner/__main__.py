@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
-from runner import config_tree, interrupts, launch, machine_lock, multirun, usage
+from runner.config import tree
 from runner.errors import EXIT_BAD_INPUT, Interrupted, UserError
-from runner.terminal import console, report_error
+from runner.measure import launch
+from runner.run import interrupts, machine_lock, multirun, usage
+from runner.run.terminal import console, report_error
 
 
 def _run_hydra() -> int:
@@ -19,10 +21,10 @@ def _run_hydra() -> int:
     import hydra
     from hydra.errors import HydraException
 
-    from runner.job import hydra_task, job_statuses
+    from runner.run.job import hydra_task, job_statuses
 
     hydra_entry = hydra.main(
-        version_base="1.3", config_path=str(config_tree.EXPERIMENTS_DIR), config_name="config"
+        version_base="1.3", config_path=str(tree.EXPERIMENTS_DIR), config_name="config"
     )(hydra_task)
     try:
         hydra_entry()
@@ -44,7 +46,7 @@ def _run_hydra() -> int:
 
 def main() -> None:
     if usage.HELP_ARGS[0] in sys.argv[1:] or usage.HELP_ARGS[1] in sys.argv[1:]:
-        print(usage.usage_text(config_tree.config_dirs(sys.argv[1:])), end="")
+        print(usage.usage_text(tree.config_dirs(sys.argv[1:])), end="")
         sys.exit(0)
     interrupts.install()
     # Hydra then raises its errors instead of printing a traceback; _run_hydra reports them.
@@ -53,7 +55,7 @@ def main() -> None:
     # Jobs that a launcher runs in other processes tell their statuses apart from ours by it.
     multirun.mark_launcher()
     try:
-        config_tree.preflight(sys.argv[1:])
+        tree.check_before_compose(sys.argv[1:])
         with machine_lock.passed_on_to_jobs():
             status = _run_hydra()
     except UserError as error:

@@ -1,4 +1,5 @@
 """JSON Schemas of the experiment and of results.json, generated from the pydantic models.
+It sits beside the stages, not in config/, because it reads the run record (records/) too.
 
 `python -m runner.schemas` rewrites `schemas/`; a test fails when they are not current.
 
@@ -15,10 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runner.model import Experiment, Load, ReportSettings, Scenario, Target
-from runner.results import RunRecord
+from runner.config.experiment import Experiment, Load, ReportSettings, Scenario, Target
+from runner.records.results import RunRecord
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 EXPERIMENTS_ROOT = SCHEMAS_DIR.parent / "experiments"
 
 # Which schema each folder of experiments/ is edited against.

@@ -25,16 +25,20 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from runner.config import EXPERIMENTS_DIR, available_experiments
-from runner.machine_lock import exclusive_machine
-from runner.model import Expect, Request, Target
-from runner.server import SERVERS, RunningServer, running_server
+from runner.config.compose import EXPERIMENTS_DIR, available_experiments
+from runner.config.experiment import Expect, Request, Target
+from runner.measure.server import SERVERS, RunningServer, running_server
+from runner.run.machine_lock import exclusive_machine
 
 pytest_plugins = ["pytester"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# tests/: the shared helpers, apps/, experiments/ and fixtures/ (the test files sit in a folder per stage).
+TESTS_DIR = PROJECT_ROOT / "tests"
 # Experiments of the tests' own (faulty apps, bad input), next to the shipped ones.
-TEST_EXPERIMENTS = PROJECT_ROOT / "tests" / "experiments"
+TEST_EXPERIMENTS = TESTS_DIR / "experiments"
+# A real quickstart stored in results schema 1 (tests/fixtures/schema1_run).
+SCHEMA1_RUN = TESTS_DIR / "fixtures" / "schema1_run"
 # Every process started below this session carries it (servers and k6 inherit the environment),
 # so the checks for leftovers never mistake another suite's servers for ours.
 SESSION_ENV = "SWEEPBENCH_TEST_SESSION"
@@ -52,7 +56,7 @@ _machine = contextlib.ExitStack()
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ[SESSION_ENV] = str(os.getpid())
-    # k6's ceiling (runner.ceiling) is measured once per session into a cache of its own, not
+    # k6's ceiling (runner.measure.ceiling) is measured once per session into a cache of its own, not
     # the user's ~/.cache; xdist workers inherit the controller's.
     os.environ.setdefault("SWEEPBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="sweepbench-cache-"))
 
@@ -250,7 +254,7 @@ def _composed(name: str, overrides: tuple[str, ...]) -> DictConfig:
 # --- shared fixtures --------------------------------------------------------------------------
 
 # Every step is still judged, but no threshold can be crossed: for the tests whose subject is the
-# report or the gate, not step validity (tests/test_step_validity.py), so that a neighbour's work
+# report or the gate, not step validity (tests/measure/test_step_validity.py), so that a neighbour's work
 # on this shared machine, or k6 near its core on the fastest target, does not leave their cells
 # empty. k6's ceiling is not measured for them.
 NEVER_INVALID = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runner.measure.validity import Reason, ReasonCode, Validity
+from runner.records.results import Failure, LatencyMs, RunRecord, Stat, StepResult
+from runner.records.store import ResultStore
 from runner.report import write_reports
-from runner.results import Failure, LatencyMs, RunRecord, Stat, StepResult
-from runner.store import ResultStore
-from runner.validity import Reason, ReasonCode, Validity
 
 
 def step(

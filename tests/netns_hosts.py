@@ -1,5 +1,5 @@
 """Two "hosts" inside this machine: network namespaces joined by a veth pair, each with its own
-sshd on its own address, reached with a throwaway key. For tests/test_remote_hosts.py.
+sshd on its own address, reached with a throwaway key. For tests/remote/test_remote_hosts.py.
 
     client namespace  10.77.0.1/24  <-- veth -->  10.77.0.2/24  server namespace
 

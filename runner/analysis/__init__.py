@@ -12,7 +12,8 @@ results -> analysis -> report.
 from runner.analysis.analysis import Analysis, analyze
 from runner.analysis.cells import Cell
 from runner.analysis.curve import Curve
-from runner.analysis.statistics import Spread, spread, welch_p_value
+from runner.analysis.significance import welch_p_value
+from runner.analysis.statistics import Spread, spread
 from runner.analysis.verdicts import Verdict
 
 __all__ = ["Analysis", "Cell", "Curve", "Spread", "Verdict", "analyze", "spread", "welch_p_value"]

@@ -14,10 +14,10 @@ from runner.analysis.findings import (
 )
 from runner.analysis.left_out import left_out_text, with_left_out
 from runner.analysis.verdicts import Verdict, winner_at, winner_rule
-from runner.load_model import CLOSED, LoadModel
-from runner.model import ReportSettings
-from runner.results import RunRecord, StepResult
-from runner.validity import ValiditySettings
+from runner.config.experiment import ReportSettings
+from runner.config.load_model import CLOSED, LoadModel
+from runner.measure.validity import ValiditySettings
+from runner.records.results import RunRecord, StepResult
 
 
 @dataclass(frozen=True)

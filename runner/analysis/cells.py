@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from runner.analysis.left_out import valid_for_verdicts
 from runner.analysis.statistics import Spread, median, spread
-from runner.results import Stat, StepResult
+from runner.records.results import Stat, StepResult
 
 
 @dataclass(frozen=True)

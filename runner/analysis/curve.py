@@ -10,7 +10,8 @@ error rate), in one order, so they cannot contradict one another:
 3. the knee is looked for up to the peak only, so knee <= peak < break.
 
 A drop that recovers (a later level is back within the drop threshold of the earlier best) is
-noise, not a break, unless repetitions show the drop significant (Welch's t-test).
+noise, not a break, unless repetitions show the drop significant (Welch's t-test on log values,
+the compare gate's: runner.analysis.significance.welch_p_value).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
-from runner.analysis.statistics import welch_p_value
+from runner.analysis.significance import welch_p_value
 from runner.analysis.verdicts import Verdict
-from runner.model import ReportSettings
-from runner.report import formatting as fmt
+from runner.config.experiment import ReportSettings
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def breaking_rule(settings: ReportSettings) -> str:
         "Breaking point: the first level where the median error rate exceeds "
         f"{fmt.setting_percent(settings.error_threshold)}, or {latency}median successful throughput falls more "
         f"than {fmt.setting_percent(settings.throughput_drop)} below the best earlier level: with two or more "
-        f"repetitions when a Welch t-test gives p < {round(1 - settings.confidence, 6):g}; with one, "
+        "repetitions when a Welch t-test on the logarithms of successful throughput gives "
+        f"p < {round(1 - settings.confidence, 6):g}; with one, "
         "only when no later level comes back within that margin of the earlier best (a dip that "
         "recovers is noise), and then marked provisional. Valid steps only."
         + ("" if slo is not None else " No latency objective was set (report.latency_slo_ms).")

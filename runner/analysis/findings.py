@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
 from runner.analysis.curve import Curve
 from runner.analysis.left_out import left_out_text
-from runner.load_model import LoadModel
-from runner.model import ReportSettings
-from runner.report import formatting as fmt
-from runner.results import RunRecord, StepResult
+from runner.config.experiment import ReportSettings
+from runner.config.load_model import LoadModel
+from runner.records.results import RunRecord, StepResult
 
 # Each figure a sentence states, in the report's one number style.
 UNIT_FORMATS = {"RPS": fmt.rps, "RPS/core": fmt.rps, "ms": fmt.ms, "MiB": fmt.mib}

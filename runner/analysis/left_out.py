@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from runner.load_model import LoadModel
-from runner.results import StepResult
+from runner.config.load_model import LoadModel
+from runner.records.results import StepResult
 
 # How a reason reads in a list of left-out steps ("client_bound" -> "client-bound").
 REASON_WORDS = {"client_bound": "client-bound"}
@@ -37,7 +37,7 @@ def left_out_text(steps: Iterable[StepResult], model: LoadModel) -> str:
     """'2 steps left out as invalid: ...' for the invalid ones among `steps`; '' when none."""
     invalid = sorted(
         (s for s in steps if not valid_for_verdicts(s)),
-        key=lambda s: (s.target, s.level, s.repetition),
+        key=lambda s: s.key,
     )
     if not invalid:
         return ""

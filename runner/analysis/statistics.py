@@ -1,4 +1,5 @@
-"""Repetitions of one quantity: median, range, confidence interval, and the Welch t-test."""
+"""Repetitions of one quantity: median, range, confidence interval (the Welch t-test that compares
+two of them is runner.analysis.significance's, shared with the compare gate)."""
 
 from __future__ import annotations
 
@@ -48,12 +49,3 @@ def spread(values: list[float], confidence: float) -> Spread:
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
-
-
-def welch_p_value(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Two-sided Welch t-test; identical constant samples give 1, different constant ones 0."""
-    if statistics.pvariance(a) == 0 and statistics.pvariance(b) == 0:
-        return 1.0 if statistics.fmean(a) == statistics.fmean(b) else 0.0
-    from scipy import stats
-
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
-from runner.analysis.statistics import Spread, welch_p_value
-from runner.load_model import CLOSED, LoadModel
-from runner.model import ReportSettings
-from runner.report import formatting as fmt
+from runner.analysis.significance import welch_p_value
+from runner.analysis.statistics import Spread
+from runner.config.experiment import ReportSettings
+from runner.config.load_model import CLOSED, LoadModel
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def winner_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
     return (
         f"Winner: the target with {decided_by}, declared only when its lead over the runner-up "
         f"is at least {fmt.setting_percent(settings.min_effect)} and, with two or more repetitions "
-        f"each, a two-sided Welch t-test on that figure gives p < {_alpha(settings)}. With a "
+        f"each, a two-sided Welch t-test on the logarithms of that figure (on the ratio of the "
+        f"two, as in the compare gate) gives p < {_alpha(settings)}. With a "
         "single repetition run-to-run noise is unmeasured, so a lead of at least that size is "
         "marked provisional."
     )

@@ -10,6 +10,8 @@
 - watch: a trial's live feed (a latency histogram from k6's REST API) and its early stop;
 - trial: one trial with real k6, an open-model step judged by the step validity rules;
 - settle: after a failed trial, wait until the server has worked off its backlog;
-- driver: a target's search with real k6, each trial stored as it ends (runner.sweep calls it);
-- report: the reports' Capacity section (rules, tables, charts).
+- driver: a target's search with real k6, each trial stored as it ends (runner.run.sweep calls it).
+
+The reports' Capacity section (rules, tables, charts) is runner.report.capacity: it reads the
+stored record, as every report section does.
 """

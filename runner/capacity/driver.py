@@ -1,5 +1,5 @@
 """A capacity search on one running target, with real k6: the sweep hands it a capacity
-experiment's one step per target (runner.sweep) and it runs the search and its confirmation.
+experiment's one step per target (runner.run.sweep) and it runs the search and its confirmation.
 
 Each trial is stored in results.jsonl the moment it ends (like a step), and the target's result
 (capacity, bracket, confidence, why the search stopped, the confirmation) once the search is over.
@@ -11,25 +11,27 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner import interrupts
 from runner.capacity.objective import TrialOutcome, judge
 from runner.capacity.result import CapacityResult
 from runner.capacity.run import run_search
 from runner.capacity.search import SearchConfig
+from runner.capacity.settings import objective_of, search_config_of
 from runner.capacity.settle import quiet_latency_ms, settle
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import TrialPlan
-from runner.model import Experiment
-from runner.plan import STEP_OVERHEAD_S, Step
-from runner.progress import SweepProgress
-from runner.results import Failure, TargetCapacity, TrialRecord
-from runner.server import ServerHandle
-from runner.store import ResultStore
+from runner.config.experiment import Experiment
+from runner.errors import SweepbenchError
+from runner.measure.server import ServerHandle
+from runner.records.results import Failure, TargetCapacity, TrialRecord
+from runner.records.store import ResultStore
+from runner.run import interrupts
+from runner.run.plan import STEP_OVERHEAD_S, Step
+from runner.run.progress import SweepProgress
 
 __all__ = ["SearchSetup", "TrialFailed", "search_config", "search_target"]
 
 
-class TrialFailed(Exception):
+class TrialFailed(SweepbenchError):
     """k6 failed during a trial: the target's search ends, the failure is recorded."""
 
     def __init__(self, failure: Failure) -> None:
@@ -53,13 +55,13 @@ def search_config(experiment: Experiment) -> SearchConfig:
     """The search's configuration; each trial's warmup and k6 start-up count against the budget."""
     settings = experiment.load.capacity
     assert settings is not None  # a capacity experiment
-    return settings.search_config(trial_overhead_s=experiment.load.warmup_s + STEP_OVERHEAD_S)
+    return search_config_of(settings, trial_overhead_s=experiment.load.warmup_s + STEP_OVERHEAD_S)
 
 
 def _record(setup: SearchSetup, plan: TrialPlan, number: int, ran: RanTrial) -> TrialRecord:
     settings = setup.experiment.load.capacity
     assert settings is not None
-    judgement = judge(settings.objective, ran.outcome)
+    judgement = judge(objective_of(settings), ran.outcome)
     return TrialRecord(
         target=setup.step.target,
         label=setup.experiment.label(setup.step.target),
@@ -125,7 +127,7 @@ def search_target(
     started = time.monotonic()
     settings = setup.experiment.load.capacity
     assert settings is not None
-    objective, request = settings.objective, setup.experiment.scenario.requests[0]
+    objective, request = objective_of(settings), setup.experiment.scenario.requests[0]
     quiet_ms = quiet_latency_ms(setup.server, request)
 
     def run(plan: TrialPlan) -> TrialOutcome:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from runner.config.experiment.capacity import Percentile
+
 __all__ = [
     "ACHIEVED_SHARE",
     "CLIENT_BOUND",
@@ -26,8 +28,6 @@ __all__ = [
     "judge",
 ]
 
-# The latency percentiles every step records (runner.store.LatencyMs).
-Percentile = Literal["p50", "p90", "p95", "p99", "p99_9"]
 Verdict = Literal["pass", "fail", "invalid", "client-bound"]
 
 # Validity reasons produced by the step-validity rules elsewhere; any reason other than

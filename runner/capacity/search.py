@@ -77,6 +77,10 @@ class SearchConfig:
             votes=self.votes, most=self.most_long_trials, precision=self.precision
         )
 
+    def rules(self) -> list[str]:
+        """The rules a report states for this search: how it goes, the objective, confidence."""
+        return [SEARCH_RULE, self.objective.rule_text(), self.confidence_rule()]
+
     def trial_cost_s(self, duration_s: float) -> float:
         return duration_s + self.trial_overhead_s
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 
 from runner.capacity.objective import Objective
-from runner.model import Request
-from runner.server import ServerHandle
-from runner.server.http_checks import send
+from runner.config.experiment import Request
+from runner.measure.server import ServerHandle
+from runner.measure.server.http_checks import send
 
 __all__ = ["SETTLE_MAX_S", "quiet_latency_ms", "settle"]
 

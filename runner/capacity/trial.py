@@ -1,7 +1,7 @@
 """One capacity trial with real k6: an open-model step at the plan's fixed rate, for the plan's
-duration, measured like every step (runner.measure) and watched for an early stop.
+duration, measured like every step (runner.measure.step) and watched for an early stop.
 
-The step's validity (runner.validity) decides whether the trial counts: interference or steal on
+The step's validity (runner.measure.validity) decides whether the trial counts: interference or steal on
 the cores means "repeat it", a client-bound step means the load generator, not the server, was
 the limit. The open-model rule on the achieved rate and dropped iterations is not a reason to
 repeat here: the trial rule itself fails such a trial (the server could not keep up).
@@ -13,16 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import k6, measure
 from runner.capacity.objective import CLIENT_BOUND, INTERFERENCE, TrialOutcome
+from runner.capacity.settings import early_stop_rule_of, objective_of
 from runner.capacity.trials import TrialPlan
 from runner.capacity.watch import TrialWatch
-from runner.load_model import CAPACITY
-from runner.model import Experiment
-from runner.plan import Step
-from runner.results import Failure, StepResult
-from runner.server import ServerHandle
-from runner.validity import StepFacts, Validity, judge_step
+from runner.config.experiment import Experiment
+from runner.config.load_model import CAPACITY
+from runner.measure import k6
+from runner.measure.server import ServerHandle
+from runner.measure.step import run_step
+from runner.measure.validity import StepFacts, Validity, judge_step
+from runner.records.results import Failure, StepResult
+from runner.run.plan import Step
 
 __all__ = ["RanTrial", "outcome_of", "run_trial", "trial_experiment", "trial_reasons"]
 
@@ -106,9 +108,9 @@ def run_trial(
     """Run one trial (trial `number` of the target's search); a Failure when k6 failed."""
     settings = experiment.load.capacity
     assert settings is not None  # a capacity experiment
-    watch = TrialWatch(settings.objective, settings.early_stop_rule())
+    watch = TrialWatch(objective_of(settings), early_stop_rule_of(settings))
     step = Step(target, plan.rate, number, CAPACITY)
-    entry = measure.run_step(
+    entry = run_step(
         step,
         server,
         trial_experiment(experiment, plan),

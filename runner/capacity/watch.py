@@ -8,10 +8,10 @@ second the watch reads the counters; their change since the last reading is a hi
 last second's answers, from which it reads the recent percentile (to within half a bucket,
 BUCKET_FACTOR wide). `clearly_broken` judges the readings, and when it fires the watch asks k6 to
 end the test (`PATCH /v1/status`); k6 writes its summary, and the trial counts at the seconds it
-ran (runner.measure closes the window there).
+ran (runner.measure.step closes the window there).
 
 A step split over several k6 instances is read and stopped as one: the bucket counters, the
-request count and the error rate are merged exactly (runner.k6.live.merge_readings), so the
+request count and the error rate are merged exactly (runner.measure.k6.live.merge_readings), so the
 early stop judges the whole step's answers.
 """
 
@@ -26,9 +26,9 @@ from typing import Any
 from runner.capacity.early_stop import EarlyStopRule, LiveReading, clearly_broken
 from runner.capacity.objective import Objective, Percentile
 
-# Imported with this module, not on first use (runner.k6): never during a trial's load.
-from runner.k6.live import read_merged_metrics, stop_tests
-from runner.k6.options import MEASURE
+# Imported with this module, not on first use (runner.measure.k6): never during a trial's load.
+from runner.measure.k6.live import read_merged_metrics, stop_tests
+from runner.measure.k6.options import MEASURE
 
 __all__ = ["BUCKET_BASE_MS", "BUCKET_FACTOR", "TrialWatch", "bucket_edges", "histogram_percentile"]
 
@@ -81,7 +81,7 @@ def _count(samples: dict[str, dict[str, Any]], name: str) -> float:
 class TrialWatch:
     """Reads a trial's live feed once a second and stops k6 once its objective is clearly broken.
 
-    Implements runner.step_load.StepWatch. `rule` None: readings only, k6 is never stopped.
+    Implements runner.measure.step_load.StepWatch. `rule` None: readings only, k6 is never stopped.
     """
 
     def __init__(self, objective: Objective, rule: EarlyStopRule | None) -> None:

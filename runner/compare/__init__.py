@@ -2,7 +2,7 @@
 
 It compares two runs of the same experiment, cell by cell (target x level), on successful
 throughput, error rate, p95 and p99 latency, using valid steps only (invalid ones are left out
-and named), and decides with runner.significance: Welch's t-test on log values per comparison,
+and named), and decides with runner.analysis.significance: Welch's t-test on log values per comparison,
 Holm-corrected across every target, level and metric at once, so the chance of any false alarm
 in a compare stays at `--alpha`. A regression needs at least `--min-repetitions` (3) valid
 repetitions a side; fewer, or noise wider than the threshold, is "inconclusive", never a pass.

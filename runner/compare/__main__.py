@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from runner import compare as package
+from runner.analysis.significance import SignificanceSettings
 from runner.compare.design import Refused
 from runner.compare.gate import compare
 from runner.compare.output import markdown_refusal, markdown_summary, print_result
 from runner.errors import EXIT_BAD_INPUT, UserError
-from runner.results import RunRecord
-from runner.significance import SignificanceSettings
-from runner.store import RUN_FILE, STEPS_FILE, load_run
+from runner.records.results import RunRecord
+from runner.records.store import RUN_FILE, STEPS_FILE, load_run
 
 
 def _load(path: Path) -> RunRecord:

@@ -3,7 +3,7 @@
 Only complete runs are compared, and only runs of the same design: the keys of the experiment
 that decide what was measured (DESIGN_KEYS). Repetitions may differ (the decision needs enough of
 them on each side anyway), and so may the report, sampler and runner settings and the labels.
-The kind of host each run was measured on (CPU model, cores, memory: runner.host_kind) is part of
+The kind of host each run was measured on (CPU model, cores, memory: runner.records.host_kind) is part of
 the design too, under the key `host`: figures from different hardware are not a regression.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.errors import EXIT_BAD_INPUT, UserError
-from runner.host_kind import kind_of
-from runner.results import RunRecord
+from runner.records.host_kind import kind_of
+from runner.records.results import RunRecord
 
 # The experiment keys that decide what is measured: a difference under any of them changes the
 # question, so it is refused unless allowed.

@@ -1,5 +1,5 @@
 """The gate's decision: per baseline cell, the candidate's valid repetitions against the
-baseline's, every comparison decided together by runner.significance."""
+baseline's, every comparison decided together by runner.analysis.significance."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from runner.analysis.left_out import describe_step, valid_for_verdicts
-from runner.compare.design import Difference, check_comparable
-from runner.results import RunRecord, StepResult
-from runner.significance import (
+from runner.analysis.significance import (
     METRICS,
     Comparison,
     Key,
@@ -17,7 +15,9 @@ from runner.significance import (
     compare_repetitions,
     overall_decision,
 )
-from runner.validity import withheld_percentiles
+from runner.compare.design import Difference, check_comparable
+from runner.measure.validity import withheld_percentiles
+from runner.records.results import RunRecord, StepResult
 
 Cell = tuple[str, int]  # target, level
 # The latency metrics and the percentile each one reads (a step too short for it withholds it).
@@ -45,7 +45,7 @@ class GateResult:
 
     @property
     def decision(self) -> str:
-        """'missing', or runner.significance's overall decision."""
+        """'missing', or runner.analysis.significance's overall decision."""
         return "missing" if self.missing else overall_decision(self.comparisons)
 
     @property

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from runner.analysis import formatting as fmt
+from runner.analysis.significance import METRICS, Comparison, confidence_text, threshold_of
 from runner.compare.gate import GateResult
-from runner.report import formatting as fmt
 from runner.report.markdown import markdown_table
 from runner.report.tables import CellValue, Table
-from runner.significance import METRICS, Comparison, confidence_text, threshold_of
 
 EXIT_MEANING = {
     0: "no regression",

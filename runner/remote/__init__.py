@@ -1,7 +1,6 @@
 """The server and the load on other hosts, reached over SSH (docs/remote.md).
 
 Modules, in the order they build on each other:
-  settings   the `hosts:` map, `targets.X.host`, `load.k6_host` (imported by runner.model)
   protocol   the JSON lines the runner and the agent exchange; samples to and from JSON
   clock      the offset between this machine's clock and a host's, NTP-style
   agent      `python -m runner.remote.agent`: runs on a host, starts and samples its server,
@@ -15,5 +14,6 @@ Modules, in the order they build on each other:
   record     what the run record keeps: where everything ran and each host's clock offset
   describe   the report's and the dry run's words for it
 
-Nothing is imported here: runner.model imports `settings`, which must stay light.
+The `hosts:` map, `targets.X.host` and `load.k6_host` are part of the experiment model
+(runner.config.experiment.hosts). Nothing is imported here.
 """

@@ -4,7 +4,7 @@ It speaks runner.remote.protocol on stdin and stdout and does what runner.remote
 says. The guarantee: when its stdin closes (the SSH session ended: the runner finished, died,
 or lost the network) or the runner's heartbeat stops for `heartbeat_s`, it stops every server
 and k6 it started and exits. If the agent itself is killed, its children still go: the launcher
-ties each to the agent's life (PR_SET_PDEATHSIG, runner.launch).
+ties each to the agent's life (PR_SET_PDEATHSIG, runner.measure.launch).
 
 Requests are handled one at a time by the main thread (the only one that may start children);
 a reader thread answers the clock at once and passes on a request to stop k6 while it runs.
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, BinaryIO, NoReturn
 
-from runner.provenance import cpu_model
+from runner.records.provenance import cpu_model
 from runner.remote.agent_work import AgentWork
 from runner.remote.protocol import IMMEDIATE_OPS, PROTOCOL, ProtocolError, decode, encode
 

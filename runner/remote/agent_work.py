@@ -1,8 +1,8 @@
 """What the remote agent does for the runner: start, watch, sample and stop servers; run k6.
 
 Everything reuses the runner's own code, run by this host's Python: the server command line
-(runner.server.command), the launcher that pins a child and ties it to this process's life
-(runner.launch), the tree sampler (runner.sampler) and the k6 process (runner.k6.process).
+(runner.measure.server.command), the launcher that pins a child and ties it to this process's life
+(runner.measure.launch), the tree sampler (runner.measure.sampler) and the k6 process (runner.measure.k6.process).
 Each method answers one request of runner.remote.protocol with the reply's fields.
 """
 
@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import launch
-from runner.k6.binary import find_k6
-from runner.k6.process import run_k6
-from runner.model import Target
-from runner.ports import free_port
+from runner.config.experiment import Target
+from runner.measure import launch
+from runner.measure.k6.binary import find_k6
+from runner.measure.k6.process import run_k6
+from runner.measure.ports import free_port
+from runner.measure.sampler import TreeSampler
+from runner.measure.server.command import server_command, server_env
+from runner.measure.usage import Sample
 from runner.remote.protocol import sample_message
-from runner.sampler import Sample, TreeSampler
-from runner.server.command import server_command, server_env
 
 # How often servers are checked for having ended by themselves.
 WATCH_INTERVAL_S = 0.1

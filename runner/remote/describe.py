@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from runner.config.experiment import Host, k6_hosts, server_host
 from runner.remote.clock import ClockOffset
 from runner.remote.record import RemoteHost, RunHosts
-from runner.remote.settings import Host, k6_hosts, server_host
 
 if TYPE_CHECKING:
-    from runner.model import Experiment
+    from runner.config.experiment import Experiment
 
 HERE = "this machine"
 

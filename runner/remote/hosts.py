@@ -10,15 +10,21 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
+from runner.config.experiment import (
+    Experiment,
+    NamedHost,
+    Request,
+    k6_hosts,
+    server_host,
+    used_hosts,
+)
 from runner.errors import UserError
-from runner.model import Experiment, Request
-from runner.plan import Step
 from runner.remote.load import Placement
 from runner.remote.record import HostClock, RemoteHost, RunHosts
 from runner.remote.script import k6_archive
 from runner.remote.server import RemoteServer, remote_server
 from runner.remote.session import AgentSession, RemoteError, agent_command
-from runner.remote.settings import NamedHost, k6_hosts, server_host, used_hosts
+from runner.run.plan import Step
 
 # Characters a host's name may hold that have no place in a file name.
 _UNSAFE = re.compile(r"[^\w.-]")

@@ -21,24 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import k6
-from runner.k6.segments import Segment
-from runner.k6.split import Instance
-from runner.measure import Where, cores_of
-from runner.model import Experiment
-from runner.plan import Step
-from runner.ports import free_port
-from runner.remote.server import RemoteServer
-from runner.remote.session import AgentSession
-from runner.sampler import Sample
-from runner.server import ServerHandle
-from runner.step_load import (
+from runner.config.experiment import Experiment
+from runner.measure import k6
+from runner.measure.k6.segments import Segment
+from runner.measure.k6.split import Instance
+from runner.measure.ports import free_port
+from runner.measure.server import ServerHandle
+from runner.measure.step_load import (
     K6_EXTRA_TIME_S,
     StepLoad,
     StepWatch,
+    Where,
     client_cpus,
+    cores_of,
     load_and_sample,
 )
+from runner.measure.usage import Sample
+from runner.remote.server import RemoteServer
+from runner.remote.session import AgentSession
+from runner.run.plan import Step
 
 # How often the server is checked on while k6 runs elsewhere.
 WATCH_INTERVAL_S = 0.2

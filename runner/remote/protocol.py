@@ -29,7 +29,8 @@ import dataclasses
 import json
 from typing import Any
 
-from runner.sampler import Sample
+from runner.errors import SweepbenchError
+from runner.measure.usage import Sample
 
 PROTOCOL = 1
 # Requests the agent's stdin reader answers or acts on itself, without waiting for the one
@@ -37,7 +38,7 @@ PROTOCOL = 1
 IMMEDIATE_OPS = frozenset({"clock", "ping", "stop_k6"})
 
 
-class ProtocolError(Exception):
+class ProtocolError(SweepbenchError):
     """A line that is not one of the protocol's messages."""
 
 

@@ -3,7 +3,7 @@ imports), made once per run and sent to that host's agent.
 
 k6 bakes its consolidated options into an archive, defaults included, and they then win over
 the `--config` file each step passes: the archive's default summaryTrendStats would hide the
-percentiles the runner reads. The options the runner owns (runner.k6.script.RUNNER_OWNED; a
+percentiles the runner reads. The options the runner owns (runner.measure.k6.script.RUNNER_OWNED; a
 custom script may not set them, `k6 inspect` checks) are therefore cleared from the archive,
 so each step's own options apply.
 """
@@ -18,10 +18,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from runner.config.experiment import Experiment
 from runner.errors import UserError
-from runner.k6.script import INSPECT_BASE_URL, RUNNER_OWNED, step_env
-from runner.model import Experiment
-from runner.plan import Step
+from runner.measure.k6.script import INSPECT_BASE_URL, RUNNER_OWNED, step_env
+from runner.run.plan import Step
 
 ARCHIVE_TIMEOUT_S = 60
 METADATA = "metadata.json"

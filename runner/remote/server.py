@@ -1,5 +1,5 @@
 """A target's server on another host: started there by the agent, checked from here over the
-network as any server is (runner.server.session.check_answers), stopped for good on exit."""
+network as any server is (runner.measure.server.session.check_answers), stopped for good on exit."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import launch
+from runner.config.experiment import NamedHost, Request, Target
 from runner.errors import TargetError
-from runner.model import Request, Target
-from runner.redact import redact_file, redact_text
+from runner.measure import launch
+from runner.measure.server.handles import LOG_TAIL_LINES
+from runner.measure.server.session import check_answers
+from runner.records.redact import redact_file, redact_text
 from runner.remote.session import AgentSession, RemoteError
-from runner.remote.settings import NamedHost
-from runner.server.handles import LOG_TAIL_LINES
-from runner.server.session import check_answers
 
 
 @dataclass

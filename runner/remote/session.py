@@ -1,6 +1,6 @@
 """One remote agent, reached with the user's own ssh: requests, answers, streamed samples.
 
-ssh is started through runner.launch like any child: if the runner dies, even by SIGKILL, ssh
+ssh is started through runner.measure.launch like any child: if the runner dies, even by SIGKILL, ssh
 gets SIGTERM, the SSH session ends, the agent's stdin closes and it stops everything it started
 (runner.remote.agent). A heartbeat every HEARTBEAT_INTERVAL_S also ends the agent if this
 machine goes away without closing the connection.
@@ -17,12 +17,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from runner import launch
-from runner.model import Sampler
+from runner.config.experiment import Host, Sampler
+from runner.errors import SweepbenchError
+from runner.measure import launch
+from runner.measure.usage import Sample
 from runner.remote.clock import ClockOffset, measure_offset
 from runner.remote.protocol import PROTOCOL, ProtocolError, decode, encode, sample_from
-from runner.remote.settings import Host
-from runner.sampler import Sample
 
 HEARTBEAT_INTERVAL_S = 5.0
 HEARTBEAT_TIMEOUT_S = 30.0  # the agent ends after this long without a word
@@ -42,7 +42,7 @@ SSH_DEFAULTS = [
 ]
 
 
-class RemoteError(Exception):
+class RemoteError(SweepbenchError):
     """A request the agent refused or could not answer (its session may have ended)."""
 
 

@@ -1,17 +1,17 @@
 """Report writers. Each reads a stored run (RunRecord) and its Analysis, nothing else.
 
 Data flows one way: results -> analysis -> tables (runner.report.tables) -> Markdown, HTML, CSV.
-The writers are imported when a report is written: `formatting` is a leaf module the analysis's
-sentences use too, and importing it must not pull the writers (and the analysis) in.
+The writers are imported when a report is written. The number style they share with the
+analysis's sentences is runner.analysis.formatting, below both.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from runner.model import STORED
-from runner.redact import redact_data
-from runner.results import RunRecord
+from runner.config.experiment import STORED
+from runner.records.redact import redact_data
+from runner.records.results import RunRecord
 
 REPORT_FILES = ("report.md", "report.html", "results.csv", "results_aggregated.csv")
 

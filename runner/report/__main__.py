@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from runner.errors import UserError
+from runner.records.store import RUN_FILE, STEPS_FILE, load_run
 from runner.report import write_reports
 from runner.report.matrix import job_dirs, write_matrix_report
-from runner.store import RUN_FILE, STEPS_FILE, load_run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 
-from runner.report import formatting as fmt
-from runner.results import RunRecord, StepResult
+from runner.analysis import formatting as fmt
+from runner.records.results import RunRecord, StepResult
 
 
 def attempt_of(step: StepResult, resumed_at: list[float]) -> int:
@@ -21,7 +21,7 @@ def attempt_of(step: StepResult, resumed_at: list[float]) -> int:
 def _steps_text(steps: list[StepResult], record: RunRecord) -> str:
     model = record.experiment.load.kind
     by_target: dict[str, list[str]] = {}
-    for s in sorted(steps, key=lambda s: (s.target, s.level, s.repetition)):
+    for s in sorted(steps, key=lambda s: s.key):
         by_target.setdefault(s.label, []).append(f"{model.level_text(s.level)} rep {s.repetition}")
     return "; ".join(f"{label}: {', '.join(where)}" for label, where in by_target.items())
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.analysis import Analysis, Cell
-from runner.report import formatting as fmt
+from runner.analysis import formatting as fmt
+from runner.records.results import RunRecord
 from runner.report import svg
 from runner.report.spectrum import spectrum_figure
-from runner.results import RunRecord
 
 
 @dataclass(frozen=True)

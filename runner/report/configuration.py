@@ -3,12 +3,13 @@ provenance."""
 
 from __future__ import annotations
 
-from runner.model import Experiment, LevelRange, Target
+from runner.analysis import formatting as fmt
+from runner.config.experiment import Experiment, LevelRange, Target
+from runner.records.results import Machine, Provenance, RunRecord
 from runner.remote.describe import hosts_text
-from runner.report import formatting as fmt
 from runner.report.attempts import attempts_text
+from runner.report.capacity import capacity_facts
 from runner.report.tables import CellValue, Table
-from runner.results import Machine, Provenance, RunRecord
 
 FACTS_HEADER = ["Setting", "Value"]
 
@@ -79,9 +80,6 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
 
 def _capacity_rows(record: RunRecord) -> list[list[CellValue]]:
     """A capacity run: the objective, search, trials and budget instead of sweep levels."""
-    # Imported here: runner.capacity.report builds on the report package, which imports this.
-    from runner.capacity.report import capacity_facts
-
     trials = len(record.capacity.trials) if record.capacity else 0
     done = f"{trials} trial(s) run, {len(record.failures)} failure(s) recorded"
     return [
@@ -145,7 +143,7 @@ def _commit_text(prov: Provenance) -> str:
 
 
 def _destinations(prov: Provenance) -> str:
-    """Where the load went, as decided and recorded before the first step (runner.safety)."""
+    """Where the load went, as decided and recorded before the first step (runner.run.safety)."""
     destinations = prov.load_destinations
     remote = [d for d in destinations if not d.loopback]
     external = [d for d in destinations if d.loopback and not d.started_by_runner]

@@ -11,8 +11,8 @@ import csv
 from pathlib import Path
 
 from runner.analysis import Analysis
+from runner.records.results import RunRecord, Stat, StepResult
 from runner.report.tables import CellValue, Table
-from runner.results import RunRecord, Stat, StepResult
 
 # The level column is named for the run's load model and unit (concurrency_vus or rate_rps).
 LEVEL_COLUMN = "{level}"

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.analysis import Analysis
+from runner.records.results import RunRecord
+from runner.report.capacity import capacity_section
 from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.spectrum import SPECTRUM_NOTE
@@ -27,7 +29,6 @@ from runner.report.tables import (
     validity_table,
 )
 from runner.report.templating import ENV
-from runner.results import RunRecord
 
 
 def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
@@ -46,11 +47,9 @@ def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
 
 
 def _capacity(record: RunRecord) -> Any:
-    """A capacity run's Capacity section (runner.capacity.report); None for a sweep."""
+    """A capacity run's Capacity section (runner.report.capacity); None for a sweep."""
     if record.capacity is None:
         return None
-    from runner.capacity.report import capacity_section  # it builds on this package
-
     return capacity_section(record)
 
 

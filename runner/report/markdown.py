@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.analysis import Analysis
-from runner.report import formatting as fmt
+from runner.analysis import formatting as fmt
+from runner.records.results import RunRecord
+from runner.report.capacity import capacity_section
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.tables import (
     CellValue,
@@ -26,7 +28,6 @@ from runner.report.tables import (
     validity_rules,
     validity_table,
 )
-from runner.results import RunRecord
 
 
 def text(value: CellValue) -> str:
@@ -112,8 +113,6 @@ def analysis_section(analysis: Analysis) -> list[str]:
 
 def capacity(record: RunRecord) -> list[str]:
     """A capacity run's Capacity section: its rules, the result per target, every trial."""
-    from runner.capacity.report import capacity_section  # it builds on this package
-
     section = capacity_section(record)
     lines = ["## Capacity", "", *markdown_table(section.summary), ""]
     lines += [f"**{text(note)}**" for note in section.notes]

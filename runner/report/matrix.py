@@ -22,7 +22,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner.analysis import Analysis, analyze
-from runner.report import formatting as fmt
+from runner.analysis import formatting as fmt
+from runner.records.results import CapacityRun
+from runner.records.store import RUN_FILE, load_run
 from runner.report import svg
 from runner.report.charts import axis_title, figure
 from runner.report.csv_writer import write_table
@@ -37,8 +39,6 @@ from runner.report.matrix_hosts import (
 )
 from runner.report.tables import CellValue, Heading, Table
 from runner.report.templating import ENV
-from runner.results import CapacityRun
-from runner.store import RUN_FILE, load_run
 
 MATRIX_FILES = ("matrix.md", "matrix.html", "matrix.csv")
 MATRIX_NOTE = (

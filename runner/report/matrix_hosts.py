@@ -4,7 +4,7 @@ Jobs of a multirun launched on a cluster (hydra/launcher=submitit_slurm) may lan
 kinds of node. A faster job on a faster host says nothing about its configuration, so the report
 marks each job with its kind of host (A, B, ...) when there is more than one kind, ranks jobs
 within a kind only, and names no highest job across kinds unless every job's experiment says
-`report.compare_across_hosts: true` (runner.host_kind has the rule).
+`report.compare_across_hosts: true` (runner.records.host_kind has the rule).
 """
 
 from __future__ import annotations
@@ -12,10 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runner.host_kind import HostKind, cross_host_rule, group_kinds, host_name, kind_letter, kind_of
-from runner.report import formatting as fmt
+from runner.analysis import formatting as fmt
+from runner.records.host_kind import (
+    HostKind,
+    cross_host_rule,
+    group_kinds,
+    host_name,
+    kind_letter,
+    kind_of,
+)
+from runner.records.results import RunRecord
 from runner.report.tables import CellValue, Table
-from runner.results import RunRecord
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 One chart per target, one line per level: latency (ms, from zero) against the percentile on a
 log scale of 1 / (1 - p), so p50, p90, p99, p99.9 and p99.99 are evenly spaced and the tail gets
 the room it needs. Each line is the median over the level's repetitions, and shows only the
-percentiles every repetition has enough requests for (runner.validity). Drawn in the style of
+percentiles every repetition has enough requests for (runner.measure.validity). Drawn in the style of
 runner.report.svg (its sizes, palette, ticks and CSS classes).
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from runner.analysis import Analysis
-from runner.report import formatting as fmt
+from runner.analysis import formatting as fmt
+from runner.measure.validity import percentile_name, withheld_cell
+from runner.records.results import RunRecord, StepResult
 from runner.report import svg
-from runner.results import RunRecord, StepResult
-from runner.validity import percentile_name, withheld_cell
 
 # The stored spectrum (results.LatencyMs field, percentile as a fraction), lowest first.
 SPECTRUM = [

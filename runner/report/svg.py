@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from runner.report import formatting as fmt
+from runner.analysis import formatting as fmt
 
 # plotly's default qualitative palette, which earlier reports used: colours stay familiar.
 PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880"]

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from runner.analysis import Analysis
-from runner.report import formatting as fmt
-from runner.results import Failure, RunRecord, StepResult
-from runner.validity import ValiditySettings, rule_texts, withheld_cell
+from runner.analysis import formatting as fmt
+from runner.measure.validity import ValiditySettings, rule_texts, withheld_cell
+from runner.records.results import Failure, RunRecord, StepResult
 
 # A value in a table: text in the formatted tables, raw numbers in the CSV files (None: blank).
 CellValue = str | int | float | bool | None
@@ -251,7 +251,7 @@ def _figures(figures: dict[str, float]) -> str:
 def validity_table(record: RunRecord) -> Table:
     """Every invalid step with each of its reasons and that reason's figures."""
     rows: list[list[CellValue]] = []
-    for s in sorted(record.steps, key=lambda s: (s.target, s.level, s.repetition)):
+    for s in sorted(record.steps, key=lambda s: s.key):
         if s.validity is None or s.validity.valid:
             continue
         for reason in (r for r in s.validity.reasons if r.invalidates):

@@ -1,0 +1,53 @@
+"""The machine's cache of client ceilings: one JSON file, one entry per key (CPU model, cores,
+k6 version, pinning), so a ceiling is measured once per machine and k6 version.
+
+Where: $SWEEPBENCH_CACHE_DIR, else $XDG_CACHE_HOME/sweepbench, else ~/.cache/sweepbench.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+from runner.records.results import ClientCeiling
+
+CACHE_FILE = "client_ceiling.json"
+
+
+def cache_dir() -> Path:
+    if explicit := os.environ.get("SWEEPBENCH_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sweepbench"
+
+
+def cache_path() -> Path:
+    return cache_dir() / CACHE_FILE
+
+
+def _entries(path: Path) -> list[ClientCeiling]:
+    """The cached ceilings; an unreadable cache is an empty one (it is measured again)."""
+    try:
+        stored = json.loads(path.read_text())
+        return [ClientCeiling.model_validate(entry) for entry in stored["entries"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def cached(key: dict[str, str], path: Path | None = None) -> ClientCeiling | None:
+    found = [entry for entry in _entries(path or cache_path()) if entry.key == key]
+    return found[-1].model_copy(update={"cached": True}) if found else None
+
+
+def store(ceiling: ClientCeiling, path: Path | None = None) -> None:
+    """Keep `ceiling` in place of any earlier one with its key (written atomically)."""
+    path = path or cache_path()
+    kept = [entry for entry in _entries(path) if entry.key != ceiling.key]
+    data = {"entries": [e.model_dump(mode="json") for e in [*kept, ceiling]]}
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(temporary, path)

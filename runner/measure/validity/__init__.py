@@ -1,0 +1,131 @@
+"""Is a step's measurement to be believed? One verdict per step, with named reasons and figures.
+
+Each rule is one pure function of the step's own figures (`StepFacts`, plus the previous level's
+for the ceiling rule) and the thresholds (`ValiditySettings`, `validity:` in an experiment); the
+rule's text sits next to it as a constant, so a report can print the rules it applied. All shares
+are fractions (0.5 = 50%), of the window and of the cores named.
+
+A reason either invalidates the step (the step's figures measured something other than the
+server) or only withholds what the step cannot support: too few requests for a percentile
+withholds that percentile, while the step's throughput still stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from runner.measure.validity.facts import Reason, ReasonCode, StepFacts, Validity, ValiditySettings
+from runner.measure.validity.rules import (
+    CEILING_LEVEL_STEP_FACTOR,
+    CLIENT_BOUND_RULE,
+    INCONSISTENT_LOAD_RULE,
+    INTERFERENCE_RULE,
+    STEAL_RULE,
+    UNEXPLAINED_CEILING_RULE,
+    ceiling_share,
+    client_bound_reasons,
+    inconsistent_load_reasons,
+    interference_reasons,
+    steal_reasons,
+    unexplained_ceiling_reasons,
+)
+from runner.measure.validity.samples import (
+    TOO_FEW_SAMPLES_RULE,
+    percentile_allowed,
+    percentile_name,
+    requests_needed,
+    too_few_samples_reasons,
+    withheld_cell,
+)
+
+__all__ = [
+    "RULES",
+    "Reason",
+    "ReasonCode",
+    "StepFacts",
+    "Validity",
+    "ValiditySettings",
+    "ceiling_share",
+    "client_bound_reasons",
+    "inconsistent_load_reasons",
+    "interference_reasons",
+    "judge_step",
+    "percentile_allowed",
+    "percentile_name",
+    "requests_needed",
+    "rule_texts",
+    "steal_reasons",
+    "too_few_samples_reasons",
+    "unexplained_ceiling_reasons",
+    "withheld_cell",
+    "withheld_percentiles",
+]
+
+
+# A rule's check: the step's facts, the previous level's (only the ceiling rule reads them).
+Check = Callable[[StepFacts, StepFacts | None, ValiditySettings], list[Reason]]
+
+
+class Rule(NamedTuple):
+    code: ReasonCode
+    text: str
+    check: Check
+
+
+def _own(check: Callable[[StepFacts, ValiditySettings], list[Reason]]) -> Check:
+    """A rule that reads the step's own figures only."""
+    return lambda facts, _previous, settings: check(facts, settings)
+
+
+# Every rule, once, in the order a step's reasons are listed and the report prints the rules.
+_RULES: tuple[Rule, ...] = (
+    Rule("interference", INTERFERENCE_RULE, _own(interference_reasons)),
+    Rule("steal", STEAL_RULE, _own(steal_reasons)),
+    Rule("client_bound", CLIENT_BOUND_RULE, _own(client_bound_reasons)),
+    Rule("inconsistent_load", INCONSISTENT_LOAD_RULE, _own(inconsistent_load_reasons)),
+    Rule("unexplained_ceiling", UNEXPLAINED_CEILING_RULE, unexplained_ceiling_reasons),
+    Rule("too_few_samples", TOO_FEW_SAMPLES_RULE, _own(too_few_samples_reasons)),
+)
+RULES: dict[ReasonCode, str] = {rule.code: rule.text for rule in _RULES}
+
+
+def rule_texts(settings: ValiditySettings) -> dict[ReasonCode, str]:
+    """Every rule with the thresholds in force, for the report's list of rules."""
+    values = {
+        **settings.model_dump(),
+        "ceiling_level_step": CEILING_LEVEL_STEP_FACTOR * settings.ceiling_min_gain,
+        "p99": requests_needed(0.99, settings.samples_per_tail),
+        "p999": requests_needed(0.999, settings.samples_per_tail),
+    }
+    return {code: text.format(**values) for code, text in RULES.items()}
+
+
+def judge_step(
+    facts: StepFacts,
+    settings: ValiditySettings | None = None,
+    previous: StepFacts | None = None,
+) -> Validity:
+    """The step's verdict: every rule applied; valid unless a reason invalidates it."""
+    settings = settings or ValiditySettings()
+    reasons = [reason for rule in _RULES for reason in rule.check(facts, previous, settings)]
+    return Validity(
+        valid=not any(r.invalidates for r in reasons),
+        reasons=reasons,
+        measured=measured_shares(facts),
+    )
+
+
+def measured_shares(facts: StepFacts) -> dict[str, float]:
+    """Other work (steal included) and steal per role, as shares of the window."""
+    return {
+        **{f"{role}_interference": share for role, share in facts.interference.items()},
+        **{f"{role}_steal": share for role, share in facts.steal.items()},
+    }
+
+
+def withheld_percentiles(validity: Validity) -> dict[float, str]:
+    """Percentile (fraction) -> why its cell stays empty."""
+    return {
+        r.figures["percentile"]: r.text for r in validity.reasons if r.code == "too_few_samples"
+    }

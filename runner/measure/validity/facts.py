@@ -1,0 +1,63 @@
+"""What the validity rules read (`StepFacts`), their thresholds (`ValiditySettings`) and what
+they give (`Validity`, a list of `Reason`s). Shares are fractions (0.5 = 50%)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runner.config.experiment.validity import ValiditySettings
+
+__all__ = ["Reason", "ReasonCode", "StepFacts", "Validity", "ValiditySettings"]
+
+ReasonCode = Literal[
+    "interference", "steal", "client_bound", "inconsistent_load", "unexplained_ceiling",
+    "too_few_samples",
+]  # fmt: skip
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: ReasonCode
+    text: str
+    figures: dict[str, float]
+    invalidates: bool = True
+
+
+class Validity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid: bool
+    reasons: list[Reason]
+    # The window's other work and steal per role, whether or not a limit was crossed, so a run
+    # can be judged again with other thresholds (and their spread on this machine is visible).
+    measured: dict[str, float] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    """What the rules need of one step's measured window (shares are fractions)."""
+
+    model: Literal["closed", "open"]
+    level: int  # virtual users (closed) or target requests per second (open)
+    requests: int
+    rps: float  # all requests per second
+    error_rate: float
+    http_req_duration_avg_ms: float
+    iteration_duration_avg_ms: float | None = None  # k6 `iteration_duration` avg
+    iterations_per_s: float | None = None  # k6 `iterations` rate
+    target_rps: float | None = None  # open model; the level if None
+    dropped_iterations: int | None = None
+    server_cpu_share: float | None = None  # server tree CPU / its cores; None: not sampled
+    client_cpu_share: float | None = None  # k6 CPU / its cores
+    client_ceiling_rps: float | None = None  # k6 against a minimal responder, same pinning
+    interference: Mapping[str, float] = field(default_factory=dict)  # role -> share
+    steal: Mapping[str, float] = field(default_factory=dict)  # role -> worst core's share
+
+    @property
+    def successful_rps(self) -> float:
+        return self.rps * (1.0 - self.error_rate)

@@ -1,0 +1,166 @@
+"""The rules that can invalidate a step: one pure function each, its text beside it."""
+
+from __future__ import annotations
+
+from runner.measure.validity.facts import Reason, StepFacts, ValiditySettings
+
+INTERFERENCE_RULE = (
+    "Interference: invalid when work other than the server tree, k6 and the runner (the "
+    "hypervisor's steal included) took more than {max_interference:.0%} of the server's or k6's "
+    "cores over the window."
+)
+
+
+def interference_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    return [
+        Reason(
+            code="interference",
+            text=f"other work (steal included) took {share:.0%} of the {role} cores "
+            f"(limit {settings.max_interference:.0%})",
+            figures={f"{role}_interference": share, "limit": settings.max_interference},
+        )
+        for role, share in sorted(facts.interference.items())
+        if share > settings.max_interference
+    ]
+
+
+STEAL_RULE = "Steal: invalid when the hypervisor took more than {max_steal:.0%} of any core."
+
+
+def steal_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    return [
+        Reason(
+            code="steal",
+            text=f"steal took {share:.1%} of a {role} core (limit {settings.max_steal:.0%})",
+            figures={f"{role}_steal": share, "limit": settings.max_steal},
+        )
+        for role, share in sorted(facts.steal.items())
+        if share > settings.max_steal
+    ]
+
+
+CLIENT_BOUND_RULE = (
+    "Client-bound: invalid when k6 used {client_cpu_limit:.0%} of its cores or more, or the "
+    "throughput reached {client_ceiling_share:.0%} of k6's measured ceiling."
+)
+
+
+def ceiling_share(facts: StepFacts) -> float | None:
+    """The step's throughput as a share of k6's measured ceiling, if one was measured."""
+    if not facts.client_ceiling_rps:
+        return None
+    return facts.rps / facts.client_ceiling_rps
+
+
+def client_bound_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    findings, figures = [], {}
+    cpu = facts.client_cpu_share
+    if cpu is not None and cpu >= settings.client_cpu_limit:
+        findings.append(f"k6 used {cpu:.0%} of its cores")
+        figures["client_cpu_share"] = cpu
+    share = ceiling_share(facts)
+    if share is not None and share >= settings.client_ceiling_share:
+        findings.append(
+            f"{facts.rps:,.0f} RPS is {share:.0%} of k6's ceiling "
+            f"({facts.client_ceiling_rps:,.0f} RPS)"
+        )
+        figures["ceiling_share"] = share
+    if not findings:
+        return []
+    text = " and ".join(findings) + ": the step measured k6, not the server"
+    return [Reason(code="client_bound", text=text, figures=figures)]
+
+
+INCONSISTENT_LOAD_RULE = (
+    "Inconsistent load: closed model, invalid when virtual users differ from throughput x mean "
+    "iteration time (Little's law) by more than {littles_law_tolerance:.0%}; open model, when "
+    "the achieved rate is below {open_rate_floor:.0%} of the target or iterations were dropped."
+)
+
+
+def inconsistent_load_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    if facts.model == "closed":
+        return _littles_law_reasons(facts, settings)
+    return _open_rate_reasons(facts, settings)
+
+
+def _littles_law_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    # Iteration time with the iteration rate when k6 gave them (a script may send several
+    # requests per iteration, or sleep); else each request is taken as one iteration.
+    mean_ms = facts.iteration_duration_avg_ms or facts.http_req_duration_avg_ms
+    rate = facts.rps
+    if facts.iteration_duration_avg_ms and facts.iterations_per_s is not None:
+        rate = facts.iterations_per_s
+    implied_vus = rate * mean_ms / 1000.0
+    off_by = implied_vus / facts.level - 1.0 if facts.level else 0.0
+    if abs(off_by) <= settings.littles_law_tolerance:
+        return []
+    text = (
+        f"{facts.level} virtual users but {rate:,.1f}/s x {mean_ms:,.2f} ms = "
+        f"{implied_vus:,.1f} busy on average ({off_by:+.0%}): k6 did not keep its users busy"
+    )
+    figures = {"vus": float(facts.level), "implied_vus": implied_vus, "off_by": off_by}
+    return [Reason(code="inconsistent_load", text=text, figures=figures)]
+
+
+def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    target = facts.target_rps if facts.target_rps is not None else float(facts.level)
+    reasons = []
+    if target > 0 and facts.rps < settings.open_rate_floor * target:
+        reasons.append(
+            Reason(
+                code="inconsistent_load",
+                text=f"achieved {facts.rps:,.1f} RPS of the {target:,.0f} asked "
+                f"({facts.rps / target:.1%}; floor {settings.open_rate_floor:.0%})",
+                figures={"achieved_rps": facts.rps, "target_rps": target},
+            )
+        )
+    if facts.dropped_iterations:
+        reasons.append(
+            Reason(
+                code="inconsistent_load",
+                text=f"k6 dropped {facts.dropped_iterations:,} iterations: every allowed "
+                "virtual user was still waiting for the server",
+                figures={"dropped_iterations": float(facts.dropped_iterations)},
+            )
+        )
+    return reasons
+
+
+# The ceiling rule judges only level steps this many times the minimum gain (see below).
+CEILING_LEVEL_STEP_FACTOR = 2.0
+UNEXPLAINED_CEILING_RULE = (
+    "Unexplained ceiling: invalid when throughput rose less than {ceiling_min_gain:.0%} from "
+    "the previous level (one at least {ceiling_level_step:.0%} lower) while neither the server "
+    "nor k6 used {near_limit:.0%} of its cores."
+)
+
+
+def unexplained_ceiling_reasons(
+    facts: StepFacts, previous: StepFacts | None, settings: ValiditySettings
+) -> list[Reason]:
+    """`previous` is the same target's step at the next lower level, if any."""
+    if previous is None or previous.successful_rps <= 0 or previous.level <= 0:
+        return []
+    # A server with headroom turns a level twice the minimum gain higher into at least the
+    # minimum gain; a smaller level step cannot be expected to.
+    if facts.level / previous.level - 1.0 < CEILING_LEVEL_STEP_FACTOR * settings.ceiling_min_gain:
+        return []
+    gain = facts.successful_rps / previous.successful_rps - 1.0
+    server, client = facts.server_cpu_share, facts.client_cpu_share
+    if gain >= settings.ceiling_min_gain or server is None or client is None:
+        return []
+    if max(server, client) >= settings.near_limit:
+        return []  # a saturated server (or k6) explains the ceiling
+    other = max(facts.interference.values(), default=None)
+    other_text = "not measured" if other is None else f"{other:.0%} of the busiest core set"
+    text = (
+        f"throughput rose {gain:+.1%} from level {previous.level} "
+        f"({previous.successful_rps:,.0f} RPS) to {facts.level} ({facts.successful_rps:,.0f} RPS) "
+        f"while the server used {server:.0%} of its cores and k6 {client:.0%} of its; "
+        f"other work: {other_text}"
+    )
+    figures = {"gain": gain, "server_cpu_share": server, "client_cpu_share": client}
+    if other is not None:
+        figures["interference"] = other
+    return [Reason(code="unexplained_ceiling", text=text, figures=figures)]

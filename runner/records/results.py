@@ -1,0 +1,158 @@
+"""The stored result types, shared by the store, the analysis and every report writer.
+
+They describe the current schema (SCHEMA_VERSION) only; older stored shapes are upgraded to it
+by runner.records.migrations before they are validated here. A run's record (RunRecord) and its
+provenance are defined here; its steps and failures in runner.records.steps, a capacity run's
+trials and outcomes in runner.records.capacity. Every type is importable from here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from runner.config.experiment import Experiment
+from runner.records.capacity import CapacityRun, TargetCapacity, TrialRecord
+from runner.records.steps import Failure, K6Instance, LatencyMs, Record, Stat, StepKey, StepResult
+from runner.remote.record import RunHosts
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CapacityRun",
+    "ClientCeiling",
+    "Failure",
+    "GitState",
+    "K6Instance",
+    "LatencyMs",
+    "LoadDestination",
+    "Machine",
+    "Provenance",
+    "Record",
+    "RunRecord",
+    "Stat",
+    "StepKey",
+    "StepOrder",
+    "StepResult",
+    "TargetCapacity",
+    "TrialRecord",
+]
+
+SCHEMA_VERSION = 3
+
+
+class GitState(Record):
+    """The commit of the experiment definitions and whether the work tree had local changes."""
+
+    directory: str | None = None
+    commit: str | None = Field(default=None, description="null: not a git checkout.")
+    dirty: bool | None = None
+    changes: list[str] = Field(
+        default_factory=list, description="`git status --porcelain` lines, the first 50."
+    )
+
+
+class Machine(Record):
+    """The host a run (a job of a matrix, perhaps on a cluster node) was measured on. Its kind,
+    for comparisons, is the CPU model, cores and memory, not the name (runner.records.host_kind)."""
+
+    hostname: str | None = Field(default=None, description="null: runs before it was recorded.")
+    cpu_model: str = "unknown"
+    logical_cores: int | None = None
+    physical_cores: int | None = None
+    memory_gib: float | None = None
+    os: str = ""
+
+
+class LoadDestination(Record):
+    """Where one target's load went, as decided before the first step (runner.run.safety)."""
+
+    target: str
+    url: str | None = Field(description="null: a server the runner started on loopback.")
+    host: str
+    addresses: list[str]
+    loopback: bool
+    started_by_runner: bool
+
+
+class ClientCeiling(Record):
+    """k6's throughput against the minimal responder, on the run's pinning (runner.measure.ceiling)."""
+
+    rps: float
+    measured_at: float = Field(description="Unix seconds.")
+    measure_s: float = Field(description="Seconds the measurement took, start to end.")
+    cached: bool = Field(description="Taken from the machine's cache, not measured by this run.")
+    interference: float | None = Field(
+        default=None,
+        description="Share of the cores other work took while it was measured (a disturbed "
+        "measurement is neither cached nor used).",
+    )
+    key: dict[str, str] = Field(
+        default_factory=dict, description="What it holds for: CPU, cores, k6 version, pinning."
+    )
+
+
+class StepOrder(Record):
+    order: Literal["sequential", "interleaved", "shuffled"]
+    seed: int | None = Field(default=None, description="The shuffle's seed ('shuffled').")
+    steps: list[str] = Field(
+        default_factory=list, description="target/level/repetition, in the order planned."
+    )
+
+
+class Provenance(Record):
+    """Where a run's numbers came from (runner.records.provenance, runner.run.sweep). Runs written by
+    earlier versions lack some of these: every field is optional."""
+
+    started_at: float | None = Field(default=None, description="Unix seconds.")
+    ended_at: float | None = Field(default=None, description="Unix seconds.")
+    resumed_at: list[float] = Field(
+        default_factory=list, description="When the run was resumed, Unix seconds."
+    )
+    command: str = ""
+    overrides: list[str] = Field(default_factory=list, description="Hydra overrides given.")
+    config_sha256: str | None = Field(default=None, description="Of the composed experiment.")
+    git: GitState | None = None
+    python: str | None = None
+    k6: str | None = Field(default=None, description="`k6 version` output.")
+    packages: dict[str, str | None] = Field(default_factory=dict)
+    target_packages: dict[str, dict[str, str | None]] = Field(
+        default_factory=dict, description="Per target, the distributions its app loads."
+    )
+    machine: Machine | None = None
+    load_destinations: list[LoadDestination] = Field(default_factory=list)
+    server_commands: dict[str, list[str]] = Field(default_factory=dict)
+    target_start_s: dict[str, list[float]] = Field(
+        default_factory=dict, description="Seconds each start of a target's server took."
+    )
+    target_stop_s: dict[str, list[float]] = Field(
+        default_factory=dict, description="Seconds each stop of a target's server took."
+    )
+    client_ceiling: ClientCeiling | None = Field(
+        default=None,
+        description="k6's ceiling the steps were judged against (runner.measure.ceiling).",
+    )
+    step_order: StepOrder | None = Field(
+        default=None, description="The order the steps ran in (the experiment's `order`)."
+    )
+    hosts: RunHosts | None = Field(
+        default=None,
+        description="Where each server and k6 ran, and each remote host's clock offset "
+        "(runner.remote).",
+    )
+
+
+class RunRecord(Record):
+    """Everything a report is made from."""
+
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, description="Shape of this record (older ones are upgraded)."
+    )
+    experiment: Experiment = Field(description="The validated experiment, secrets masked.")
+    provenance: Provenance
+    steps: list[StepResult]
+    failures: list[Failure]
+    complete: bool = Field(description="False when the run stopped before its last step.")
+    capacity: CapacityRun | None = Field(
+        default=None, description="Capacity load model only: every trial and each target's result."
+    )

@@ -1,0 +1,1 @@
+"""Tests of runner.analysis: cells, verdicts, findings, significance."""

@@ -1,0 +1,1 @@
+"""Tests of runner.capacity: the capacity search, its settings, wiring and real runs."""

@@ -1,0 +1,1 @@
+"""Tests of runner.compare: the regression gate on stored and real runs."""

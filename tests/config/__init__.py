@@ -1,0 +1,1 @@
+"""Tests of runner.config: composition, the experiment model, schemas, bad input on the command line."""

@@ -1,0 +1,1 @@
+"""Tests of runner.records: stored runs, older schemas, provenance, host kinds."""

@@ -1,0 +1,196 @@
+"""The server and the load on separate hosts, for real: two network namespaces joined by a veth
+pair, an sshd in each with a throwaway key (tests/netns_hosts.py), and `python -m runner` run
+inside the client namespace with `ip netns exec`.
+
+Why the runner runs in the client namespace: k6 must load the server across the veth pair, and
+a runner there reaches both namespaces' addresses, so one layout serves both cases. With k6 on
+this machine (the runner's namespace, k6 its child) the runner's own k6 path is the one tested;
+with `load.k6_host` set to the client namespace's sshd, k6 runs through that host's agent over
+ssh, like the server in the other namespace. Only 10.77.0.1 and 10.77.0.2, addresses inside the
+namespaces the test made, are ever loaded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from runner.records.store import load_run
+from tests.conftest import NEVER_INVALID, PROJECT_ROOT, TEST_EXPERIMENTS, cli_command, cli_env
+from tests.netns_hosts import NamespaceHosts, namespace_hosts, why_not_available
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(why_not_available() is not None, reason=str(why_not_available())),
+]
+
+RUN_TIMEOUT_S = 90
+GONE_WITHIN_S = 10
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespaceHosts]:
+    with namespace_hosts(tmp_path_factory.mktemp("netns")) as made:
+        yield made
+
+
+def host_overrides(hosts: NamespaceHosts) -> list[str]:
+    """Each namespace's sshd runs this venv's Python in this checkout (one filesystem)."""
+    found = []
+    for name in ("server_ns", "client_ns"):
+        found += [
+            f"hosts.{name}.python={sys.executable}",
+            f"hosts.{name}.workdir={PROJECT_ROOT}",
+            f"hosts.{name}.ssh_options=[-F,{hosts.ssh_config}]",
+        ]
+    return found
+
+
+def start_runner(hosts: NamespaceHosts, run_dir: Path, *overrides: str) -> subprocess.Popen[str]:
+    args = ["--config-dir", str(TEST_EXPERIMENTS), "+experiment=remote_hosts"]
+    args += [f"hydra.run.dir={run_dir}", *host_overrides(hosts), *NEVER_INVALID, *overrides]
+    command = ["ip", "netns", "exec", hosts.client_ns, *cli_command(*args)]
+    output = (run_dir.parent / f"{run_dir.name}.out").open("w")
+    return subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=cli_env(), stdout=output, stderr=subprocess.STDOUT, text=True
+    )
+
+
+class NamespaceWatch:
+    """Every process seen in the server namespace while the runner runs, by pid and name."""
+
+    def __init__(self, hosts: NamespaceHosts) -> None:
+        self.hosts = hosts
+        self.seen: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> NamespaceWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            for pid in self.hosts.leftovers(self.hosts.server_ns) - set(self.seen):
+                try:
+                    self.seen[pid] = " ".join(psutil.Process(pid).cmdline())
+                except psutil.Error:
+                    continue
+
+
+def finished(process: subprocess.Popen[str], run_dir: Path) -> int:
+    try:
+        return process.wait(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    finally:
+        output = run_dir.parent / f"{run_dir.name}.out"
+        print(output.read_text())  # shown by pytest when the test fails
+
+
+def test_a_step_with_the_server_in_one_namespace_and_k6_in_the_other(
+    hosts: NamespaceHosts, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    with NamespaceWatch(hosts) as watch:
+        code = finished(start_runner(hosts, run_dir), run_dir)
+    assert code == 0
+    record = load_run(run_dir)
+    [step] = record.steps
+    assert step.requests > 0 and step.error_rate == 0
+    assert 0 < step.latency_ms.p99 <= step.latency_ms.max
+    # Sampled there: the tree's root is the uvicorn the agent started in the server namespace.
+    assert step.server_pid is not None and "uvicorn" in watch.seen[step.server_pid]
+    assert step.cpu_percent is not None and step.cpu_percent.avg > 0
+    assert step.memory_mib is not None and step.memory_mib.avg > 10
+    assert step.server_processes and step.client_cpu_percent.avg > 0
+    placed = record.provenance.hosts
+    assert placed is not None
+    assert placed.servers == {"api": "server_ns"} and placed.k6 == [None]
+    [server_ns] = placed.remote
+    assert server_ns.roles == ["server of api"] and server_ns.address == "10.77.0.2"
+    assert server_ns.clock is not None and server_ns.clock.tries == 5
+    assert abs(server_ns.clock.offset_ms) < 50  # one machine, one clock
+    assert "10.77.0.2" in record.provenance.server_commands["api"]
+    assert (run_dir / "logs" / "api.log").is_file()
+    report = (run_dir / "report.md").read_text()
+    assert "clock offset of server_ns: " in report and "round trips of at best" in report
+
+
+def test_k6_through_the_agent_of_the_client_namespace(
+    hosts: NamespaceHosts, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    code = finished(start_runner(hosts, run_dir, "load.k6_host=client_ns"), run_dir)
+    assert code == 0
+    record = load_run(run_dir)
+    [step] = record.steps
+    assert step.requests > 0 and step.error_rate == 0
+    assert step.client_cpu_percent.avg > 0  # k6's tree, sampled by its host's agent
+    # The step's own trend statistics reached k6 there (not the archive's defaults).
+    assert 0 < step.latency_ms.p99 <= step.latency_ms.max
+    assert step.latency_ms.p99_99 is not None
+    assert step.cpu_percent is not None and step.cpu_percent.avg > 0
+    placed = record.provenance.hosts
+    assert placed is not None and placed.k6 == ["client_ns"]
+    assert {host.name for host in placed.remote} == {"server_ns", "client_ns"}
+    step_dirs = list((run_dir / "steps" / "api").iterdir())
+    assert [(d / "k6-summary.json").is_file() for d in step_dirs] == [True]
+
+
+def test_killing_the_runner_leaves_no_process_in_either_namespace(
+    hosts: NamespaceHosts, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    runner = start_runner(hosts, run_dir, "load.k6_host=client_ns", "load.duration=30s")
+    try:
+        assert wait_for_k6(hosts, runner), "k6 never started"
+        runner.kill()  # SIGKILL: no clean-up of its own
+        runner.wait()
+        deadline = time.monotonic() + GONE_WITHIN_S
+        while time.monotonic() < deadline:
+            left = [hosts.leftovers(ns) for ns in (hosts.client_ns, hosts.server_ns)]
+            if not any(left):
+                break
+            time.sleep(0.1)
+        assert left == [set(), set()], describe(left)
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def wait_for_k6(hosts: NamespaceHosts, runner: subprocess.Popen[str]) -> bool:
+    """Mid-step: k6 runs in the client namespace (under its agent) and the server answers."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline and runner.poll() is None:
+        for pid in hosts.leftovers(hosts.client_ns):
+            try:
+                if psutil.Process(pid).name() == "k6":
+                    time.sleep(1.5)  # into the measured window
+                    return True
+            except psutil.Error:
+                continue
+        time.sleep(0.1)
+    return False
+
+
+def describe(left: list[set[int]]) -> str:
+    lines = []
+    for pid in set().union(*left):
+        try:
+            lines.append(f"{pid}: {' '.join(psutil.Process(pid).cmdline())}")
+        except psutil.Error:
+            continue
+    return "left behind:\n" + "\n".join(lines)

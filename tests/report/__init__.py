@@ -1,0 +1,1 @@
+"""Tests of runner.report: Markdown and HTML reports, number style."""

@@ -1,0 +1,1 @@
+"""Tests of runner.run: jobs, matrices, resume, progress, safety, the machine lock, interrupts, usage."""

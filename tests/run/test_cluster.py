@@ -1,0 +1,77 @@
+"""A matrix through Hydra's submitit launcher (docs/cluster.md), as a cluster would run it but on
+this machine: `hydra/launcher=submitit_local` starts every job as its own Python process, at
+once; the machine lock makes them measure one after the other; the launching process writes the
+matrix report from what the jobs stored, and exits with the worst job's status."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import psutil
+import pytest
+
+from runner.run.multirun import STATUS_DIR
+from tests.conftest import NEVER_INVALID, run_cli, server_like_processes
+
+ONE_TARGET = """# @package _global_
+defaults:
+  - /target@targets.api: fastapi_uvicorn
+name: one_target
+sweep:
+  concurrency:
+    levels: [5]
+load:
+  duration: 1s
+  warmup: 0s
+"""
+
+
+def measured_window(job_dir: Path) -> tuple[float, float]:
+    """From the first server start to the end of the last step: the job's time on the machine."""
+    steps = json.loads((job_dir / "results.json").read_text())["steps"]
+    run = json.loads((job_dir / "run.json").read_text())
+    start = min(s["started_at"] for s in steps) - sum(
+        sum(times) for times in run["provenance"].get("target_start_s", {}).values()
+    )
+    return start, max(s["started_at"] + s["duration_s"] for s in steps)
+
+
+@pytest.mark.slow
+def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -> None:
+    experiments = tmp_path / "conf" / "experiment"
+    experiments.mkdir(parents=True)
+    (experiments / "one_target.yaml").write_text(ONE_TARGET)
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        "-m",
+        "--config-dir",
+        str(tmp_path / "conf"),
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=3",
+        "+experiment=one_target",
+        "targets.api.workers=1,2",
+        f"hydra.sweep.dir={sweep}",
+        *NEVER_INVALID,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = (sweep / "matrix.md").read_text()
+    assert "2 job(s)" in report
+    host = socket.gethostname()
+    for job, workers in (("0", 1), ("1", 2)):
+        assert f"- `{job}`: targets.api.workers={workers}, on {host}" in report
+        machine = json.loads((sweep / job / "run.json").read_text())["provenance"]["machine"]
+        assert machine["hostname"] == host
+        assert machine["logical_cores"] == psutil.cpu_count(logical=True)
+        assert machine["physical_cores"] == psutil.cpu_count(logical=False)
+        assert machine["cpu_model"] and machine["memory_gib"] > 0
+    assert "Every job ran on one kind of host" in report and "Highest: " in report
+    # The jobs ran in processes of their own (submitit's), and left their statuses for us.
+    assert sorted(p.name for p in (sweep / STATUS_DIR).iterdir()) == ["0", "1"]
+    assert (sweep / ".submitit").is_dir()
+    # Started together, they took turns on the machine.
+    first, second = sorted(measured_window(sweep / job) for job in "01")
+    assert first[1] <= second[0], (first, second)
+    assert server_like_processes() == []
