@@ -193,7 +193,7 @@ def _left_out(analysis: Analysis) -> str:
 
 def _no_valid_step(analysis: Analysis, answers: list[LevelAnswer]) -> str:
     empty = [a.level for a in answers if a.outcome is Outcome.EMPTY and a.unranked]
-    if not empty:
+    if not empty or len(empty) == len(answers):  # none ranked: the answer says so
         return ""
     return "no valid step at " + ", ".join(analysis.model.level_text(lv) for lv in empty)
 

@@ -128,3 +128,11 @@ def test_markdown_and_html_open_with_the_headline() -> None:
     page = html.render(rec, analysis)
     assert page.index('id="headline"') < page.index("<h2>Test Configuration</h2>")
     assert "served 2.00x the successful RPS" in page
+
+
+def test_nothing_valid_says_so_once() -> None:
+    steps = [step("a", 10, 4_000, invalid="interference"), step("b", 10, 2_000, invalid="steal")]
+    assert lines_of(steps) == [
+        "No target has a valid step: there is nothing to rank.",
+        "2 of 2 steps left out as invalid (interference 1, steal 1).",
+    ]
