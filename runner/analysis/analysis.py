@@ -12,7 +12,7 @@ from runner.analysis.findings import (
     failure_findings,
     target_findings,
 )
-from runner.analysis.left_out import left_out_text, with_left_out
+from runner.analysis.left_out import left_out_text, valid_for_verdicts, with_left_out
 from runner.analysis.verdicts import Verdict, winner_at, winner_rule
 from runner.config.experiment import ReportSettings
 from runner.config.load_model import CLOSED, LoadModel
@@ -39,6 +39,9 @@ class Analysis:
     measured: frozenset[tuple[str, int]] = frozenset()
     # The step-validity thresholds: which percentiles a cell's requests support.
     validity: ValiditySettings = field(default_factory=ValiditySettings)
+    # Every stored step, and those judged invalid (in no cell): the headline counts them.
+    step_count: int = 0
+    left_out: tuple[StepResult, ...] = ()
 
     @property
     def level_name(self) -> str:
@@ -96,6 +99,8 @@ def analyze(record: RunRecord) -> Analysis:
         },
         curves=curves,
         measured=frozenset((s.target, s.level) for s in record.steps),
+        step_count=len(record.steps),
+        left_out=tuple(s for s in record.steps if not valid_for_verdicts(s)),
     )
 
 

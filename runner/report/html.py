@@ -15,6 +15,7 @@ from runner.records.results import RunRecord
 from runner.report.capacity import capacity_section
 from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
+from runner.report.headline import headline
 from runner.report.spectrum import SPECTRUM_NOTE
 from runner.report.tables import (
     aggregate_table,
@@ -72,6 +73,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
     return template.render(
         title=experiment.report.title or experiment.name,
         description=experiment.description,
+        headline=headline(analysis) if record.capacity is None else [],
         partial=not record.complete,
         attempts=len(record.provenance.resumed_at) + 1,
         facts=configuration_facts(record).rows,

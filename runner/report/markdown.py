@@ -13,6 +13,7 @@ from runner.analysis import formatting as fmt
 from runner.records.results import RunRecord
 from runner.report.capacity import capacity_section
 from runner.report.configuration import configuration_facts, targets_table
+from runner.report.headline import headline
 from runner.report.tables import (
     CellValue,
     Table,
@@ -41,6 +42,14 @@ def markdown_table(table: Table) -> list[str]:
     lines.append("|" + "|".join("---" for _ in header) + "|")
     lines += ["| " + " | ".join(text(c) for c in row) + " |" for row in table.rows]
     return lines
+
+
+def answer(analysis: Analysis) -> list[str]:
+    """The headline as a quote: the answer in bold, its caveats below."""
+    first, *caveats = headline(analysis)
+    lines = [f"> **{text(first)}**"]
+    lines += [line for caveat in caveats for line in (">", f"> {text(caveat)}")]
+    return [*lines, ""]
 
 
 def configuration(record: RunRecord) -> list[str]:
@@ -144,6 +153,8 @@ def render(record: RunRecord, analysis: Analysis) -> str:
     experiment = record.experiment
     title = experiment.report.title or experiment.name
     lines = [f"# Benchmark report: {text(title)}", ""]
+    if record.capacity is None:
+        lines += answer(analysis)
     if experiment.description:
         lines += [text(experiment.description), ""]
     if not record.complete:

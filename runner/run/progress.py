@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -113,14 +114,16 @@ class SweepProgress:
     # --- events from the sweep -------------------------------------------------------------
 
     def target_starting(self, label: str) -> None:
-        self._step.update(self._step_task, description=f"starting {label}", completed=0, phase="")
+        self._step.update(
+            self._step_task, description=f"starting {escape(label)}", completed=0, phase=""
+        )
 
     def step_starting(self, label: str, step: Step) -> None:
         self.step_started = time.monotonic()
         self.live_text.plain = ""
         self._step.update(
             self._step_task,
-            description=f"{label} {step.level_text}, rep {step.repetition}",
+            description=f"{escape(label)} {step.level_text}, rep {step.repetition}",
             completed=0,
             phase="warmup" if self.plan.experiment.load.warmup_s > 0 else "measuring",
         )
@@ -192,7 +195,7 @@ class SweepProgress:
             table.add_column(column, justify="left" if column == "target" else "right")
         for s in self.results:
             table.add_row(
-                s.label,
+                escape(s.label),
                 str(s.level),
                 str(s.repetition),
                 f"{s.rps:,.0f}",
@@ -227,7 +230,7 @@ def plan_table(plan: Plan) -> Table:
     for name, target in experiment.targets.items():
         settings = [f"{key}={getattr(target, key)}" for key in SERVER_SETTINGS]
         table.add_row(
-            experiment.label(name),
+            escape(experiment.label(name)),
             target.app or redact_text(target.url or ""),
             target.server or "already running",
             str(target.workers) if target.server else "-",

@@ -81,6 +81,15 @@ def _without_schema3_changes(report: str) -> str:
     return "\n".join(lines)
 
 
+def _split_headline(report: str) -> tuple[list[str], str]:
+    """The headline's quote under the title (and its blank line), and the report without it."""
+    lines = report.splitlines(keepends=False)
+    end = 2
+    while lines[end].startswith(">"):
+        end += 1
+    return lines[2 : end + 1], "\n".join(lines[:2] + lines[end + 1 :]) + "\n"
+
+
 def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
     result = run_module("runner.report", schema1_run)
     assert result.returncode == 0, result.stderr
@@ -89,6 +98,16 @@ def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
     assert (
         after.count("| too few |") == 9
     )  # every step's p99.9: each has fewer than 10,000 requests
+    # Issue 20: the report opens with its headline, under the title; the rest re-renders.
+    headline, after = _split_headline(after)
+    assert headline == [
+        "> **FastAPI (uvicorn) served 3.24-4.13x the successful RPS of the runner-up at every "
+        "level (10-30 virtual users): Django WSGI (gunicorn sync) at c=10, Django ASGI (uvicorn) "
+        "at c=20-30.**",
+        ">",
+        "> Provisional: 1 run per level, so run-to-run noise is unmeasured.",
+        "",
+    ]
     before_report = _without_schema3_changes((SCHEMA1_RUN / "report.md").read_text())
     # Issue 19: the winner rule now names the test's log scale (the compare gate's Welch test).
     before_report = before_report.replace(

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from runner.config.experiment.base import NAME, NAME_PATTERN, Strict
 from runner.config.experiment.database import Database
 from runner.config.experiment.hosts import Host, NamedHost, resolve
+from runner.config.experiment.labels import target_label
 from runner.config.experiment.load import Load
 from runner.config.experiment.scenario import Scenario
 from runner.config.experiment.settings import Pinning, ReportSettings, RunnerSettings, Sampler
@@ -113,7 +114,8 @@ class Experiment(Strict):
         return self
 
     def label(self, target_name: str) -> str:
-        return self.targets[target_name].label or target_name
+        """The target's name in the plan and every report (runner.config.experiment.labels)."""
+        return target_label(target_name, self.targets[target_name])
 
     def levels(self) -> list[int]:
         """The sweep levels, in the load model's unit (virtual users or requests per second).

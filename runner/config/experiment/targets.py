@@ -20,7 +20,7 @@ _DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 GUNICORN_WORKER_CLASSES = ("sync", "gthread", "eventlet", "gevent", "tornado")
 # The only target keys that mean something for a `url` target (the others describe a server
 # the runner starts).
-_URL_TARGET_KEYS = {"url", "label"}
+_URL_TARGET_KEYS = {"url", "label", "app_label"}
 
 
 class Target(Strict):
@@ -42,7 +42,16 @@ class Target(Strict):
         le=65535,
         description="Fixed 127.0.0.1 port for the server (default: a free port).",
     )
-    label: str | None = Field(default=None, description="Display name in reports.")
+    label: str | None = Field(
+        default=None,
+        description="Display name in reports, written by hand: kept while it names the server "
+        "(and gunicorn worker class, worker count) that runs, else shown with what ran beside it.",
+    )
+    app_label: str | None = Field(
+        default=None,
+        description="The application's name; unless `label` is given, the reports' label is "
+        "derived from it and the server's settings: 'FastAPI (granian, asgi)'.",
+    )
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
     threads: int | None = Field(default=None, ge=1, le=256, description="gunicorn gthread threads.")
     worker_class: str | None = Field(default=None, description="gunicorn worker class.")
