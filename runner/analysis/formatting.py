@@ -64,6 +64,11 @@ def change(fraction: float, signed: bool = True) -> str:
     return f"{fraction * 100:+,.1f}%" if signed else f"{fraction * 100:,.1f}%"
 
 
+def repetition(number: int, attempt: int = 1) -> str:
+    """A step's repetition, and its attempt when it was measured again: '1 (attempt 2)'."""
+    return f"{number:,}" + (f" (attempt {attempt})" if attempt > 1 else "")
+
+
 def setting_percent(fraction: float) -> str:
     """A configured threshold (a fraction) as written by a person: 5%, 0.5%."""
     return f"{fraction * 100:g}%"

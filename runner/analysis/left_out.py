@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from runner.config.load_model import LoadModel
+from runner.measure.validity.facts import PASSING_CAUSES
 from runner.records.results import StepKey, StepResult
 
 # How a reason reads in a list of left-out steps ("client_bound" -> "client-bound").
@@ -17,6 +18,15 @@ def valid_for_verdicts(step: StepResult) -> bool:
     """A step counts towards verdicts unless judged invalid; steps of runs from before
     validity was judged (validity None) count."""
     return step.validity is None or step.validity.valid
+
+
+def passing_causes_only(step: StepResult) -> bool:
+    """Invalid, and only for causes that pass by themselves (PASSING_CAUSES): worth another
+    attempt."""
+    if step.validity is None or step.validity.valid:
+        return False
+    codes = {reason.code for reason in step.validity.reasons if reason.invalidates}
+    return bool(codes) and codes <= PASSING_CAUSES
 
 
 def one_attempt_per_key(steps: Iterable[StepResult]) -> list[StepResult]:

@@ -15,13 +15,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from runner.analysis.left_out import passing_causes_only
 from runner.config.experiment import Retry
-from runner.measure.validity import ReasonCode
+from runner.measure.validity.facts import PASSING_CAUSES
 from runner.records.results import Failure, StepKey, StepResult
 from runner.run.plan import STEP_OVERHEAD_S, Plan, Step
-
-# Causes that pass by themselves: a step invalid for these only is worth measuring again.
-PASSING_CAUSES: frozenset[ReasonCode] = frozenset({"interference", "steal"})
 
 
 @dataclass(frozen=True)
@@ -31,14 +29,6 @@ class Queued:
     step: Step
     attempt: int = 1
     not_before: float = 0.0
-
-
-def passing_causes_only(entry: StepResult | Failure) -> bool:
-    """Invalid, and only for causes that pass by themselves."""
-    if not isinstance(entry, StepResult) or entry.validity is None or entry.validity.valid:
-        return False
-    codes = {reason.code for reason in entry.validity.reasons if reason.invalidates}
-    return bool(codes) and codes <= PASSING_CAUSES
 
 
 def disturbance_text(entry: StepResult) -> str:
@@ -109,7 +99,7 @@ class Schedule:
         """The retry queued for a disturbed step, or None and why not ('' when none was due)."""
         if queued.attempt > 1:
             self.retry_seconds += seconds
-        if not passing_causes_only(entry):
+        if not isinstance(entry, StepResult) or not passing_causes_only(entry):
             return None, ""
         if queued.attempt >= self.retry.max_attempts:
             return None, f"its {self.retry.max_attempts} attempts (retry.max_attempts) are used"
