@@ -6,14 +6,15 @@ against its runner-up, the same question the report's Winner column answers
 (runner.analysis.significance):
 
 - lead: the runner-up is behind by at least `min_effect` (ratio of medians, as the Winner
-  column reads it) and the test gives p < 1 - confidence: the report will name a winner;
+  column reads it) and the test gives p < (1 - confidence) / looks: the report will name a
+  winner;
 - equivalent: the confidence interval of the ratio (geometric means) lies within 1 +- margin:
   more rounds would not turn this into a lead worth naming;
 - open: neither yet; another round may tell.
 
 Nothing here knows of targets or levels: two samples and a rule in, a decision out, so a paired
-A/B comparison can stop the same way. Looking after every round raises the chance that noise
-once passes the test; `max` rounds bound how often it may look.
+A/B comparison can stop the same way. Looking after every round would raise the chance that
+noise once passes the test: the lead's test is split over the looks (Bonferroni).
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ class SettlingRule:
     min_effect: float  # smallest lead (fraction) that names a winner, as report.min_effect
     confidence: float  # of the interval and the test, as report.confidence
     margin: float  # equivalence: the ratio's interval within 1 +- margin
+    # How many times the decision may be taken (rounds min..max): a lead must pass the test at
+    # (1 - confidence) / looks (Bonferroni), so looking after every round does not let noise
+    # pass it more often than a single look would.
+    looks: int = 1
+
+    @property
+    def alpha(self) -> float:
+        return (1 - self.confidence) / self.looks
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,8 @@ def settle(
     lead = statistics.median(ahead) / statistics.median(behind) - 1
     ratio, low, high = 1 + estimate.change, 1 + estimate.low, 1 + estimate.high
     interval = f"ratio {ratio:.2f} [{low:.2f}, {high:.2f}]"
-    if lead >= rule.min_effect and estimate.p_value < 1 - rule.confidence:
-        text = f"lead {fmt.change(lead)} ({fmt.p_value(estimate.p_value)})"
+    if lead >= rule.min_effect and estimate.p_value < rule.alpha:
+        text = f"lead {fmt.change(lead)} ({fmt.p_value(estimate.p_value)} < {rule.alpha:.3g})"
         return Settling("lead", text, lead, ratio, low, high, estimate.p_value)
     if 1 - rule.margin <= low and high <= 1 + rule.margin:
         text = f"equivalent within ±{fmt.setting_percent(rule.margin)}: {interval}"

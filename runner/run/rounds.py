@@ -116,6 +116,6 @@ def _ranked(level: int, steps: Sequence[StepResult], plan: Plan) -> list[Cell]:
 
 
 def _rule(plan: Plan) -> SettlingRule:
-    report = plan.experiment.report
-    margin = plan.experiment.auto_repetitions.margin
-    return SettlingRule(report.min_effect, report.confidence, margin)
+    report, auto = plan.experiment.report, plan.experiment.auto_repetitions
+    looks = auto.max - auto.min + 1
+    return SettlingRule(report.min_effect, report.confidence, auto.margin, looks)
