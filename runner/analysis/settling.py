@@ -76,7 +76,7 @@ def settle(
     ratio, low, high = 1 + estimate.change, 1 + estimate.low, 1 + estimate.high
     interval = f"ratio {ratio:.2f} [{low:.2f}, {high:.2f}]"
     if lead >= rule.min_effect and estimate.p_value < rule.alpha:
-        text = f"lead {fmt.change(lead)} ({fmt.p_value(estimate.p_value)} < {rule.alpha:.3g})"
+        text = f"lead {fmt.change(lead)} ({fmt.p_value(estimate.p_value)}, under {rule.alpha:.3g})"
         return Settling("lead", text, lead, ratio, low, high, estimate.p_value)
     if 1 - rule.margin <= low and high <= 1 + rule.margin:
         text = f"equivalent within ±{fmt.setting_percent(rule.margin)}: {interval}"

@@ -9,8 +9,8 @@ from collections import defaultdict
 from runner.analysis import formatting as fmt
 from runner.analysis.left_out import (
     describe_step,
+    disturbed,
     one_attempt_per_key,
-    passing_causes_only,
     valid_for_verdicts,
 )
 from runner.measure.validity.facts import PASSING_CAUSES
@@ -36,7 +36,7 @@ def retries_text(record: RunRecord) -> str:
     for step in record.steps:
         attempts[step.key].append(step)
     retried = {key: tried for key, tried in attempts.items() if len(tried) > 1}
-    stayed = [s for s in one_attempt_per_key(record.steps) if passing_causes_only(s)]
+    stayed = [s for s in one_attempt_per_key(record.steps) if disturbed(s)]
     if not retried and not stayed:
         return ""
     model = record.experiment.load.kind

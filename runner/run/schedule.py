@@ -1,12 +1,12 @@
 """The sweep's queue: the plan's steps in order, and disturbed steps measured again later.
 
-A step judged invalid only for passing causes (PASSING_CAUSES: the machine was busy with other
-work, or the hypervisor stole its cores) is queued again, up to `retry.max_attempts` attempts,
+A step judged invalid for a passing cause (PASSING_CAUSES: the machine was busy with other
+work, or the hypervisor stole its cores), whatever else its verdict says, is queued again, up to `retry.max_attempts` attempts,
 while the run's retries stay within `retry.budget`. The retry goes after the rest of its turn
 (the same repetition, or the same target in a sequential order) and no sooner than
 `retry.delay` after the disturbed attempt, so a disturbance lasting a minute does not take every
-attempt of the step. A step invalid for a cause that will not pass by itself (client-bound,
-inconsistent load, an unexplained ceiling) is not measured again.
+attempt of the step. A step invalid only for causes that will not pass by themselves
+(client-bound, inconsistent load, an unexplained ceiling) is not measured again.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from runner.analysis.left_out import passing_causes_only
+from runner.analysis.left_out import disturbed
 from runner.config.experiment import Retry
 from runner.measure.validity.facts import PASSING_CAUSES
 from runner.records.results import Failure, StepKey, StepResult
@@ -55,7 +55,7 @@ def finished_keys(kept: Iterable[StepResult], retry: Retry) -> set[StepKey]:
     spent = {
         key
         for key, step in last.items()
-        if not passing_causes_only(step) or step.attempt >= retry.max_attempts
+        if not disturbed(step) or step.attempt >= retry.max_attempts
     }
     return valid | spent
 
@@ -99,7 +99,7 @@ class Schedule:
         """The retry queued for a disturbed step, or None and why not ('' when none was due)."""
         if queued.attempt > 1:
             self.retry_seconds += seconds
-        if not isinstance(entry, StepResult) or not passing_causes_only(entry):
+        if not isinstance(entry, StepResult) or not disturbed(entry):
             return None, ""
         if queued.attempt >= self.retry.max_attempts:
             return None, f"its {self.retry.max_attempts} attempts (retry.max_attempts) are used"

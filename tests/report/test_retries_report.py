@@ -46,13 +46,16 @@ def test_auto_rounds_are_tabled_per_level(tmp_path: Path) -> None:
     rec = record(steps)
     rec.experiment = rec.experiment.model_copy(update={"repetitions": "auto"})
     rec.provenance.rounds = [
-        LevelRounds(level=10, rounds=3, stopped="lead", text="a: lead +201.0% (p<0.001 < 0.00625)")
+        LevelRounds(
+            level=10, rounds=3, stopped="lead", text="a: lead +201.0% (p<0.001, under 0.00625)"
+        )
     ]
     run = write_synthetic(tmp_path / "run", rec)
     report = (run / "report.md").read_text()
     assert "### Rounds" in report
     assert (
-        "| 10 | 3 | settled: a significant lead (a: lead +201.0% (p<0.001 < 0.00625)) |" in report
+        "| 10 | 3 | settled: a significant lead (a: lead +201.0% (p<0.001, under 0.00625)) |"
+        in report
     )
     assert "Repetitions: auto. Each round measured every target" in report
     assert "auto: 3 to 10 rounds per level within 10m" in report
