@@ -224,8 +224,7 @@ def failure_place(failure: Failure, unit: str) -> str:
 
 def steps_of(record: RunRecord, target: str) -> list[StepResult]:
     return sorted(
-        (s for s in record.steps if s.target == target),
-        key=lambda s: (s.level, s.repetition, s.attempt),
+        (s for s in record.steps if s.target == target), key=lambda s: (s.key, s.attempt)
     )
 
 
