@@ -223,9 +223,7 @@ def failure_place(failure: Failure, unit: str) -> str:
 
 
 def steps_of(record: RunRecord, target: str) -> list[StepResult]:
-    return sorted(
-        (s for s in record.steps if s.target == target), key=lambda s: (s.key, s.attempt)
-    )
+    return sorted((s for s in record.steps if s.target == target), key=lambda s: (s.key, s.attempt))
 
 
 def steps_table(analysis: Analysis, steps: list[StepResult]) -> Table:
