@@ -12,7 +12,12 @@ from runner.analysis.findings import (
     failure_findings,
     target_findings,
 )
-from runner.analysis.left_out import left_out_text, valid_for_verdicts, with_left_out
+from runner.analysis.left_out import (
+    left_out_text,
+    one_attempt_per_key,
+    valid_for_verdicts,
+    with_left_out,
+)
 from runner.analysis.verdicts import Verdict, winner_at, winner_rule
 from runner.config.experiment import ReportSettings
 from runner.config.load_model import CLOSED, LoadModel
@@ -66,9 +71,10 @@ def analyze(record: RunRecord) -> Analysis:
     model = experiment.load.kind
     targets = list(experiment.targets)
     labels = {name: experiment.label(name) for name in targets}
-    cells = group_cells(record.steps, settings.confidence)
-    levels = sorted({s.level for s in record.steps} | set(experiment.levels()))
-    steps_of = {t: [s for s in record.steps if s.target == t] for t in targets}
+    steps = one_attempt_per_key(record.steps)
+    cells = group_cells(steps, settings.confidence)
+    levels = sorted({s.level for s in steps} | set(experiment.levels()))
+    steps_of = {t: [s for s in steps if s.target == t] for t in targets}
     curves = {
         t: curve_of([c for lv in levels if (c := cells.get((t, lv)))], settings, bool(steps_of[t]))
         for t in targets
@@ -83,13 +89,11 @@ def analyze(record: RunRecord) -> Analysis:
         levels=levels,
         settings=settings,
         cells=cells,
-        winners={level: _winner(level, cells, record.steps, settings, model) for level in levels},
+        winners={level: _winner(level, cells, steps, settings, model) for level in levels},
         breaking_points={t: _noted(curves[t].breaking, steps_of[t], model) for t in targets},
         saturation={t: _noted(curves[t].knee, steps_of[t], model) for t in targets},
         findings=findings,
-        recommendations=comparison_findings(
-            curves, labels, settings, left_out_text(record.steps, model)
-        ),
+        recommendations=comparison_findings(curves, labels, settings, left_out_text(steps, model)),
         model=model,
         validity=experiment.validity,
         rules={
@@ -99,8 +103,8 @@ def analyze(record: RunRecord) -> Analysis:
         },
         curves=curves,
         measured=frozenset((s.target, s.level) for s in record.steps),
-        step_count=len(record.steps),
-        left_out=tuple(s for s in record.steps if not valid_for_verdicts(s)),
+        step_count=len(steps),
+        left_out=tuple(s for s in steps if not valid_for_verdicts(s)),
     )
 
 

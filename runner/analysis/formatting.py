@@ -72,6 +72,11 @@ def ratio(value: float, times: bool = True) -> str:
     return text + "x" if times else text
 
 
+def repetition(number: int, attempt: int = 1) -> str:
+    """A step's repetition, and its attempt when it was measured again: '1 (attempt 2)'."""
+    return f"{number:,}" + (f" (attempt {attempt})" if attempt > 1 else "")
+
+
 def setting_percent(fraction: float) -> str:
     """A configured threshold (a fraction) as written by a person: 5%, 0.5%."""
     return f"{fraction * 100:g}%"

@@ -25,6 +25,7 @@ __all__ = [
     "GitState",
     "K6Instance",
     "LatencyMs",
+    "LevelRounds",
     "LoadDestination",
     "Machine",
     "Provenance",
@@ -100,6 +101,15 @@ class StepOrder(Record):
     )
 
 
+class LevelRounds(Record):
+    """`repetitions: auto`: how many rounds a level ran and why it stopped (runner.run.rounds)."""
+
+    level: int
+    rounds: int = Field(description="Rounds the level ran.")
+    stopped: Literal["lead", "equivalent", "one target", "max rounds", "budget", "interrupted"]
+    text: str = Field(description="Why, with its figures: 'lead +171.5% (p<0.001)'.")
+
+
 class Provenance(Record):
     """Where a run's numbers came from (runner.records.provenance, runner.run.sweep). Runs written by
     earlier versions lack some of these: every field is optional."""
@@ -134,6 +144,10 @@ class Provenance(Record):
     )
     step_order: StepOrder | None = Field(
         default=None, description="The order the steps ran in (the experiment's `order`)."
+    )
+    rounds: list[LevelRounds] = Field(
+        default_factory=list,
+        description="`repetitions: auto`: per level, the rounds run and why it stopped.",
     )
     hosts: RunHosts | None = Field(
         default=None,

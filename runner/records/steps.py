@@ -74,6 +74,12 @@ class StepResult(Record):
         description="The step's level: virtual users (closed) or requests per second (open)."
     )
     repetition: int = Field(description="1-based repetition number.")
+    attempt: int = Field(
+        default=1,
+        ge=1,
+        description="1-based: a step judged invalid for a passing cause (interference, steal) "
+        "is measured again (`retry:`); every attempt is stored.",
+    )
     started_at: float = Field(description="Start of the measured window, Unix seconds.")
     duration_s: float = Field(description="Length of the measured window, seconds.")
     requests: int

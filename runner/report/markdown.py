@@ -14,6 +14,7 @@ from runner.records.results import RunRecord
 from runner.report.capacity import capacity_section
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.headline import headline
+from runner.report.retries import ROUNDS_HEADER, retries_text, rounds_note, rounds_rows
 from runner.report.tables import (
     CellValue,
     Table,
@@ -64,6 +65,17 @@ def configuration(record: RunRecord) -> list[str]:
 def summary(analysis: Analysis) -> list[str]:
     lines = ["## Summary", "", *markdown_table(summary_table(analysis))]
     return [*lines, "", summary_note(analysis), "", text(analysis.rules["winner"])]
+
+
+def schedule_notes(record: RunRecord, analysis: Analysis) -> list[str]:
+    """Under `repetitions: auto`, each level's rounds and why it stopped; the retries."""
+    lines: list[str] = []
+    rows = rounds_rows(record)
+    if rows:
+        table = Table([analysis.level_name, *ROUNDS_HEADER], rows)
+        lines += ["", "### Rounds", "", *markdown_table(table), "", text(rounds_note(record))]
+    retries = retries_text(record)
+    return [*lines, "", text(retries)] if retries else lines
 
 
 def details(record: RunRecord, analysis: Analysis) -> list[str]:
@@ -173,7 +185,8 @@ def render(record: RunRecord, analysis: Analysis) -> str:
     if record.capacity is not None:
         lines += ["", *capacity(record)]
     else:
-        lines += ["", *summary(analysis), "", *details(record, analysis)]
+        lines += ["", *summary(analysis), *schedule_notes(record, analysis)]
+        lines += ["", *details(record, analysis)]
         lines += ["", *step_validity(record), "", *analysis_section(analysis)]
     lines += notes(record)
     lines += ["", "---", "*Every figure above is read from `results.json` in this directory.*", ""]

@@ -186,7 +186,7 @@ def _step_row(s: StepResult, fixed_rate: bool, settings: ValiditySettings) -> li
 
     row: list[CellValue] = [
         fmt.count(s.level),
-        fmt.count(s.repetition),
+        fmt.repetition(s.repetition, s.attempt),
         fmt.count(s.requests),
         fmt.rps(s.rps),
         fmt.percent(s.error_rate),
@@ -223,9 +223,7 @@ def failure_place(failure: Failure, unit: str) -> str:
 
 
 def steps_of(record: RunRecord, target: str) -> list[StepResult]:
-    return sorted(
-        (s for s in record.steps if s.target == target), key=lambda s: (s.level, s.repetition)
-    )
+    return sorted((s for s in record.steps if s.target == target), key=lambda s: (s.key, s.attempt))
 
 
 def steps_table(analysis: Analysis, steps: list[StepResult]) -> Table:
@@ -251,14 +249,14 @@ def _figures(figures: dict[str, float]) -> str:
 def validity_table(record: RunRecord) -> Table:
     """Every invalid step with each of its reasons and that reason's figures."""
     rows: list[list[CellValue]] = []
-    for s in sorted(record.steps, key=lambda s: s.key):
+    for s in sorted(record.steps, key=lambda s: (s.key, s.attempt)):
         if s.validity is None or s.validity.valid:
             continue
         for reason in (r for r in s.validity.reasons if r.invalidates):
             row = [
                 s.label,
                 fmt.count(s.level),
-                fmt.count(s.repetition),
+                fmt.repetition(s.repetition, s.attempt),
                 reason.text,
                 _figures(reason.figures),
             ]

@@ -56,6 +56,7 @@ class SweepProgress:
         self.console = console or make_console()
         self.plan = plan
         self.remaining = list(plan.steps)
+        self.total = len(plan.steps)  # grows with each retry, shrinks as settled levels stop
         self.kept = len(kept)
         self.results: list[StepResult] = list(kept)
         self.started = time.monotonic()
@@ -146,8 +147,7 @@ class SweepProgress:
         if isinstance(entry, StepResult):
             self.results.append(entry)
         self._advance()
-        done = len(self.plan.steps) - len(self.remaining)
-        self.log(f"[{done}/{len(self.plan.steps)}] {line}")
+        self.log(f"[{self.total - len(self.remaining)}/{self.total}] {line}")
 
     def steps_skipped(self, steps: list[Step], reason: str) -> None:
         """`steps` will not run; with an interleaved order they are not the next ones."""
@@ -156,18 +156,37 @@ class SweepProgress:
         self.remaining = [step for step in self.remaining if step.key not in skipped]
         self._advance()
 
+    def retry_queued(self, step: Step, line: str) -> None:
+        """A disturbed step will be measured again: one more step to go."""
+        self.remaining.append(step)
+        self.total += 1
+        self._overall.update(self._overall_task, total=self.total)
+        self.log(line)
+        self._advance()
+
+    def steps_dropped(self, steps: list[Step], reason: str) -> None:
+        """`steps` are no longer needed (a settled level's later rounds): fewer steps to go."""
+        self.log(f"{reason} ({len(steps)} step(s) dropped)")
+        for step in steps:
+            self._drop(step.target, step.level, step.repetition)
+        self.total -= len(steps)
+        self._overall.update(self._overall_task, total=self.total)
+        self._advance()
+
     def log(self, message: str) -> None:
         self.console.print(redact_text(message), markup=False, highlight=False, soft_wrap=True)
 
     # --- rendering -------------------------------------------------------------------------
 
     def _drop(self, target: str, level: int | None, repetition: int | None) -> None:
-        self.remaining = [s for s in self.remaining if s.key != (target, level, repetition)]
+        """One of the step's entries: a retried step is in the list once per attempt to go."""
+        for index, step in enumerate(self.remaining):
+            if step.key == (target, level, repetition):
+                del self.remaining[index]
+                return
 
     def _advance(self) -> None:
-        self._overall.update(
-            self._overall_task, completed=len(self.plan.steps) - len(self.remaining)
-        )
+        self._overall.update(self._overall_task, completed=self.total - len(self.remaining))
         self._refresh_eta()
 
     def _refresh_eta(self) -> None:

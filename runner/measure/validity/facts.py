@@ -11,12 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.config.experiment.validity import ValiditySettings
 
-__all__ = ["Reason", "ReasonCode", "StepFacts", "Validity", "ValiditySettings"]
+__all__ = ["PASSING_CAUSES", "Reason", "ReasonCode", "StepFacts", "Validity", "ValiditySettings"]
 
 ReasonCode = Literal[
     "interference", "steal", "client_bound", "inconsistent_load", "unexplained_ceiling",
     "too_few_samples",
 ]  # fmt: skip
+# Causes that pass by themselves (the machine's other work, the hypervisor's steal): a step
+# invalid for these only is measured again later (runner.run.schedule, `retry:`).
+PASSING_CAUSES: frozenset[ReasonCode] = frozenset({"interference", "steal"})
 
 
 class Reason(BaseModel):
