@@ -12,6 +12,7 @@ from runner.analysis.findings import (
     failure_findings,
     target_findings,
 )
+from runner.analysis.held_rate import limit_findings
 from runner.analysis.left_out import (
     left_out_text,
     one_attempt_per_key,
@@ -82,7 +83,7 @@ def analyze(record: RunRecord) -> Analysis:
     findings = [
         line for t in targets for line in target_findings(labels[t], curves[t], steps_of[t], model)
     ]
-    findings += client_findings(record) + failure_findings(record)
+    findings += client_findings(record) + limit_findings(record) + failure_findings(record)
     return Analysis(
         targets=targets,
         labels=labels,
@@ -98,7 +99,7 @@ def analyze(record: RunRecord) -> Analysis:
         validity=experiment.validity,
         rules={
             "winner": winner_rule(settings, model),
-            "breaking": breaking_rule(settings),
+            "breaking": breaking_rule(settings, model),
             "saturation": saturation_rule(settings),
         },
         curves=curves,

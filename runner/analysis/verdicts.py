@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
+from runner.analysis.held_rate import not_held_note, split_by_held_rate
 from runner.analysis.significance import welch_p_value
 from runner.analysis.statistics import Spread
 from runner.config.experiment import ReportSettings
@@ -39,6 +40,9 @@ def winner_at(
 ) -> Verdict:
     if not cells:
         return Verdict(None, level, "no data")
+    held, broke = split_by_held_rate(cells)
+    if held and broke:  # a target that could not hold the rate cannot win on latency
+        return _held_over_broke(level, held, broke, settings, model)
     higher_is_better = model.higher_is_better
     ranked = sorted(cells, key=lambda c: winner_metric(c, model).median, reverse=higher_is_better)
     best = ranked[0]
@@ -62,6 +66,18 @@ def winner_at(
     return Verdict(best.target, level, f"{best.label}, {shown} ({p_text})")
 
 
+def _held_over_broke(
+    level: int, held: list[Cell], broke: list[Cell], settings: ReportSettings, model: LoadModel
+) -> Verdict:
+    note = not_held_note(broke)
+    if len(held) == 1:
+        return Verdict(
+            held[0].target, level, f"{held[0].label}, the only one to hold the rate; {note}"
+        )
+    verdict = winner_at(level, held, settings, model)
+    return Verdict(verdict.target, level, f"{verdict.text}; {note}")
+
+
 def winner_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
     decided_by = (
         "the lowest median p95 latency at that level (every target is offered the same rate "
@@ -74,10 +90,16 @@ def winner_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
         f"Winner: the target with {decided_by}, declared only when its lead over the runner-up "
         f"is at least {fmt.setting_percent(settings.min_effect)} and, with two or more repetitions "
         f"each, a two-sided Welch t-test on the logarithms of that figure (on the ratio of the "
-        f"two, as in the compare gate) gives p < {_alpha(settings)}. With a "
+        f"two, as in the compare gate) gives p < {_alpha(settings)}.{_held(model)} With a "
         "single repetition run-to-run noise is unmeasured, so a lead of at least that size is "
         "marked provisional."
     )
+
+
+def _held(model: LoadModel) -> str:
+    if not model.fixed_rate:
+        return ""
+    return " A target that could not hold the rate does not win against one that held it."
 
 
 def _alpha(settings: ReportSettings) -> str:

@@ -37,6 +37,8 @@ class Judging:
     settings: ValiditySettings
     ceiling_rps: float | None = None  # k6 against the minimal responder (runner.measure.ceiling)
     previous: StepResult | None = None  # same target and repetition, the next lower level
+    # The target's requests served at once and what sets it (Target.concurrency_bound).
+    concurrency: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,11 @@ def step_facts(
     metrics: K6Metrics | None = None,
     found: Sequence[Interference] = (),
     ceiling_rps: float | None = None,
+    concurrency: tuple[int, str] | None = None,
 ) -> StepFacts:
     """What the rules read of a step; without k6's metrics (a stored neighbour), its records."""
     share = result.cpu_share_percent
+    workers, workers_words = concurrency or (None, "")
     client_cores = result.client_cores or 1
     duration = result.duration_s or 1.0
     return StepFacts(
@@ -128,7 +132,12 @@ def step_facts(
         iterations_per_s=metrics.iterations / duration if metrics else None,
         target_rps=result.target_rps,
         dropped_iterations=result.dropped_iterations,
+        max_vus=result.max_vus,
+        p99_ms=result.latency_ms.p99,
+        concurrency=workers,
+        concurrency_words=workers_words,
         server_cpu_share=share.avg / 100 if share is not None else None,
+        server_core_busy_share=_server_cores_busy(found),
         client_cpu_share=result.client_cpu_percent.avg / 100 / client_cores,
         client_ceiling_rps=ceiling_rps,
         interference={i.role: i.share for i in found},
@@ -136,12 +145,21 @@ def step_facts(
     )
 
 
+def _server_cores_busy(found: Sequence[Interference]) -> float | None:
+    """Busy time of the server's cores (all cores when they are shared) / their capacity."""
+    for item in found:
+        if item.role in ("server", "all") and item.usage.capacity_s > 0:
+            return item.usage.busy_s / item.usage.capacity_s
+    return None
+
+
 def judged(
     result: StepResult, metrics: K6Metrics, found: Sequence[Interference], judging: Judging
 ) -> StepResult:
     """The step with its verdict; `client_bound` says what the client-bound rule said."""
-    facts = step_facts(result, metrics, found, judging.ceiling_rps)
-    previous = step_facts(judging.previous) if judging.previous is not None else None
+    facts = step_facts(result, metrics, found, judging.ceiling_rps, judging.concurrency)
+    lower = judging.previous
+    previous = step_facts(lower, concurrency=judging.concurrency) if lower else None
     validity = judge_step(facts, judging.settings, previous)
     return result.model_copy(
         update={

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,9 @@ def run_step(
     # This machine's cores: the server's tree is judged there only when it runs here.
     sets = core_sets(experiment, server_sampled=bool(roots))
     found = window_interference(loaded.counters, samples, window_start, window_end, sets)
-    return judged(result, metrics, found, judging or Judging(experiment.validity))
+    bound = experiment.targets[step.target].concurrency_bound
+    judging = replace(judging or Judging(experiment.validity), concurrency=bound)
+    return judged(result, metrics, found, judging)
 
 
 def _with_split(

@@ -186,7 +186,9 @@ def test_rule_texts_carry_the_thresholds_in_force() -> None:
         "steal",
         "client_bound",
         "inconsistent_load",
+        "rate_not_held",
         "unexplained_ceiling",
+        "explained_ceiling",
         "too_few_samples",
     }
     assert "more than 20% of the server's or k6's cores" in texts["interference"]

@@ -131,6 +131,22 @@ class Target(Strict):
         """True for a `url` target: already running, never started or stopped by the runner."""
         return self.url is not None
 
+    @property
+    def concurrency_bound(self) -> tuple[int, str] | None:
+        """How many requests the server serves at once when each worker thread holds a request
+        until it is answered (gunicorn sync: workers; gthread: workers x threads), and what sets
+        that; None for servers without such a bound (async workers, an unknown worker class)."""
+        if self.server != "gunicorn" or self.worker_class not in (None, "sync", "gthread"):
+            return None
+        kind = self.worker_class or "sync"
+        threads = (self.threads or 1) if kind == "gthread" else 1
+        workers = (
+            f"the one {kind} worker" if self.workers == 1 else f"{self.workers} {kind} workers"
+        )
+        if threads > 1:
+            workers += f" x {threads} threads"
+        return self.workers * threads, workers
+
     @field_validator("worker_class")
     @classmethod
     def _known_worker_class(cls, value: str | None) -> str | None:

@@ -6,8 +6,9 @@ rule's text sits next to it as a constant, so a report can print the rules it ap
 are fractions (0.5 = 50%), of the window and of the cores named.
 
 A reason either invalidates the step (the step's figures measured something other than the
-server) or only withholds what the step cannot support: too few requests for a percentile
-withholds that percentile, while the step's throughput still stands.
+server) or only says what the step cannot support or what limited it: too few requests for a
+percentile withholds that percentile; a ceiling the server's concurrency explains, or a rate
+the server could not hold, names the server's limit. The step's throughput still stands.
 """
 
 from __future__ import annotations
@@ -15,20 +16,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from runner.measure.validity.facts import Reason, ReasonCode, StepFacts, Validity, ValiditySettings
-from runner.measure.validity.rules import (
+from runner.measure.validity.ceiling import (
     CEILING_LEVEL_STEP_FACTOR,
+    EXPLAINED_CEILING_RULE,
+    UNEXPLAINED_CEILING_RULE,
+    explained_ceiling_reasons,
+    unexplained_ceiling_reasons,
+)
+from runner.measure.validity.facts import Reason, ReasonCode, StepFacts, Validity, ValiditySettings
+from runner.measure.validity.open_rate import RATE_NOT_HELD_RULE, rate_not_held_reasons
+from runner.measure.validity.rules import (
     CLIENT_BOUND_RULE,
     INCONSISTENT_LOAD_RULE,
     INTERFERENCE_RULE,
     STEAL_RULE,
-    UNEXPLAINED_CEILING_RULE,
     ceiling_share,
     client_bound_reasons,
     inconsistent_load_reasons,
     interference_reasons,
     steal_reasons,
-    unexplained_ceiling_reasons,
 )
 from runner.measure.validity.samples import (
     TOO_FEW_SAMPLES_RULE,
@@ -48,11 +54,13 @@ __all__ = [
     "ValiditySettings",
     "ceiling_share",
     "client_bound_reasons",
+    "explained_ceiling_reasons",
     "inconsistent_load_reasons",
     "interference_reasons",
     "judge_step",
     "percentile_allowed",
     "percentile_name",
+    "rate_not_held_reasons",
     "requests_needed",
     "rule_texts",
     "steal_reasons",
@@ -84,7 +92,9 @@ _RULES: tuple[Rule, ...] = (
     Rule("steal", STEAL_RULE, _own(steal_reasons)),
     Rule("client_bound", CLIENT_BOUND_RULE, _own(client_bound_reasons)),
     Rule("inconsistent_load", INCONSISTENT_LOAD_RULE, _own(inconsistent_load_reasons)),
+    Rule("rate_not_held", RATE_NOT_HELD_RULE, _own(rate_not_held_reasons)),
     Rule("unexplained_ceiling", UNEXPLAINED_CEILING_RULE, unexplained_ceiling_reasons),
+    Rule("explained_ceiling", EXPLAINED_CEILING_RULE, explained_ceiling_reasons),
     Rule("too_few_samples", TOO_FEW_SAMPLES_RULE, _own(too_few_samples_reasons)),
 )
 RULES: dict[ReasonCode, str] = {rule.code: rule.text for rule in _RULES}
@@ -117,10 +127,13 @@ def judge_step(
 
 
 def measured_shares(facts: StepFacts) -> dict[str, float]:
-    """Other work (steal included) and steal per role, as shares of the window."""
+    """Other work (steal included) and steal per role, and the server's cores' busy time, as
+    shares of the window."""
+    busy = facts.server_core_busy_share
     return {
         **{f"{role}_interference": share for role, share in facts.interference.items()},
         **{f"{role}_steal": share for role, share in facts.steal.items()},
+        **({"server_cores_busy": busy} if busy is not None else {}),
     }
 
 

@@ -14,8 +14,8 @@ from runner.config.experiment.validity import ValiditySettings
 __all__ = ["PASSING_CAUSES", "Reason", "ReasonCode", "StepFacts", "Validity", "ValiditySettings"]
 
 ReasonCode = Literal[
-    "interference", "steal", "client_bound", "inconsistent_load", "unexplained_ceiling",
-    "too_few_samples",
+    "interference", "steal", "client_bound", "inconsistent_load", "rate_not_held",
+    "unexplained_ceiling", "explained_ceiling", "too_few_samples",
 ]  # fmt: skip
 # Causes that pass by themselves (the machine's other work, the hypervisor's steal): a step
 # invalid for these only is measured again later (runner.run.schedule, `retry:`).
@@ -55,7 +55,16 @@ class StepFacts:
     iterations_per_s: float | None = None  # k6 `iterations` rate
     target_rps: float | None = None  # open model; the level if None
     dropped_iterations: int | None = None
+    max_vus: int | None = None  # open model: k6's virtual-user cap
+    p99_ms: float | None = None
+    # Requests the server serves at once when each worker holds one until answered (gunicorn
+    # sync: workers; gthread: workers x threads), and what sets it; None: no such bound.
+    concurrency: int | None = None
+    concurrency_words: str = ""  # "the one sync worker", "2 gthread workers x 4 threads"
     server_cpu_share: float | None = None  # server tree CPU / its cores; None: not sampled
+    # Busy time of the server's cores (/proc/stat: the tree, the kernel's work for it, anything
+    # else) / their capacity; None: not read (a stored neighbour, a `url` target).
+    server_core_busy_share: float | None = None
     client_cpu_share: float | None = None  # k6 CPU / its cores
     client_ceiling_rps: float | None = None  # k6 against a minimal responder, same pinning
     interference: Mapping[str, float] = field(default_factory=dict)  # role -> share
@@ -64,3 +73,15 @@ class StepFacts:
     @property
     def successful_rps(self) -> float:
         return self.rps * (1.0 - self.error_rate)
+
+    @property
+    def at_server(self) -> float:
+        """Requests at the server on average, queued or in service (Little's law: all requests
+        per second x their mean duration)."""
+        return self.rps * self.http_req_duration_avg_ms / 1000.0
+
+    @property
+    def server_busy_share(self) -> float | None:
+        """The busier reading of the server: its tree's CPU share or its cores' busy share."""
+        shares = [s for s in (self.server_cpu_share, self.server_core_busy_share) if s is not None]
+        return max(shares, default=None)

@@ -1,8 +1,10 @@
-"""The rules that can invalidate a step: one pure function each, its text beside it."""
+"""The rules that can invalidate a step: one pure function each, its text beside it (the
+ceiling rules are in runner.measure.validity.ceiling, the open model's rate in open_rate)."""
 
 from __future__ import annotations
 
 from runner.measure.validity.facts import Reason, StepFacts, ValiditySettings
+from runner.measure.validity.open_rate import server_could_not_hold, target_rate
 
 INTERFERENCE_RULE = (
     "Interference: invalid when work other than the server tree, k6 and the runner (the "
@@ -74,7 +76,8 @@ def client_bound_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
 INCONSISTENT_LOAD_RULE = (
     "Inconsistent load: closed model, invalid when virtual users differ from throughput x mean "
     "iteration time (Little's law) by more than {littles_law_tolerance:.0%}; open model, when "
-    "the achieved rate is below {open_rate_floor:.0%} of the target or iterations were dropped."
+    "the achieved rate is below {open_rate_floor:.0%} of the target or iterations were dropped "
+    "because k6 itself was short (a server that could not hold the rate: see Rate not held)."
 )
 
 
@@ -104,7 +107,9 @@ def _littles_law_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
 
 
 def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
-    target = facts.target_rps if facts.target_rps is not None else float(facts.level)
+    if server_could_not_hold(facts, settings):
+        return []  # the server's result, not k6's: the rate-not-held rule names it
+    target = target_rate(facts)
     reasons = []
     if target > 0 and facts.rps < settings.open_rate_floor * target:
         reasons.append(
@@ -125,42 +130,3 @@ def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Rea
             )
         )
     return reasons
-
-
-# The ceiling rule judges only level steps this many times the minimum gain (see below).
-CEILING_LEVEL_STEP_FACTOR = 2.0
-UNEXPLAINED_CEILING_RULE = (
-    "Unexplained ceiling: invalid when throughput rose less than {ceiling_min_gain:.0%} from "
-    "the previous level (one at least {ceiling_level_step:.0%} lower) while neither the server "
-    "nor k6 used {near_limit:.0%} of its cores."
-)
-
-
-def unexplained_ceiling_reasons(
-    facts: StepFacts, previous: StepFacts | None, settings: ValiditySettings
-) -> list[Reason]:
-    """`previous` is the same target's step at the next lower level, if any."""
-    if previous is None or previous.successful_rps <= 0 or previous.level <= 0:
-        return []
-    # A server with headroom turns a level twice the minimum gain higher into at least the
-    # minimum gain; a smaller level step cannot be expected to.
-    if facts.level / previous.level - 1.0 < CEILING_LEVEL_STEP_FACTOR * settings.ceiling_min_gain:
-        return []
-    gain = facts.successful_rps / previous.successful_rps - 1.0
-    server, client = facts.server_cpu_share, facts.client_cpu_share
-    if gain >= settings.ceiling_min_gain or server is None or client is None:
-        return []
-    if max(server, client) >= settings.near_limit:
-        return []  # a saturated server (or k6) explains the ceiling
-    other = max(facts.interference.values(), default=None)
-    other_text = "not measured" if other is None else f"{other:.0%} of the busiest core set"
-    text = (
-        f"throughput rose {gain:+.1%} from level {previous.level} "
-        f"({previous.successful_rps:,.0f} RPS) to {facts.level} ({facts.successful_rps:,.0f} RPS) "
-        f"while the server used {server:.0%} of its cores and k6 {client:.0%} of its; "
-        f"other work: {other_text}"
-    )
-    figures = {"gain": gain, "server_cpu_share": server, "client_cpu_share": client}
-    if other is not None:
-        figures["interference"] = other
-    return [Reason(code="unexplained_ceiling", text=text, figures=figures)]
