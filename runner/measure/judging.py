@@ -125,6 +125,7 @@ def step_facts(
         model="open" if load_model(result.model).fixed_rate else "closed",
         level=result.level,
         requests=result.requests,
+        window_s=result.duration_s,
         rps=result.rps,
         error_rate=result.error_rate,
         http_req_duration_avg_ms=result.latency_ms.avg,

@@ -14,14 +14,13 @@ from tests.conftest import TEST_EXPERIMENTS, run_cli
 # steal cannot invalidate, and "near the limit" (which reads the server cores' busy time, a
 # neighbour's included) cannot excuse the ceiling before the explanation is asked for. A sync
 # worker's throughput does not rise 25% from one level to the next, so every level above the
-# first is a ceiling. Little's law is given 30%: at 20 users each request waits about 1 s, and
-# the warmup's users finish their requests when the window opens (runner/measure/k6/options.py),
-# so the window's first requests queue behind 20 more and its mean duration reads about 18%
-# high (20 users, 19.3/s x 1,220 ms = 23.6), twice in two runs here.
+# first is a ceiling. Little's law keeps its default: at 20 users each request waits about 1 s
+# and the warmup's users finish theirs when the window opens, so the window's mean duration reads
+# about 18% high (19.3/s x 1,220 ms = 23.6 busy), which the rule allows as the warmup's
+# carry-over (mean iteration / window = 41% here).
 JUDGE_THE_CEILING_ONLY = [
     "validity.max_interference=1",
     "validity.max_steal=1",
-    "validity.littles_law_tolerance=0.3",
     "validity.near_limit=1",
     "validity.ceiling_min_gain=0.25",
 ]

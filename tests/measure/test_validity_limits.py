@@ -8,7 +8,12 @@ import dataclasses
 import pytest
 
 from runner.config.experiment import Target
-from runner.measure.validity import StepFacts, ValiditySettings, judge_step
+from runner.measure.validity import (
+    StepFacts,
+    ValiditySettings,
+    inconsistent_load_reasons,
+    judge_step,
+)
 
 SETTINGS = ValiditySettings()
 # One gunicorn sync worker on /io?ms=50 as measured here: 19 RPS at every level, each request
@@ -150,3 +155,23 @@ def test_a_target_declares_its_concurrency_bound(
 ) -> None:
     target = Target.model_validate({"app": "targets.fastapi_app:app", **settings})
     assert target.concurrency_bound == bound
+
+
+def test_the_warmups_carry_over_is_not_an_inconsistent_load() -> None:
+    """A sync worker at 20 users: the window's mean duration reads 18% high because the warmup's
+    users finish their requests inside it (19.3/s x 1,220 ms = 23.6 busy); within mean
+    duration / window (1.22 s / 3 s) that is the carry-over, not k6 failing its users."""
+    settings = ValiditySettings()
+    carried = StepFacts(
+        model="closed", level=20, requests=58, rps=19.3, error_rate=0.0,
+        http_req_duration_avg_ms=1220.0, window_s=3.0,
+    )  # fmt: skip
+    assert inconsistent_load_reasons(carried, settings) == []
+    # The same excess over a window ten times longer is more than a carry-over.
+    longer = dataclasses.replace(carried, window_s=30.0)
+    [reason] = inconsistent_load_reasons(longer, settings)
+    assert "beyond the warmup's carry-over" in reason.text
+    # Too few busy users stays inconsistent, whatever the window.
+    idle = dataclasses.replace(carried, http_req_duration_avg_ms=800.0)
+    [reason] = inconsistent_load_reasons(idle, settings)
+    assert "k6 did not keep its users busy" in reason.text

@@ -51,6 +51,7 @@ class StepFacts:
     rps: float  # all requests per second
     error_rate: float
     http_req_duration_avg_ms: float
+    window_s: float | None = None  # the measured window's length; None: not known
     iteration_duration_avg_ms: float | None = None  # k6 `iteration_duration` avg
     iterations_per_s: float | None = None  # k6 `iterations` rate
     target_rps: float | None = None  # open model; the level if None

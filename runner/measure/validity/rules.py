@@ -74,8 +74,10 @@ def client_bound_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
 
 
 INCONSISTENT_LOAD_RULE = (
-    "Inconsistent load: closed model, invalid when virtual users differ from throughput x mean "
-    "iteration time (Little's law) by more than {littles_law_tolerance:.0%}; open model, when "
+    "Inconsistent load: closed model, invalid when throughput x mean iteration time (Little's "
+    "law) falls more than {littles_law_tolerance:.0%} short of the virtual users, or exceeds them "
+    "by more than that plus the warmup's carry-over (its users finish their last request inside "
+    "the window: at most mean iteration time / window); open model, when "
     "the achieved rate is below {open_rate_floor:.0%} of the target or iterations were dropped "
     "because k6 itself was short (a server that could not hold the rate: see Rate not held)."
 )
@@ -96,14 +98,32 @@ def _littles_law_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
         rate = facts.iterations_per_s
     implied_vus = rate * mean_ms / 1000.0
     off_by = implied_vus / facts.level - 1.0 if facts.level else 0.0
-    if abs(off_by) <= settings.littles_law_tolerance:
+    if (
+        -settings.littles_law_tolerance
+        <= off_by
+        <= settings.littles_law_tolerance + _carry_over(facts, mean_ms)
+    ):
         return []
     text = (
         f"{facts.level} virtual users but {rate:,.1f}/s x {mean_ms:,.2f} ms = "
-        f"{implied_vus:,.1f} busy on average ({off_by:+.0%}): k6 did not keep its users busy"
+        f"{implied_vus:,.1f} busy on average ({off_by:+.0%}): "
+        + (
+            "k6 did not keep its users busy"
+            if off_by < 0
+            else "more requests in flight than users, beyond the warmup's carry-over"
+        )
     )
     figures = {"vus": float(facts.level), "implied_vus": implied_vus, "off_by": off_by}
     return [Reason(code="inconsistent_load", text=text, figures=figures)]
+
+
+def _carry_over(facts: StepFacts, mean_ms: float) -> float:
+    """How far the warmup's last requests, still in flight when the window opens, can lift the
+    window's busy users: up to one mean iteration each, over the window (the k6 options let
+    warmup users finish their request, runner.measure.k6.options)."""
+    if not facts.window_s:
+        return 0.0
+    return mean_ms / 1000.0 / facts.window_s
 
 
 def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
