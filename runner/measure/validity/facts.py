@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.config.experiment.validity import ValiditySettings
 
-__all__ = ["Reason", "ReasonCode", "StepFacts", "Validity", "ValiditySettings"]
+__all__ = ["Reason", "ReasonCode", "StepFacts", "StepStalls", "Validity", "ValiditySettings"]
 
 ReasonCode = Literal[
     "interference", "steal", "client_bound", "inconsistent_load", "unexplained_ceiling",
-    "too_few_samples",
+    "too_few_samples", "stalls",
 ]  # fmt: skip
 
 
@@ -39,6 +39,18 @@ class Validity(BaseModel):
 
 
 @dataclass(frozen=True)
+class StepStalls:
+    """The stall probe over a step's window (runner.measure.stalls), as the stall rules read it."""
+
+    interval_ms: float  # the probe's resolution
+    window_s: float
+    max_ms: Mapping[int, float]  # core -> longest stall (its latest wake), ms
+    total_late_ms: Mapping[int, float]  # core -> time late in all, ms
+    late_wakes: Mapping[int, int]  # core -> wakes late by more than the probe's threshold
+    server_cores: frozenset[int]  # the cores the server's tree ran on (empty: not sampled)
+
+
+@dataclass(frozen=True)
 class StepFacts:
     """What the rules need of one step's measured window (shares are fractions)."""
 
@@ -57,6 +69,11 @@ class StepFacts:
     client_ceiling_rps: float | None = None  # k6 against a minimal responder, same pinning
     interference: Mapping[str, float] = field(default_factory=dict)  # role -> share
     steal: Mapping[str, float] = field(default_factory=dict)  # role -> worst core's share
+    # role -> core -> steal share; with this machine's idle floor per core (runner.measure.steal_floor)
+    steal_by_core: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+    steal_floor: Mapping[int, float] | None = None
+    p99_ms: float | None = None
+    stalls: StepStalls | None = None  # the stall probe's figures; None: no probe
 
     @property
     def successful_rps(self) -> float:
