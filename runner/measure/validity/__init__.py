@@ -65,6 +65,7 @@ __all__ = [
     "ValiditySettings",
     "ceiling_share",
     "client_bound_reasons",
+    "floor_words",
     "inconsistent_load_reasons",
     "interference_reasons",
     "judge_step",
