@@ -20,7 +20,7 @@ def platform_rows(record: RunRecord) -> list[list[CellValue]]:
         rows.append(
             [
                 "Steal floor",
-                f"{floor_words(floor.shares)} ({floor.seconds:g} s with nothing of ours running, "
+                f"{floor_words(floor.shares)} ({floor.seconds:.1f} s with nothing of ours running, "
                 f"at {when}); the steal rule judges a step's steal above it",
             ]
         )
