@@ -18,15 +18,16 @@ What counts as measured work on which cores (runner.measure.cpu_accounting expla
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from runner.config.experiment import Experiment
 from runner.config.load_model import load_model
 from runner.measure.cpu_accounting import CounterReading, Interference, interference
 from runner.measure.k6 import K6Metrics
+from runner.measure.stalls import StallFigures
 from runner.measure.usage import Sample
-from runner.measure.validity import StepFacts, Validity, ValiditySettings, judge_step
+from runner.measure.validity import StepFacts, StepStalls, Validity, ValiditySettings, judge_step
 from runner.records.results import StepResult
 
 
@@ -39,6 +40,8 @@ class Judging:
     previous: StepResult | None = None  # same target and repetition, the next lower level
     # The target's requests served at once and what sets it (Target.concurrency_bound).
     concurrency: tuple[int, str] | None = None
+    # Each core's steal with nothing running, measured at the run's start (None: not measured).
+    steal_floor: Mapping[int, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def step_facts(
     found: Sequence[Interference] = (),
     ceiling_rps: float | None = None,
     concurrency: tuple[int, str] | None = None,
+    steal_floor: Mapping[int, float] | None = None,
 ) -> StepFacts:
     """What the rules read of a step; without k6's metrics (a stored neighbour), its records."""
     share = result.cpu_share_percent
@@ -143,6 +147,34 @@ def step_facts(
         client_ceiling_rps=ceiling_rps,
         interference={i.role: i.share for i in found},
         steal={i.role: i.steal_share for i in found},
+        steal_by_core={i.role: _steal_by_core(i) for i in found},
+        steal_floor=steal_floor,
+        stalls=stall_facts(result.stalls, _server_cores(found)),
+    )
+
+
+def _steal_by_core(found: Interference) -> dict[int, float]:
+    window = found.usage.window_s
+    steal = found.usage.steal_s_by_core
+    return {core: s / window for core, s in steal.items()} if window > 0 else {}
+
+
+def _server_cores(found: Sequence[Interference]) -> frozenset[int]:
+    """The cores the server's tree was judged on ("server", or "all" when they are shared)."""
+    return frozenset(c for i in found if i.role in ("server", "all") for c in i.usage.cores)
+
+
+def stall_facts(figures: StallFigures | None, server_cores: frozenset[int]) -> StepStalls | None:
+    """The stall probe's figures as the stall rules read them."""
+    if figures is None:
+        return None
+    return StepStalls(
+        interval_ms=figures.interval_ms,
+        window_s=figures.span_end - figures.span_start,
+        max_ms={c.core: c.max_ms for c in figures.cores},
+        total_late_ms={c.core: c.total_late_ms for c in figures.cores},
+        late_wakes={c.core: c.late_wakes for c in figures.cores},
+        server_cores=server_cores,
     )
 
 
@@ -158,7 +190,9 @@ def judged(
     result: StepResult, metrics: K6Metrics, found: Sequence[Interference], judging: Judging
 ) -> StepResult:
     """The step with its verdict; `client_bound` says what the client-bound rule said."""
-    facts = step_facts(result, metrics, found, judging.ceiling_rps, judging.concurrency)
+    facts = step_facts(
+        result, metrics, found, judging.ceiling_rps, judging.concurrency, judging.steal_floor
+    )
     lower = judging.previous
     previous = step_facts(lower, concurrency=judging.concurrency) if lower else None
     validity = judge_step(facts, judging.settings, previous)

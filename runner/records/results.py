@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from runner.config.experiment import Experiment
+from runner.measure.steal_floor import StealFloor
 from runner.records.capacity import CapacityRun, TargetCapacity, TrialRecord
 from runner.records.steps import Failure, K6Instance, LatencyMs, Record, Stat, StepKey, StepResult
 from runner.remote.record import RunHosts
@@ -141,6 +142,11 @@ class Provenance(Record):
     client_ceiling: ClientCeiling | None = Field(
         default=None,
         description="k6's ceiling the steps were judged against (runner.measure.ceiling).",
+    )
+    steal_floor: StealFloor | None = Field(
+        default=None,
+        description="Each core's steal with nothing of ours running, measured at the run's "
+        "start; the steal rule judges steal above it (runner.measure.steal_floor).",
     )
     step_order: StepOrder | None = Field(
         default=None, description="The order the steps ran in (the experiment's `order`)."

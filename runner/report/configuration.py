@@ -9,6 +9,7 @@ from runner.records.results import Machine, Provenance, RunRecord
 from runner.remote.describe import hosts_text
 from runner.report.attempts import attempts_text
 from runner.report.capacity import capacity_facts
+from runner.report.platform import platform_rows
 from runner.report.tables import CellValue, Table
 
 FACTS_HEADER = ["Setting", "Value"]
@@ -77,6 +78,7 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
         *_split_rows(experiment),
         ["Load destinations", _destinations(prov)],
         ["Machine", _machine_text(prov.machine or Machine())],
+        *platform_rows(record),
         ["Software", _software_text(prov)],
         ["Experiment commit", _commit_text(prov)],
         ["Command", prov.command],

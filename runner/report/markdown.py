@@ -15,6 +15,7 @@ from runner.report.capacity import capacity_section
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.headline import headline
 from runner.report.retries import ROUNDS_HEADER, retries_text, rounds_note, rounds_rows
+from runner.report.step_table import STEPS_NOTE, steps_table
 from runner.report.tables import (
     CellValue,
     Table,
@@ -23,7 +24,6 @@ from runner.report.tables import (
     failure_place,
     step_place,
     steps_of,
-    steps_table,
     summary_note,
     summary_table,
     validity_note,
@@ -79,7 +79,7 @@ def schedule_notes(record: RunRecord, analysis: Analysis) -> list[str]:
 
 
 def details(record: RunRecord, analysis: Analysis) -> list[str]:
-    lines = ["## Detailed Results"]
+    lines = ["## Detailed Results", "", STEPS_NOTE]
     for target in analysis.targets:
         steps = steps_of(record, target)
         lines += ["", f"### {text(analysis.labels[target])}", ""]
@@ -91,7 +91,7 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
         if aggregate is not None:
             lines += ["Per level, over repetitions:", "", *markdown_table(aggregate)]
             lines += ["", "Per step:", ""]
-        lines += markdown_table(steps_table(analysis, steps))
+        lines += markdown_table(steps_table(analysis, steps, record.experiment))
         for s in (s for s in steps if s.failed_requests):
             causes = ", ".join(f"{cause}: {fmt.count(n)}" for cause, n in s.errors.items() if n)
             place = step_place(s.level, s.repetition, analysis.level_unit)

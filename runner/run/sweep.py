@@ -16,12 +16,13 @@ from runner.errors import TargetError
 from runner.measure.ceiling import for_experiment as client_ceiling
 from runner.measure.judging import Judging
 from runner.measure.server import ServerHandle
+from runner.measure.stalls import StallProbe
 from runner.measure.step import run_step
 from runner.records import provenance
 from runner.records.results import Failure, RunRecord, StepResult
 from runner.records.store import ResultStore
 from runner.remote.hosts import RemoteHosts
-from runner.run import database, interrupts
+from runner.run import database, interrupts, sweep_platform
 from runner.run.machine_lock import exclusive_machine
 from runner.run.plan import Plan, Step
 from runner.run.preflight import AVAILABLE_CPUS, check_everything
@@ -73,6 +74,9 @@ def run_experiment(
             ) as hosts,
         ):
             found["hosts"] = hosts.record().model_dump(mode="json")
+            # The machine's own steal, before anything of ours runs (the steal rule's floor).
+            floor = sweep_platform.steal_floor(experiment, run_dir, resumed=bool(done))
+            found["steal_floor"] = floor.model_dump(mode="json") if floor else None
             # Imports every app once: CPU work, so only while this run holds the machine, and
             # before the runner confines itself (and so its children) to the client's cores.
             found["target_packages"] = provenance.target_packages(experiment)
@@ -91,11 +95,15 @@ def run_experiment(
                 progress.log(
                     f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
                 )
-            shared = SweepSetup(
-                script, database_env, server_commands, k6_path, run_dir, progress, store, hosts
+            judging = Judging(
+                experiment.validity,
+                ceiling.rps if ceiling else None,
+                steal_floor=floor.shares if floor else None,
             )
-            judging = Judging(experiment.validity, ceiling.rps if ceiling else None)
-            rounds = _run_steps(schedule, shared, server_timings, list(kept), judging)
+            with sweep_platform.stall_probe(experiment) as stalls:
+                shared = SweepSetup(script, database_env, server_commands, k6_path, run_dir,
+                                    progress, store, hosts, stalls)  # fmt: skip
+                rounds = _run_steps(schedule, shared, server_timings, list(kept), judging)
         complete = True
     finally:
         if rounds is not None:
@@ -125,6 +133,7 @@ class SweepSetup:
     progress: SweepProgress
     store: ResultStore
     hosts: RemoteHosts
+    stalls: StallProbe | None = None  # the platform's stalls on the measured cores
 
 
 def _run_steps(
@@ -246,6 +255,7 @@ def _measure(
         script=shared.script,
         judging=judging,
         placement=shared.hosts.placement(step.target),
+        stalls=shared.stalls,
     )
     if isinstance(entry, StepResult) and queued.attempt > 1:
         entry = entry.model_copy(update={"attempt": queued.attempt})

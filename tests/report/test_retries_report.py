@@ -29,7 +29,7 @@ def test_cells_use_the_valid_attempt_and_tables_list_every_attempt(tmp_path: Pat
     report = (run / "report.md").read_text()
     assert "| 20 | 1 (attempt 2) |" in report
     assert (
-        "Retries: 2 steps disturbed by passing causes (interference, steal) needed a retry "
+        "Retries: 2 steps disturbed by passing causes (interference, stalls, steal) needed a retry "
         "(4 attempts in all; at most 3 per step, 2m of retries per run); 1 valid on a later "
         "attempt; 1 step stayed invalid: slow c=20 rep 1 (interference) after 2 attempts."
     ) in report

@@ -11,15 +11,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.config.experiment.validity import ValiditySettings
 
-__all__ = ["PASSING_CAUSES", "Reason", "ReasonCode", "StepFacts", "Validity", "ValiditySettings"]
+__all__ = [
+    "PASSING_CAUSES",
+    "Reason",
+    "ReasonCode",
+    "StepFacts",
+    "StepStalls",
+    "Validity",
+    "ValiditySettings",
+]
 
 ReasonCode = Literal[
     "interference", "steal", "client_bound", "inconsistent_load", "rate_not_held",
-    "unexplained_ceiling", "explained_ceiling", "too_few_samples",
+    "unexplained_ceiling", "explained_ceiling", "too_few_samples", "stalls",
 ]  # fmt: skip
-# Causes that pass by themselves (the machine's other work, the hypervisor's steal): a step
-# invalid for these only is measured again later (runner.run.schedule, `retry:`).
-PASSING_CAUSES: frozenset[ReasonCode] = frozenset({"interference", "steal"})
+# Causes that pass by themselves (the machine's other work, the hypervisor's steal, the platform's
+# stalls): a step invalid for one of these is measured again later (runner.run.schedule, `retry:`).
+PASSING_CAUSES: frozenset[ReasonCode] = frozenset({"interference", "steal", "stalls"})
 
 
 class Reason(BaseModel):
@@ -39,6 +47,18 @@ class Validity(BaseModel):
     # The window's other work and steal per role, whether or not a limit was crossed, so a run
     # can be judged again with other thresholds (and their spread on this machine is visible).
     measured: dict[str, float] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepStalls:
+    """The stall probe over a step's window (runner.measure.stalls), as the stall rules read it."""
+
+    interval_ms: float  # the probe's resolution
+    window_s: float
+    max_ms: Mapping[int, float]  # core -> longest stall (its latest wake), ms
+    total_late_ms: Mapping[int, float]  # core -> time late in all, ms
+    late_wakes: Mapping[int, int]  # core -> wakes late by more than the probe's threshold
+    server_cores: frozenset[int]  # the cores the server's tree ran on (empty: not sampled)
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,10 @@ class StepFacts:
     client_ceiling_rps: float | None = None  # k6 against a minimal responder, same pinning
     interference: Mapping[str, float] = field(default_factory=dict)  # role -> share
     steal: Mapping[str, float] = field(default_factory=dict)  # role -> worst core's share
+    # role -> core -> steal share; with this machine's idle floor per core (runner.measure.steal_floor)
+    steal_by_core: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+    steal_floor: Mapping[int, float] | None = None
+    stalls: StepStalls | None = None  # the stall probe's figures; None: no probe
 
     @property
     def successful_rps(self) -> float:

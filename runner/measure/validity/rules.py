@@ -3,6 +3,8 @@ ceiling rules are in runner.measure.validity.ceiling, the open model's rate in o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from runner.measure.validity.facts import Reason, StepFacts, ValiditySettings
 from runner.measure.validity.open_rate import server_could_not_hold, target_rate
 
@@ -27,9 +29,16 @@ def interference_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
 
 
 STEAL_RULE = "Steal: invalid when the hypervisor took more than {max_steal:.0%} of any core."
+# With this machine's idle floor measured at the run's start (runner.measure.steal_floor).
+STEAL_FLOOR_RULE = (
+    "Steal: invalid when the hypervisor took more than {max_steal:.0%} of a core above this "
+    "machine's idle floor (measured at the run's start: {steal_floor})."
+)
 
 
 def steal_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    if facts.steal_floor is not None and facts.steal_by_core:
+        return _steal_above_floor(facts, facts.steal_floor, settings)
     return [
         Reason(
             code="steal",
@@ -39,6 +48,27 @@ def steal_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
         for role, share in sorted(facts.steal.items())
         if share > settings.max_steal
     ]
+
+
+def _steal_above_floor(
+    facts: StepFacts, floor: Mapping[int, float], settings: ValiditySettings
+) -> list[Reason]:
+    """Each core whose steal rose more than max_steal above its floor (0 for a core not read)."""
+    reasons = []
+    for role, cores in sorted(facts.steal_by_core.items()):
+        for core, share in sorted(cores.items()):
+            idle = floor.get(core, 0.0)
+            if share - idle <= settings.max_steal:
+                continue
+            text = (
+                f"steal took {share:.1%} of {role} core {core}, {share - idle:.1%} above its "
+                f"idle floor of {idle:.1%} (limit {settings.max_steal:.0%} above it)"
+            )
+            figures = {f"{role}_steal": share, "core": float(core), "floor": idle}
+            reasons.append(
+                Reason(code="steal", text=text, figures={**figures, "limit": settings.max_steal})
+            )
+    return reasons
 
 
 CLIENT_BOUND_RULE = (
