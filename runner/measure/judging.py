@@ -27,7 +27,7 @@ from runner.measure.cpu_accounting import CounterReading, Interference, interfer
 from runner.measure.k6 import K6Metrics
 from runner.measure.usage import Sample
 from runner.measure.validity import StepFacts, Validity, ValiditySettings, judge_step
-from runner.records.results import StepResult
+from runner.records.results import ClientCeiling, StepResult
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,14 @@ class Judging:
     """What judging a step needs besides its own window."""
 
     settings: ValiditySettings
-    ceiling_rps: float | None = None  # k6 against the minimal responder (runner.measure.ceiling)
+    ceiling: ClientCeiling | None = (
+        None  # k6 against the minimal responder (runner.measure.ceiling)
+    )
     previous: StepResult | None = None  # same target and repetition, the next lower level
+
+    def ceiling_rps(self, vus: int) -> float | None:
+        """k6's ceiling with the step's virtual users (runner.measure.ceiling.levels)."""
+        return self.ceiling.rps_at(vus) if self.ceiling is not None else None
 
 
 @dataclass(frozen=True)
@@ -137,19 +143,23 @@ def step_facts(
 
 
 def judged(
-    result: StepResult, metrics: K6Metrics, found: Sequence[Interference], judging: Judging
+    result: StepResult,
+    metrics: K6Metrics,
+    found: Sequence[Interference],
+    judging: Judging,
+    vus: int | None = None,
 ) -> StepResult:
-    """The step with its verdict; `client_bound` says what the client-bound rule said."""
-    facts = step_facts(result, metrics, found, judging.ceiling_rps)
+    """The step with its verdict, against k6's ceiling at the `vus` it drove (default: its
+    level); `client_bound` says what the client-bound rule said."""
+    ceiling_rps = judging.ceiling_rps(vus or result.level)
+    facts = step_facts(result, metrics, found, ceiling_rps)
     previous = step_facts(judging.previous) if judging.previous is not None else None
     validity = judge_step(facts, judging.settings, previous)
     return result.model_copy(
         update={
             "validity": validity,
             "client_bound": is_client_bound(validity),
-            "client_ceiling_share": round(result.rps / judging.ceiling_rps, 4)
-            if judging.ceiling_rps
-            else None,
+            "client_ceiling_share": round(result.rps / ceiling_rps, 4) if ceiling_rps else None,
         }
     )
 

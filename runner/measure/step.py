@@ -11,6 +11,7 @@ from typing import Any
 from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
+from runner.measure.ceiling.levels import step_vus
 from runner.measure.judging import Judging, core_sets, judged, window_interference
 from runner.measure.server import ServerHandle
 from runner.measure.step_load import (
@@ -118,7 +119,8 @@ def run_step(
     # This machine's cores: the server's tree is judged there only when it runs here.
     sets = core_sets(experiment, server_sampled=bool(roots))
     found = window_interference(loaded.counters, samples, window_start, window_end, sets)
-    return judged(result, metrics, found, judging or Judging(experiment.validity))
+    vus = step_vus(load, step.level)
+    return judged(result, metrics, found, judging or Judging(experiment.validity), vus)
 
 
 def _with_split(

@@ -292,7 +292,7 @@ def ceiling_note(record: RunRecord) -> str:
             low, high = f"{min(known):.0%}", f"{max(known):.0%}"
             parts.append(f"{label} {low}" if low == high else f"{label} {low} to {high}")
     shares_text = f" Throughput as a share of it: {'; '.join(parts)}." if parts else ""
-    return f"k6's ceiling on this machine: {fmt.rps(ceiling.rps)} RPS ({how}).{shares_text}"
+    return f"k6's ceiling on this machine: {ceiling.levels_text()} ({how}).{shares_text}"
 
 
 def validity_rules(record: RunRecord) -> list[str]:

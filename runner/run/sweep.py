@@ -89,7 +89,7 @@ def run_experiment(
             shared = SweepSetup(
                 script, database_env, server_commands, k6_path, run_dir, progress, store, hosts
             )
-            judging = Judging(experiment.validity, ceiling.rps if ceiling else None)
+            judging = Judging(experiment.validity, ceiling)
             _run_steps(todo, shared, server_timings, measured, judging)
         complete = True
     finally:
