@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runner.analysis.cells import Cell, group_cells
 from runner.analysis.curve import Curve, breaking_rule, curve_of, saturation_rule
@@ -12,6 +12,7 @@ from runner.analysis.findings import (
     failure_findings,
     target_findings,
 )
+from runner.analysis.floors import floor_cells, floor_findings
 from runner.analysis.left_out import left_out_text, with_left_out
 from runner.analysis.verdicts import Verdict, winner_at, winner_rule
 from runner.config.experiment import ReportSettings
@@ -39,6 +40,9 @@ class Analysis:
     measured: frozenset[tuple[str, int]] = frozenset()
     # The step-validity thresholds: which percentiles a cell's requests support.
     validity: ValiditySettings = field(default_factory=ValiditySettings)
+    # (target, level) -> a cell of client-bound steps where no valid step gives one: its
+    # throughput is a floor for the server's (runner.analysis.floors); kept out of `cells`.
+    floors: dict[tuple[str, int], Cell] = field(default_factory=dict)
 
     @property
     def level_name(self) -> str:
@@ -52,6 +56,10 @@ class Analysis:
     def cell(self, target: str, level: int) -> Cell | None:
         return self.cells.get((target, level))
 
+    def floor(self, target: str, level: int) -> Cell | None:
+        """The target's floor at `level`, where it has no valid cell there."""
+        return self.floors.get((target, level))
+
     def series(self, target: str) -> list[Cell]:
         return [c for level in self.levels if (c := self.cell(target, level)) is not None]
 
@@ -64,6 +72,7 @@ def analyze(record: RunRecord) -> Analysis:
     targets = list(experiment.targets)
     labels = {name: experiment.label(name) for name in targets}
     cells = group_cells(record.steps, settings.confidence)
+    floors = floor_cells(record.steps, cells, settings.confidence)
     levels = sorted({s.level for s in record.steps} | set(experiment.levels()))
     steps_of = {t: [s for s in record.steps if s.target == t] for t in targets}
     curves = {
@@ -73,6 +82,7 @@ def analyze(record: RunRecord) -> Analysis:
     findings = [
         line for t in targets for line in target_findings(labels[t], curves[t], steps_of[t], model)
     ]
+    findings += floor_findings(floors, model.unit)
     findings += client_findings(record) + failure_findings(record)
     return Analysis(
         targets=targets,
@@ -80,12 +90,15 @@ def analyze(record: RunRecord) -> Analysis:
         levels=levels,
         settings=settings,
         cells=cells,
-        winners={level: _winner(level, cells, record.steps, settings, model) for level in levels},
+        winners={
+            level: _winner(level, (cells, floors), record.steps, settings, model)
+            for level in levels
+        },
         breaking_points={t: _noted(curves[t].breaking, steps_of[t], model) for t in targets},
         saturation={t: _noted(curves[t].knee, steps_of[t], model) for t in targets},
         findings=findings,
         recommendations=comparison_findings(
-            curves, labels, settings, left_out_text(record.steps, model)
+            curves, labels, settings, left_out_text(record.steps, model), floors
         ),
         model=model,
         validity=experiment.validity,
@@ -96,21 +109,24 @@ def analyze(record: RunRecord) -> Analysis:
         },
         curves=curves,
         measured=frozenset((s.target, s.level) for s in record.steps),
+        floors=floors,
     )
 
 
 def _noted(verdict: Verdict, steps: list[StepResult], model: LoadModel) -> Verdict:
     """The verdict with the target's invalid steps it left out named in its text."""
-    return Verdict(verdict.target, verdict.level, with_left_out(verdict.text, steps, model))
+    return replace(verdict, text=with_left_out(verdict.text, steps, model))
 
 
 def _winner(
     level: int,
-    cells: dict[tuple[str, int], Cell],
+    cells_and_floors: tuple[dict[tuple[str, int], Cell], dict[tuple[str, int], Cell]],
     steps: list[StepResult],
     settings: ReportSettings,
     model: LoadModel,
 ) -> Verdict:
+    cells, floors = cells_and_floors
     at_level = [c for (_t, lv), c in cells.items() if lv == level]
-    verdict = winner_at(level, at_level, settings, model)
+    floored = [c for (_t, lv), c in floors.items() if lv == level]
+    verdict = winner_at(level, at_level, settings, model, floored)
     return _noted(verdict, [s for s in steps if s.level == level], model)

@@ -42,6 +42,10 @@ class Cell:
     # successful RPS / (median server CPU % of one core / 100); None when CPU was not measured.
     rps_per_core: float | None = None
     fewest_requests: int | None = None  # of any repetition: which percentiles it supports
+    # From client-bound steps only (runner.analysis.floors): the throughput is a floor for the
+    # server's, and nothing else in the cell may be read as the server's.
+    floor: bool = False
+    floor_reason: str = ""
 
 
 def efficiency(ok_rps: float, cpu_percent: float | None) -> float | None:
