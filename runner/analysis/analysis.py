@@ -129,4 +129,6 @@ def _winner(
     at_level = [c for (_t, lv), c in cells.items() if lv == level]
     floored = [c for (_t, lv), c in floors.items() if lv == level]
     verdict = winner_at(level, at_level, settings, model, floored)
-    return _noted(verdict, [s for s in steps if s.level == level], model)
+    # A floor's steps are not left out of the winner: they rank as floors.
+    used = [s for s in steps if s.level == level and (s.target, level) not in floors]
+    return _noted(verdict, used, model)
