@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from runner.analysis import analyze
+from runner.analysis import Cell, analyze
 from runner.config.load_model import OPEN
 from runner.records.results import StepResult
+from runner.report.matrix_hosts import Hosts, Peak, ranking_sentence
 from tests.factories import record, step
 
 
@@ -94,3 +95,44 @@ def test_under_the_open_model_floors_are_not_ranked_on_latency() -> None:
     winner = analysis.winners[100]
     assert winner.target == "c" and winner.figure == "p95 latency"
     assert winner.unranked == ("a",) and "not ranked: a ≥ 100 RPS" in winner.text
+
+
+def _peak(name: str, found: StepResult) -> Peak:
+    analysis = analyze(record([found]))
+    cell = analysis.cell(found.target, found.level) or analysis.floor(found.target, found.level)
+    assert cell is not None
+    return Peak(name, "A", cell).named(name)
+
+
+def test_the_matrix_names_a_highest_job_by_the_same_censored_rules() -> None:
+    hosts = Hosts([], [], False)
+    above = [
+        _peak("workers=1", floor("api", 10, 10_118)),
+        _peak("workers=2", step("api", 10, 3_148)),
+    ]
+    sentence = ranking_sentence("api", above, hosts)
+    assert "workers=1: ≥ 10,118 RPS" in sentence
+    assert "Highest: workers=1, at least +221.4% successful RPS" in sentence
+    below = [
+        _peak("workers=1", floor("api", 10, 3_000)),
+        _peak("workers=2", step("api", 10, 3_148)),
+    ]
+    assert "No highest job: cannot rank" in ranking_sentence("api", below, hosts)
+    # Issue 20: 3,435 against 3,148 RPS from one run each is provisional, as in the Summary;
+    # with repetitions whose noise hides the lead, no job is named.
+    close = [_peak("workers=1", step("api", 10, 3_435)), _peak("workers=2", step("api", 10, 3_148))]
+    assert "Highest: workers=1, +9.1% successful RPS (provisional: 1 run)." in ranking_sentence(
+        "api", close, hosts
+    )
+    noisy = [
+        Peak(f"workers={n}", "A", cell).named(f"workers={n}")
+        for n, cell in enumerate(_noisy_cells(), 1)
+    ]
+    assert "No highest job: no significant difference" in ranking_sentence("api", noisy, hosts)
+
+
+def _noisy_cells() -> list[Cell]:
+    steps = [step("a", 10, rps, rep) for rep, rps in enumerate([3_435, 2_900, 3_300], 1)]
+    steps += [step("b", 10, rps, rep) for rep, rps in enumerate([3_148, 3_400, 2_950], 1)]
+    analysis = analyze(record(steps))
+    return [c for t in ("a", "b") if (c := analysis.cell(t, 10)) is not None]

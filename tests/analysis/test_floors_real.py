@@ -37,9 +37,8 @@ def test_a_target_k6_cannot_saturate_is_a_floor_ranked_above_a_slower_one(
     assert result.returncode == 0, result.stderr
     run = load_run(tmp_path / "run")
     ceiling = run.provenance.client_ceiling
-    if ceiling is None:
-        pytest.skip("k6's ceiling was disturbed by other work on this machine")
-    assert sorted(ceiling.levels) == [10, 20]  # measured at the sweep's own levels
+    if ceiling is not None:  # None: disturbed by other work, k6's CPU alone judged the steps
+        assert sorted(ceiling.levels) == [10, 20]  # measured at the sweep's own levels
     analysis = analyze(run)
     report = (tmp_path / "run" / "report.md").read_text()
     for level in (10, 20):
