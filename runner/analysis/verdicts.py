@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
-from runner.analysis.floors import figure_text
+from runner.analysis.floors import FLOOR_REASON, figure_text
 from runner.analysis.significance import welch_p_value
 from runner.analysis.statistics import Spread
 from runner.config.experiment import ReportSettings
@@ -112,20 +112,23 @@ def _lead(
         lead = b.median / a.median - 1 if a.median > 0 else math.inf
     name, at_least = figure_name(model), best.floor
     shown = ("at least " if at_least else "") + f"{fmt.change(lead)} {name}"
-    if best.floor:
-        shown += f" ({figure_text(best)})"
+    # A floor's lead says which figure is the floor: "≥ 10,118 RPS: k6's limit; ...".
+    floor = f"≥ {fmt.rps(best.ok_rps.median)} RPS: {FLOOR_REASON}" if at_least else ""
     decided = Verdict(None, level, "", figure=name, lead=lead, at_least=at_least)
     if best.runs < 2 or second.runs < 2:
         if lead < settings.min_effect:
-            return replace(decided, text=f"no clear difference ({best.label} {shown}, 1 run)")
-        text = f"{best.label}, {shown} (provisional: 1 run)"
+            why = ", ".join(filter(None, [floor, "1 run"]))
+            return replace(decided, text=f"no clear difference ({best.label} {shown}, {why})")
+        why = "; ".join(filter(None, [floor, "provisional: 1 run"]))
+        text = f"{best.label}, {shown} ({why})"
         return replace(decided, target=best.target, text=text, provisional=True)
     p_value = welch_p_value(a.values, b.values)
-    p_text = fmt.p_value(p_value)
+    why = "; ".join(filter(None, [floor, fmt.p_value(p_value)]))
     decided = replace(decided, p_value=p_value)
     if lead < settings.min_effect or p_value >= 1 - settings.confidence:
-        return replace(decided, text=f"no significant difference ({best.label} {shown}, {p_text})")
-    return replace(decided, target=best.target, text=f"{best.label}, {shown} ({p_text})")
+        text = f"no significant difference ({best.label} {shown}, {why.replace('; ', ', ')})"
+        return replace(decided, text=text)
+    return replace(decided, target=best.target, text=f"{best.label}, {shown} ({why})")
 
 
 FLOOR_RULE = (

@@ -204,6 +204,8 @@ def measure(
                 k6_path, port, responder.pid, (server_cpus, client_cpus), vus, work_dir
             )
             figures[vus], worst = round(rps, 1), max(worst, other)
+            if worst > MAX_INTERFERENCE:
+                break  # disturbed: the whole measurement is discarded, so stop here
     finally:
         launch.stop_group(responder, 3.0)
     return ClientCeiling(
