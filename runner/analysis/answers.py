@@ -23,6 +23,7 @@ class Outcome(Enum):
     TIED = "tied"  # two or more ranked, no winner declared (lead too small or not significant)
     ALONE = "alone"  # one target ranked: nothing to compare
     EMPTY = "empty"  # no valid step at this level
+    CANNOT_RANK = "cannot rank"  # a floor below the leader may be above it (runner.analysis.floors)
 
 
 class Bound(Enum):
@@ -78,26 +79,32 @@ def level_answers(analysis: Analysis) -> list[LevelAnswer]:
 
 
 def answer_at(analysis: Analysis, level: int) -> LevelAnswer:
-    """The one place that reads a level's Verdict and cells into a LevelAnswer."""
+    """The one place that reads a level's Verdict, cells and floors into a LevelAnswer. Under
+    the closed model a floor (a client-bound cell: k6's limit) ranks as its Verdict ranked it;
+    under the open model floors are not ranked."""
     model = analysis.model
     cells = [c for t in analysis.targets if (c := analysis.cell(t, level)) is not None]
+    if not model.fixed_rate:
+        cells += [f for t in analysis.targets if (f := analysis.floor(t, level)) is not None]
     ranked = sorted(
         cells, key=lambda c: winner_metric(c, model).median, reverse=model.higher_is_better
     )
+    in_ranking = {c.target for c in ranked}
     unranked = tuple(
-        t
-        for t in analysis.targets
-        if (t, level) in analysis.measured and analysis.cell(t, level) is None
+        t for t in analysis.targets if (t, level) in analysis.measured and t not in in_ranking
     )
     if len(ranked) < 2:
         outcome = Outcome.ALONE if ranked else Outcome.EMPTY
         return LevelAnswer(level, outcome, ranked[0] if ranked else None, unranked=unranked)
     verdict = analysis.winners.get(level)
     won = verdict is not None and verdict.target == ranked[0].target
+    outcome = Outcome.WON if won else Outcome.TIED
+    if not won and verdict is not None and verdict.unranked and not model.fixed_rate:
+        outcome = Outcome.CANNOT_RANK
     leader, runner_up = ranked[0], ranked[1]
     return LevelAnswer(
         level=level,
-        outcome=Outcome.WON if won else Outcome.TIED,
+        outcome=outcome,
         leader=leader,
         runner_up=runner_up,
         ratio=_ratio(analysis, leader, runner_up),
@@ -120,7 +127,8 @@ def _ratio(analysis: Analysis, leader: Cell, runner_up: Cell) -> Ratio | None:
 
 def _bound(leader: Cell, runner_up: Cell) -> Bound:
     """A client-bound cell's throughput is a floor of what its server can do."""
-    floors = (leader.client_bound, runner_up.client_bound)
+    # A floor cell, or a client-bound one that counts (a run stored before validity was judged).
+    floors = (leader.floor or leader.client_bound, runner_up.floor or runner_up.client_bound)
     return {
         (False, False): Bound.EXACT,
         (True, False): Bound.AT_LEAST,

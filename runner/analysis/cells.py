@@ -44,6 +44,10 @@ class Cell:
     fewest_requests: int | None = None  # of any repetition: which percentiles it supports
     # Open model: a repetition could not hold the offered rate (the step rule rate_not_held).
     rate_not_held: bool = False
+    # From client-bound steps only (runner.analysis.floors): the throughput is a floor for the
+    # server's, and nothing else in the cell may be read as the server's.
+    floor: bool = False
+    floor_reason: str = ""
 
 
 def efficiency(ok_rps: float, cpu_percent: float | None) -> float | None:

@@ -28,7 +28,7 @@ from runner.measure.k6 import K6Metrics
 from runner.measure.stalls import StallFigures
 from runner.measure.usage import Sample
 from runner.measure.validity import StepFacts, StepStalls, Validity, ValiditySettings, judge_step
-from runner.records.results import StepResult
+from runner.records.results import ClientCeiling, StepResult
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,18 @@ class Judging:
     """What judging a step needs besides its own window."""
 
     settings: ValiditySettings
-    ceiling_rps: float | None = None  # k6 against the minimal responder (runner.measure.ceiling)
+    ceiling: ClientCeiling | None = (
+        None  # k6 against the minimal responder (runner.measure.ceiling)
+    )
     previous: StepResult | None = None  # same target and repetition, the next lower level
     # The target's requests served at once and what sets it (Target.concurrency_bound).
     concurrency: tuple[int, str] | None = None
     # Each core's steal with nothing running, measured at the run's start (None: not measured).
     steal_floor: Mapping[int, float] | None = None
+
+    def ceiling_rps(self, vus: int) -> float | None:
+        """k6's ceiling with the step's virtual users (runner.measure.ceiling.levels)."""
+        return self.ceiling.rps_at(vus) if self.ceiling is not None else None
 
 
 @dataclass(frozen=True)
@@ -187,11 +193,17 @@ def _server_cores_busy(found: Sequence[Interference]) -> float | None:
 
 
 def judged(
-    result: StepResult, metrics: K6Metrics, found: Sequence[Interference], judging: Judging
+    result: StepResult,
+    metrics: K6Metrics,
+    found: Sequence[Interference],
+    judging: Judging,
+    vus: int | None = None,
 ) -> StepResult:
-    """The step with its verdict; `client_bound` says what the client-bound rule said."""
+    """The step with its verdict, against k6's ceiling at the `vus` it drove (default: its
+    level); `client_bound` says what the client-bound rule said."""
+    ceiling_rps = judging.ceiling_rps(vus or result.level)
     facts = step_facts(
-        result, metrics, found, judging.ceiling_rps, judging.concurrency, judging.steal_floor
+        result, metrics, found, ceiling_rps, judging.concurrency, judging.steal_floor
     )
     lower = judging.previous
     previous = step_facts(lower, concurrency=judging.concurrency) if lower else None
@@ -200,9 +212,7 @@ def judged(
         update={
             "validity": validity,
             "client_bound": is_client_bound(validity),
-            "client_ceiling_share": round(result.rps / judging.ceiling_rps, 4)
-            if judging.ceiling_rps
-            else None,
+            "client_ceiling_share": round(result.rps / ceiling_rps, 4) if ceiling_rps else None,
         }
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
+from runner.measure.ceiling.levels import step_vus
 from runner.measure.judging import Judging, core_sets, judged, window_interference
 from runner.measure.server import ServerHandle
 from runner.measure.stalls import StallProbe
@@ -126,7 +127,7 @@ def run_step(
     found = window_interference(loaded.counters, samples, window_start, window_end, sets)
     bound = experiment.targets[step.target].concurrency_bound
     judging = replace(judging or Judging(experiment.validity), concurrency=bound)
-    return judged(result, metrics, found, judging)
+    return judged(result, metrics, found, judging, step_vus(load, step.level))
 
 
 def _with_split(

@@ -8,6 +8,8 @@ trials and outcomes in runner.records.capacity. Every type is importable from he
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Literal
 
 from pydantic import Field
@@ -78,9 +80,18 @@ class LoadDestination(Record):
 
 
 class ClientCeiling(Record):
-    """k6's throughput against the minimal responder, on the run's pinning (runner.measure.ceiling)."""
+    """k6's throughput against the minimal responder, on the run's pinning (runner.measure.ceiling),
+    per number of virtual users: k6 does less per request with few users than with many."""
 
-    rps: float
+    rps: float = Field(
+        description="The highest of the per-level figures (before per-level ceilings: the "
+        "figure at 64 virtual users, which held for every level)."
+    )
+    levels: dict[int, float] = Field(
+        default_factory=dict,
+        description="Virtual users -> k6's RPS with that many (empty in runs stored before "
+        "per-level ceilings: `rps` holds for every level).",
+    )
     measured_at: float = Field(description="Unix seconds.")
     measure_s: float = Field(description="Seconds the measurement took, start to end.")
     cached: bool = Field(description="Taken from the machine's cache, not measured by this run.")
@@ -92,6 +103,27 @@ class ClientCeiling(Record):
     key: dict[str, str] = Field(
         default_factory=dict, description="What it holds for: CPU, cores, k6 version, pinning."
     )
+
+    def levels_text(self) -> str:
+        """'12,870 at 10, 10,057 at 64 virtual users (RPS)'; one figure for older runs'."""
+        if not self.levels:
+            return f"{self.rps:,.0f} RPS"
+        parts = [f"{rps:,.0f} at {vus:,}" for vus, rps in sorted(self.levels.items())]
+        return f"{', '.join(parts)} virtual users (RPS)"
+
+    def rps_at(self, vus: int) -> float:
+        """k6's ceiling with `vus` virtual users: linear in log(users) between the measured
+        levels, the nearest measured figure outside them."""
+        points = sorted(self.levels.items())
+        if not points:
+            return self.rps
+        if vus <= points[0][0]:
+            return points[0][1]
+        for (low, low_rps), (high, high_rps) in itertools.pairwise(points):
+            if vus <= high:
+                share = math.log(vus / low) / math.log(high / low)
+                return low_rps + share * (high_rps - low_rps)
+        return points[-1][1]
 
 
 class StepOrder(Record):

@@ -16,6 +16,7 @@ from itertools import groupby
 from runner.analysis import Analysis
 from runner.analysis import formatting as fmt
 from runner.analysis.answers import Bound, LevelAnswer, Outcome, level_answers
+from runner.analysis.floors import figure_text
 from runner.analysis.left_out import invalid_reasons
 from runner.analysis.significance import confidence_text
 
@@ -113,8 +114,15 @@ def _stretch(analysis: Analysis, group: list[LevelAnswer]) -> str:
     leader = analysis.labels[first.leader.target] if first.leader else ""
     if first.outcome is Outcome.ALONE:
         return f"only {leader} has a valid step"
-    assert first.runner_up is not None  # WON and TIED rank two
+    assert first.runner_up is not None  # WON, TIED and CANNOT_RANK rank two
     runner_up = analysis.labels[first.runner_up.target]
+    if first.outcome is Outcome.CANNOT_RANK:
+        pair = " and ".join(
+            f"{analysis.labels[c.target]} {figure_text(c).removeprefix(c.label).strip()}"
+            for c in (first.leader, first.runner_up)
+            if c
+        )
+        return f"cannot rank {pair}: k6, not the server, set a floor"
     if first.outcome is Outcome.TIED:
         return _tie(analysis, group, leader, runner_up)
     if any(a.ratio is None for a in group) or first.bound is Bound.UNKNOWN:

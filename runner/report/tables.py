@@ -13,6 +13,7 @@ from runner.analysis import Analysis
 from runner.analysis import formatting as fmt
 from runner.measure.validity import ValiditySettings, rule_texts, withheld_cell
 from runner.records.results import Failure, RunRecord, StepResult
+from runner.report.floor_cells import absent_cells, floor_note
 
 # A value in a table: text in the formatted tables, raw numbers in the CSV files (None: blank).
 CellValue = str | int | float | bool | None
@@ -71,8 +72,7 @@ def summary_table(analysis: Analysis) -> Table:
         for target in analysis.targets:
             cell = analysis.cell(target, level)
             if cell is None:
-                absent = "no valid step" if (target, level) in analysis.measured else "n/a"
-                row += [absent] * (4 if open_model else 3)
+                row += absent_cells(analysis, target, level)
                 continue
             p99 = percentile(cell.p99.median, 0.99, cell.fewest_requests, analysis.validity)
             row += [fmt.rps(cell.rps.median), p99, fmt.percent(cell.error_rate)]
@@ -94,10 +94,10 @@ SUMMARY_NOTE = (
 
 def summary_note(analysis: Analysis) -> str:
     if not analysis.model.fixed_rate:
-        return SUMMARY_NOTE
+        return SUMMARY_NOTE + floor_note(analysis)
     return (
         SUMMARY_NOTE + " Dropped: requests k6 could not start on schedule because every allowed "
-        "virtual user was still waiting for the server (open model)."
+        "virtual user was still waiting for the server (open model)." + floor_note(analysis)
     )
 
 
@@ -219,7 +219,7 @@ def ceiling_note(record: RunRecord) -> str:
             low, high = f"{min(known):.0%}", f"{max(known):.0%}"
             parts.append(f"{label} {low}" if low == high else f"{label} {low} to {high}")
     shares_text = f" Throughput as a share of it: {'; '.join(parts)}." if parts else ""
-    return f"k6's ceiling on this machine: {fmt.rps(ceiling.rps)} RPS ({how}).{shares_text}"
+    return f"k6's ceiling on this machine: {ceiling.levels_text()} ({how}).{shares_text}"
 
 
 def validity_rules(record: RunRecord) -> list[str]:

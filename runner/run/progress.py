@@ -27,6 +27,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from runner.analysis.floors import FLOOR_REASON, is_floor_step
+from runner.analysis.left_out import invalid_reasons
 from runner.config.experiment.experiment import used_hosts
 from runner.config.experiment.servers import SERVER_SETTINGS
 from runner.records.redact import redact_text
@@ -210,21 +212,32 @@ class SweepProgress:
             "errors",
             "server CPU",
             "memory",
+            "valid",
         ):
-            table.add_column(column, justify="left" if column == "target" else "right")
+            table.add_column(column, justify="left" if column in ("target", "valid") else "right")
         for s in self.results:
             table.add_row(
                 escape(s.label),
                 str(s.level),
                 str(s.repetition),
-                f"{s.rps:,.0f}",
+                ("≥ " if is_floor_step(s) else "") + f"{s.rps:,.0f}",
                 f"{s.latency_ms.p95:.2f}",
                 f"{s.latency_ms.p99:.2f}",
                 f"{s.error_rate:.2%}",
                 f"{s.cpu_percent.avg:.0f}% of one core" if s.cpu_percent else "not sampled",
                 f"{s.memory_mib.max:.0f} MiB" if s.memory_mib else "not sampled",
+                validity_mark(s),
             )
         return table
+
+
+def validity_mark(step: StepResult) -> str:
+    """As the report marks a step: 'yes', 'floor (k6's limit)', or 'no (interference)'."""
+    if is_floor_step(step):
+        return f"floor ({FLOOR_REASON})"
+    if step.validity is None or step.validity.valid:
+        return "yes"
+    return f"no ({', '.join(invalid_reasons(step))})"
 
 
 def live_line(view: LiveView) -> str:

@@ -96,9 +96,7 @@ def run_experiment(
                     f"Resuming {run_dir}: {len(done)} step(s) kept, {len(todo.steps)} to run."
                 )
             judging = Judging(
-                experiment.validity,
-                ceiling.rps if ceiling else None,
-                steal_floor=floor.shares if floor else None,
+                experiment.validity, ceiling, steal_floor=floor.shares if floor else None
             )
             with sweep_platform.stall_probe(experiment) as stalls:
                 shared = SweepSetup(script, database_env, server_commands, k6_path, run_dir,

@@ -93,9 +93,9 @@ def test_winner_follows_the_data(quickstart_run: Path) -> None:
         lead = best / second - 1
         label = labels[ranked[0]["target"]]
         if lead >= min_effect:
-            expected = f"{label}, {fmt.change(lead)} (provisional: 1 run)"
+            expected = f"{label}, {fmt.change(lead)} successful RPS (provisional: 1 run)"
         else:
-            expected = f"no clear difference ({label} {fmt.change(lead)}, 1 run)"
+            expected = f"no clear difference ({label} {fmt.change(lead)} successful RPS, 1 run)"
         assert row[-1] == expected
 
 

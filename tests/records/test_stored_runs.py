@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.analysis.verdicts import FLOOR_RULE
 from runner.config.experiment import Experiment, stored_experiment
 from runner.errors import UserError
 from runner.records.results import SCHEMA_VERSION
@@ -134,6 +135,14 @@ def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
         "Welch t-test on that figure",
         "Welch t-test on the logarithms of that figure (on the ratio of the two, as in the "
         "compare gate)",
+    )
+    # Issue 20: every winner names the figure its lead is on; the rule says how floors rank.
+    before_report = re.sub(
+        r"(\| [^|]*[+-][\d,.]+%)( \(|, 1 run\))", r"\1 successful RPS\2", before_report
+    )
+    before_report = before_report.replace(
+        "marked provisional.",
+        f"marked provisional. The lead is on the figure the winner names. {FLOOR_RULE}",
     )
     after_report = _without_schema3_changes(_without_stall_columns(after))
     before_report, after_report = (

@@ -86,7 +86,8 @@ def test_a_provisional_tie_names_the_lead_and_what_a_win_needs() -> None:
 
 def test_left_out_steps_and_unranked_targets_are_caveats() -> None:
     steps = [step("a", 10, 4_000), step("b", 10, 2_000)]
-    steps += [step("a", 20, 4_000), step("b", 20, 9_000, invalid="client_bound")]
+    # Invalid for steal, not client-bound: a client-bound step would rank as a floor.
+    steps += [step("a", 20, 4_000), step("b", 20, 9_000, invalid="steal")]
     steps += [step("a", 30, 4_000, invalid="interference")]
     steps += [step("b", 30, 2_000, invalid="interference")]
     failure = Failure(target="c", label="Django ASGI", stage="start", message="did not start")
@@ -97,7 +98,7 @@ def test_left_out_steps_and_unranked_targets_are_caveats() -> None:
     )
     assert caveats == (
         "Provisional at c=10: fewer than 2 valid runs a side; 3 of 6 steps left out as invalid "
-        "(interference 2, client-bound 1); no valid step at c=30; not ranked where it had no "
+        "(interference 2, steal 1); no valid step at c=30; not ranked where it had no "
         "valid step: Django WSGI at c=20; not measured: Django ASGI."
     )
 
@@ -136,3 +137,16 @@ def test_nothing_valid_says_so_once() -> None:
         "No target has a valid step: there is nothing to rank.",
         "2 of 2 steps left out as invalid (interference 1, steal 1).",
     ]
+
+
+def test_a_floor_above_the_others_wins_at_least_and_one_below_cannot_rank() -> None:
+    """A client-bound step is k6's limit, a floor for its server: above the other's figure it
+    wins "at least"; below it, neither can be ranked over the other."""
+    steps = [step("a", 10, 4_000), step("b", 10, 9_000, invalid="client_bound")]
+    steps += [step("a", 20, 9_000), step("b", 20, 4_000, invalid="client_bound")]
+    first, _caveats = lines_of(steps)
+    assert first == (
+        "c=10: Django WSGI served at least 2.25x the successful RPS of FastAPI; "
+        "c=20: cannot rank FastAPI 9,000 RPS and Django WSGI ≥ 4,000 RPS (k6's limit): "
+        "k6, not the server, set a floor."
+    )
