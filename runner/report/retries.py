@@ -31,13 +31,14 @@ STOPPED_WORDS = {
 
 def retries_text(record: RunRecord) -> str:
     """'2 steps needed a retry (3 attempts in all); 1 was valid on a later attempt; 1 stayed
-    invalid: ...'; '' when no step was retried and none stayed invalid for a passing cause."""
+    invalid: ...'; '' when no step was retried (runs before retries, `retry.max_attempts: 1`:
+    the verdicts already name the invalid steps they left out)."""
     attempts: dict[StepKey, list[StepResult]] = defaultdict(list)
     for step in record.steps:
         attempts[step.key].append(step)
     retried = {key: tried for key, tried in attempts.items() if len(tried) > 1}
     stayed = [s for s in one_attempt_per_key(record.steps) if disturbed(s)]
-    if not retried and not stayed:
+    if not retried:
         return ""
     model = record.experiment.load.kind
     recovered = sum(any(valid_for_verdicts(s) for s in tried) for tried in retried.values())

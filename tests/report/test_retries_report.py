@@ -59,3 +59,11 @@ def test_auto_rounds_are_tabled_per_level(tmp_path: Path) -> None:
     )
     assert "Repetitions: auto. Each round measured every target" in report
     assert "auto: 3 to 10 rounds per level within 10m" in report
+
+
+def test_invalid_steps_never_retried_are_not_a_retries_paragraph(tmp_path: Path) -> None:
+    """A run stored before retries (or with them off): its invalid steps are named where the
+    verdicts leave them out, not again as retries that never happened."""
+    steps = [step("a", 10, 100), step("b", 10, 90, invalid="steal")]
+    run = write_synthetic(tmp_path / "run", record(steps))
+    assert "Retries" not in (run / "report.md").read_text()
