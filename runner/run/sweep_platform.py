@@ -30,10 +30,14 @@ def all_here(experiment: Experiment) -> bool:
 
 def steal_floor(experiment: Experiment, run_dir: Path, resumed: bool) -> StealFloor | None:
     """This machine's steal with nothing of ours running (call it holding the machine lock,
-    before anything starts); a resumed run keeps the floor its first steps were judged by."""
+    before anything starts); a resumed run keeps the floor its first steps were judged by;
+    None when no rule would read it."""
     if resumed:
         return load_run(run_dir).provenance.steal_floor
-    return measure_steal_floor(measured_cores(experiment)) if all_here(experiment) else None
+    # No steal limit (max_steal 100%): no rule reads a floor, so the run does not wait for one.
+    if experiment.validity.max_steal >= 1.0 or not all_here(experiment):
+        return None
+    return measure_steal_floor(measured_cores(experiment))
 
 
 @contextlib.contextmanager

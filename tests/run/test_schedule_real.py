@@ -102,7 +102,8 @@ def test_auto_stops_at_the_minimum_for_targets_3x_apart(tmp_path: Path) -> None:
 
 @TWO_CORES
 def test_auto_twins_never_name_a_winner(tmp_path: Path) -> None:
-    record = auto_run(tmp_path, "targets.heavy.env.WEIGHTED_BUSY_MS='1'")
+    # At most 4 rounds: equivalence or the maximum, either way no winner.
+    record = auto_run(tmp_path, "targets.heavy.env.WEIGHTED_BUSY_MS='1'", "auto_repetitions.max=4")
     (level,) = record.provenance.rounds
     assert level.stopped in ("equivalent", "max rounds"), level
     assert analyze(record).winners[4].target is None
