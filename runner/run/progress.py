@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from runner.analysis import formatting as fmt
 from runner.analysis.floors import FLOOR_REASON, is_floor_step
 from runner.analysis.left_out import invalid_reasons
 from runner.config.experiment.experiment import used_hosts
@@ -219,7 +220,7 @@ class SweepProgress:
             table.add_row(
                 escape(s.label),
                 str(s.level),
-                str(s.repetition),
+                fmt.repetition(s.repetition, s.attempt),
                 ("≥ " if is_floor_step(s) else "") + f"{s.rps:,.0f}",
                 f"{s.latency_ms.p95:.2f}",
                 f"{s.latency_ms.p99:.2f}",
