@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from runner.analysis.cells import Cell, group_cells
+from runner.analysis.floors import floor_cells
 from runner.analysis.left_out import one_attempt_per_key
 from runner.analysis.settling import SettlingRule, settle
 from runner.analysis.verdicts import winner_metric
@@ -72,14 +73,17 @@ class Rounds:
             return LevelRounds(level=level, rounds=done, stopped="one target", text="one target")
         if done >= auto.min:
             cells = _ranked(level, steps, self.plan)
-            if len(cells) >= 2 and min(cells[0].runs, cells[1].runs) >= 2:
+            # A floor below the leader may be above it (cannot rank), and a floor's ratio is
+            # no estimate of the servers' (no equivalence): more rounds may measure it.
+            undecidable = any(c.floor for c in cells[1:])
+            if len(cells) >= 2 and min(cells[0].runs, cells[1].runs) >= 2 and not undecidable:
                 decided = settle(
                     winner_metric(cells[0], experiment.load.kind).values,
                     winner_metric(cells[1], experiment.load.kind).values,
                     _rule(self.plan),
                     experiment.load.kind.higher_is_better,
                 )
-                if decided.settled:
+                if decided.state == "lead" or (decided.settled and not cells[0].floor):
                     text = f"{cells[0].label}: {decided.text}"
                     if decided.state == "lead":
                         return LevelRounds(level=level, rounds=done, stopped="lead", text=text)
@@ -105,11 +109,16 @@ class Rounds:
 
 
 def _ranked(level: int, steps: Sequence[StepResult], plan: Plan) -> list[Cell]:
-    """The level's cells of valid steps, best first by what decides a winner."""
+    """The level's cells, best first by what decides a winner: valid steps, and (closed model)
+    floors where a target has only client-bound steps, as the Winner column ranks them
+    (runner.analysis.verdicts): a floored target that tops the level must not be left out."""
     experiment = plan.experiment
     model = experiment.load.kind
     at_level = [s for s in one_attempt_per_key(steps) if s.level == level]
-    cells = list(group_cells(at_level, experiment.report.confidence).values())
+    valid = group_cells(at_level, experiment.report.confidence)
+    cells = list(valid.values())
+    if not model.fixed_rate:
+        cells += floor_cells(at_level, valid, experiment.report.confidence).values()
     return sorted(
         cells, key=lambda c: winner_metric(c, model).median, reverse=model.higher_is_better
     )

@@ -31,12 +31,16 @@ class Queued:
     not_before: float = 0.0
 
 
+NOT_SHARES = frozenset({"limit", "floor", "core"})
+
+
 def disturbance_text(entry: StepResult) -> str:
     """'steal 4%': the passing causes that invalidated the step, each with its worst figure."""
     parts = []
     for reason in entry.validity.reasons if entry.validity else []:
         if reason.invalidates and reason.code in PASSING_CAUSES:
-            shares = [value for name, value in reason.figures.items() if name != "limit"]
+            # The shares measured, not the limit, the floor or the core's number.
+            shares = [v for name, v in reason.figures.items() if name not in NOT_SHARES]
             worst = f" {max(shares):.0%}" if shares else ""
             parts.append(f"{reason.code}{worst}")
     return ", ".join(dict.fromkeys(parts))

@@ -158,15 +158,19 @@ def test_auto_rounds_are_shuffled_per_round_from_the_seed() -> None:
     assert build_plan(auto_experiment("order_seed=7")).steps == plan.steps
 
 
-def run_rounds(plan: Plan, rps: dict[str, list[float]]) -> tuple[Rounds, list[StepResult]]:
-    """Every step the schedule gives, fastapi/django_wsgi at the round's rps (no retries)."""
+def run_rounds(
+    plan: Plan, rps: dict[str, list[float]], client_bound: str | None = None
+) -> tuple[Rounds, list[StepResult]]:
+    """Every step the schedule gives, fastapi/django_wsgi at the round's rps (no retries);
+    the `client_bound` target's steps are k6-limited (floors)."""
     schedule = Schedule(plan, plan.experiment.retry, clock=Clock())
     rounds = Rounds(plan, schedule, clock=Clock())
     steps: list[StepResult] = []
     while (taken := schedule.take()) is not None:
         queued = taken[0]
         value = rps[queued.step.target][queued.step.repetition - 1]
-        steps.append(result(queued, rps=value))
+        bound = "client_bound" if queued.step.target == client_bound else None
+        steps.append(result(queued, bound, rps=value))
         rounds.after_step(queued.step.repetition, steps)
     return rounds, steps
 
@@ -190,6 +194,23 @@ def test_identical_twins_stop_on_equivalence_or_at_the_maximum_never_with_a_lead
     rounds, steps = run_rounds(build_plan(auto_experiment()), noisy)
     assert [(s.rounds, s.stopped) for s in rounds.record(complete=True)] == [(5, "max rounds")] * 2
     assert len(steps) == 5 * 4
+
+
+def test_a_floored_leader_is_ranked_as_the_winner_column_ranks_it() -> None:
+    """FastAPI only client-bound (floors at 3x Django's): the level settles on its lead as a
+    floor, as the Winner column names it; a floor is never left out of the decision."""
+    rps = {"fastapi": [3000, 3100, 2950, 3050, 3000], "django_wsgi": [1000, 1020, 990, 1010, 1000]}
+    rounds, _ = run_rounds(build_plan(auto_experiment()), rps, client_bound="fastapi")
+    stopped = rounds.record(complete=True)
+    assert [(s.rounds, s.stopped) for s in stopped] == [(3, "lead"), (3, "lead")]
+    assert all(s.text.startswith("fastapi: lead +") for s in stopped)
+    # A floor below the leader cannot be ranked against it: no decision, to the maximum.
+    below = {
+        "fastapi": [1000, 1020, 990, 1010, 1000],
+        "django_wsgi": [3000, 3100, 2950, 3050, 3000],
+    }
+    rounds, _ = run_rounds(build_plan(auto_experiment()), below, client_bound="fastapi")
+    assert [(s.rounds, s.stopped) for s in rounds.record(True)] == [(5, "max rounds")] * 2
 
 
 def test_the_budget_stops_rounds_that_would_not_end_in_time() -> None:
