@@ -264,6 +264,8 @@ NEVER_INVALID = [
     "validity.littles_law_tolerance=1000",
     "validity.open_rate_floor=0",
     "validity.near_limit=0",
+    "validity.max_stall_share=1",
+    "validity.stall_tail_share=1000",
     "validity.measure_ceiling=never",
 ]
 

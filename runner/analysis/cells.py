@@ -42,6 +42,12 @@ class Cell:
     # successful RPS / (median server CPU % of one core / 100); None when CPU was not measured.
     rps_per_core: float | None = None
     fewest_requests: int | None = None  # of any repetition: which percentiles it supports
+    # Open model: a repetition could not hold the offered rate (the step rule rate_not_held).
+    rate_not_held: bool = False
+    # From client-bound steps only (runner.analysis.floors): the throughput is a floor for the
+    # server's, and nothing else in the cell may be read as the server's.
+    floor: bool = False
+    floor_reason: str = ""
 
 
 def efficiency(ok_rps: float, cpu_percent: float | None) -> float | None:
@@ -94,7 +100,13 @@ def make_cell(steps: list[StepResult], confidence: float) -> Cell:
         memory_pss_max_mib=_server_max([s.memory_pss_mib for s in steps]),
         rps_per_core=efficiency(ok_rps.median, cpu_percent),
         fewest_requests=min(s.requests for s in steps),
+        rate_not_held=any(_named(s, "rate_not_held") for s in steps),
     )
+
+
+def _named(step: StepResult, code: str) -> bool:
+    """Whether one of the step's validity reasons has this code."""
+    return step.validity is not None and any(r.code == code for r in step.validity.reasons)
 
 
 def group_cells(steps: list[StepResult], confidence: float) -> dict[tuple[str, int], Cell]:

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
+from runner.analysis.held_rate import could_not_hold_text
 from runner.analysis.significance import welch_p_value
 from runner.analysis.verdicts import Verdict
 from runner.config.experiment import ReportSettings
+from runner.config.load_model import CLOSED, LoadModel
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def _breaking(series: list[Cell], settings: ReportSettings) -> tuple[Verdict, in
 def _break_reason(
     cell: Cell, best_earlier: Cell | None, later: list[Cell], settings: ReportSettings
 ) -> str | None:
+    if cell.rate_not_held:
+        return could_not_hold_text(cell)
     if cell.error_rate > settings.error_threshold:
         return f"error rate {cell.error_rate:.2%} > {settings.error_threshold:.2%}"
     slo = settings.latency_slo_ms
@@ -139,11 +143,12 @@ def _knee(series: list[Cell], peak: Cell | None, settings: ReportSettings) -> Ve
     )
 
 
-def breaking_rule(settings: ReportSettings) -> str:
+def breaking_rule(settings: ReportSettings, model: LoadModel = CLOSED) -> str:
     slo = settings.latency_slo_ms
     latency = f"p95 latency exceeds {slo:g} ms, or " if slo is not None else ""
+    held = "the target could not hold the offered rate, or " if model.fixed_rate else ""
     return (
-        "Breaking point: the first level where the median error rate exceeds "
+        f"Breaking point: the first level where {held}the median error rate exceeds "
         f"{fmt.setting_percent(settings.error_threshold)}, or {latency}median successful throughput falls more "
         f"than {fmt.setting_percent(settings.throughput_drop)} below the best earlier level: with two or more "
         "repetitions when a Welch t-test on the logarithms of successful throughput gives "

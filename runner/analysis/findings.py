@@ -7,11 +7,12 @@ finding and in a recommendation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from runner.analysis import formatting as fmt
 from runner.analysis.cells import Cell
 from runner.analysis.curve import Curve
+from runner.analysis.floors import exceeding_floors, floor_text
 from runner.analysis.left_out import left_out_text
 from runner.config.experiment import ReportSettings
 from runner.config.load_model import LoadModel
@@ -109,15 +110,20 @@ def comparison_findings(
     labels: dict[str, str],
     settings: ReportSettings,
     left_out: str = "",
+    floors: Mapping[tuple[str, int], Cell] | None = None,
 ) -> list[str]:
-    """Which target to prefer for which goal, only where the gap is at least min_effect."""
+    """Which target to prefer for which goal, only where the gap is at least min_effect; no
+    target is preferred for throughput over one whose floor exceeds its figure."""
     measured = {t: c for t, c in curves.items() if c.series}
     if len(measured) < 2:
         return []
     lines = []
     for goal, values, higher_is_better, unit in _goals(measured):
         if len(values) == len(measured):
-            lines.append(_preference(goal, values, higher_is_better, unit, labels, settings))
+            line = _preference(goal, values, higher_is_better, unit, labels, settings)
+            if unit == "RPS":
+                line = _censored(line, values, labels, floors or {})
+            lines.append(line)
     bound = [labels[t] for t, c in measured.items() if any(x.client_bound for x in c.series)]
     if bound:
         lines.append(
@@ -181,6 +187,25 @@ def _preference(
         )
     better = fmt.change(gap, signed=False)
     return f"For {goal}, prefer {labels[best]}, {better} better than {labels[second]}: {listing}."
+
+
+def _censored(
+    line: str,
+    values: dict[str, float],
+    labels: dict[str, str],
+    floors: Mapping[tuple[str, int], Cell],
+) -> str:
+    """The throughput preference, unless another target's floor exceeds the preferred figure."""
+    best = max(values, key=lambda t: values[t])
+    above = exceeding_floors(values[best], best, floors)
+    if not above:
+        return line
+    shown = ", ".join(f"{floor_text(c)} at {fmt.count(c.level)}" for c in above)
+    peaks = ", ".join(f"{labels[t]} {figure(v, 'RPS')}" for t, v in values.items())
+    return (
+        f"For peak successful throughput, no target is preferred: {shown} is above the "
+        f"highest valid peak (valid peaks: {peaks})."
+    )
 
 
 def client_findings(record: RunRecord) -> list[str]:

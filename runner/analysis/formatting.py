@@ -11,6 +11,7 @@ Every number carries thousands separators; each kind has a fixed number of decim
 | CPU (% of one core)                      | 0        | 187%               |
 | error rate (% of requests)               | 2        | 0.25%              |
 | change, lead, drop (relative)            | 1        | +12.3%, 4.6%       |
+| ratio of two figures (times)             | 2; 1 >10 | 2.72x, 12.5x       |
 | p-value                                  | 3        | p=0.012, p<0.001   |
 | settings (thresholds as configured)      | as given | 5%, 100 ms         |
 
@@ -62,6 +63,18 @@ def change(fraction: float, signed: bool = True) -> str:
     if math.isinf(fraction):
         return "+inf%" if signed else "inf%"
     return f"{fraction * 100:+,.1f}%" if signed else f"{fraction * 100:,.1f}%"
+
+
+def ratio(value: float, times: bool = True) -> str:
+    """How many times one figure is another: 2.72x (0.45x below one), 12.5x from ten on;
+    `times=False` leaves the x off, for the first end of a range ('2.72-4.95x')."""
+    text = f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
+    return text + "x" if times else text
+
+
+def repetition(number: int, attempt: int = 1) -> str:
+    """A step's repetition, and its attempt when it was measured again: '1 (attempt 2)'."""
+    return f"{number:,}" + (f" (attempt {attempt})" if attempt > 1 else "")
 
 
 def setting_percent(fraction: float) -> str:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from runner.config.load_model import LoadModel
-from runner.records.results import StepResult
+from runner.measure.validity.facts import PASSING_CAUSES
+from runner.records.results import StepKey, StepResult
 
 # How a reason reads in a list of left-out steps ("client_bound" -> "client-bound").
 REASON_WORDS = {"client_bound": "client-bound"}
@@ -17,6 +18,27 @@ def valid_for_verdicts(step: StepResult) -> bool:
     """A step counts towards verdicts unless judged invalid; steps of runs from before
     validity was judged (validity None) count."""
     return step.validity is None or step.validity.valid
+
+
+def disturbed(step: StepResult) -> bool:
+    """Invalid, with a cause that passes by itself (PASSING_CAUSES) among its reasons: worth
+    another attempt. Its other reasons do not matter, since the disturbance may explain them (a
+    busy core also flattens throughput: an unexplained ceiling); a step invalid without a
+    passing cause would be invalid again."""
+    if step.validity is None or step.validity.valid:
+        return False
+    return any(r.invalidates and r.code in PASSING_CAUSES for r in step.validity.reasons)
+
+
+def one_attempt_per_key(steps: Iterable[StepResult]) -> list[StepResult]:
+    """Each step once: its first valid attempt, else its last (a step measured again after a
+    disturbance, `retry:`, is stored once per attempt). Every attempt stays in the step tables."""
+    chosen: dict[StepKey, StepResult] = {}
+    for step in sorted(steps, key=lambda s: s.attempt):
+        kept = chosen.get(step.key)
+        if kept is None or not valid_for_verdicts(kept):
+            chosen[step.key] = step
+    return list(chosen.values())
 
 
 def invalid_reasons(step: StepResult) -> list[str]:

@@ -18,16 +18,17 @@ What counts as measured work on which cores (runner.measure.cpu_accounting expla
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from runner.config.experiment import Experiment
 from runner.config.load_model import load_model
 from runner.measure.cpu_accounting import CounterReading, Interference, interference
 from runner.measure.k6 import K6Metrics
+from runner.measure.stalls import StallFigures
 from runner.measure.usage import Sample
-from runner.measure.validity import StepFacts, Validity, ValiditySettings, judge_step
-from runner.records.results import StepResult
+from runner.measure.validity import StepFacts, StepStalls, Validity, ValiditySettings, judge_step
+from runner.records.results import ClientCeiling, StepResult
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,18 @@ class Judging:
     """What judging a step needs besides its own window."""
 
     settings: ValiditySettings
-    ceiling_rps: float | None = None  # k6 against the minimal responder (runner.measure.ceiling)
+    ceiling: ClientCeiling | None = (
+        None  # k6 against the minimal responder (runner.measure.ceiling)
+    )
     previous: StepResult | None = None  # same target and repetition, the next lower level
+    # The target's requests served at once and what sets it (Target.concurrency_bound).
+    concurrency: tuple[int, str] | None = None
+    # Each core's steal with nothing running, measured at the run's start (None: not measured).
+    steal_floor: Mapping[int, float] | None = None
+
+    def ceiling_rps(self, vus: int) -> float | None:
+        """k6's ceiling with the step's virtual users (runner.measure.ceiling.levels)."""
+        return self.ceiling.rps_at(vus) if self.ceiling is not None else None
 
 
 @dataclass(frozen=True)
@@ -111,9 +122,12 @@ def step_facts(
     metrics: K6Metrics | None = None,
     found: Sequence[Interference] = (),
     ceiling_rps: float | None = None,
+    concurrency: tuple[int, str] | None = None,
+    steal_floor: Mapping[int, float] | None = None,
 ) -> StepFacts:
     """What the rules read of a step; without k6's metrics (a stored neighbour), its records."""
     share = result.cpu_share_percent
+    workers, workers_words = concurrency or (None, "")
     client_cores = result.client_cores or 1
     duration = result.duration_s or 1.0
     return StepFacts(
@@ -121,6 +135,7 @@ def step_facts(
         model="open" if load_model(result.model).fixed_rate else "closed",
         level=result.level,
         requests=result.requests,
+        window_s=result.duration_s,
         rps=result.rps,
         error_rate=result.error_rate,
         http_req_duration_avg_ms=result.latency_ms.avg,
@@ -128,28 +143,76 @@ def step_facts(
         iterations_per_s=metrics.iterations / duration if metrics else None,
         target_rps=result.target_rps,
         dropped_iterations=result.dropped_iterations,
+        max_vus=result.max_vus,
+        p99_ms=result.latency_ms.p99,
+        concurrency=workers,
+        concurrency_words=workers_words,
         server_cpu_share=share.avg / 100 if share is not None else None,
+        server_core_busy_share=_server_cores_busy(found),
         client_cpu_share=result.client_cpu_percent.avg / 100 / client_cores,
         client_ceiling_rps=ceiling_rps,
         interference={i.role: i.share for i in found},
         steal={i.role: i.steal_share for i in found},
+        steal_by_core={i.role: _steal_by_core(i) for i in found},
+        steal_floor=steal_floor,
+        stalls=stall_facts(result.stalls, _server_cores(found)),
     )
 
 
+def _steal_by_core(found: Interference) -> dict[int, float]:
+    window = found.usage.window_s
+    steal = found.usage.steal_s_by_core
+    return {core: s / window for core, s in steal.items()} if window > 0 else {}
+
+
+def _server_cores(found: Sequence[Interference]) -> frozenset[int]:
+    """The cores the server's tree was judged on ("server", or "all" when they are shared)."""
+    return frozenset(c for i in found if i.role in ("server", "all") for c in i.usage.cores)
+
+
+def stall_facts(figures: StallFigures | None, server_cores: frozenset[int]) -> StepStalls | None:
+    """The stall probe's figures as the stall rules read them."""
+    if figures is None:
+        return None
+    return StepStalls(
+        interval_ms=figures.interval_ms,
+        window_s=figures.span_end - figures.span_start,
+        max_ms={c.core: c.max_ms for c in figures.cores},
+        total_late_ms={c.core: c.total_late_ms for c in figures.cores},
+        late_wakes={c.core: c.late_wakes for c in figures.cores},
+        server_cores=server_cores,
+    )
+
+
+def _server_cores_busy(found: Sequence[Interference]) -> float | None:
+    """Busy time of the server's cores (all cores when they are shared) / their capacity."""
+    for item in found:
+        if item.role in ("server", "all") and item.usage.capacity_s > 0:
+            return item.usage.busy_s / item.usage.capacity_s
+    return None
+
+
 def judged(
-    result: StepResult, metrics: K6Metrics, found: Sequence[Interference], judging: Judging
+    result: StepResult,
+    metrics: K6Metrics,
+    found: Sequence[Interference],
+    judging: Judging,
+    vus: int | None = None,
 ) -> StepResult:
-    """The step with its verdict; `client_bound` says what the client-bound rule said."""
-    facts = step_facts(result, metrics, found, judging.ceiling_rps)
-    previous = step_facts(judging.previous) if judging.previous is not None else None
+    """The step with its verdict, against k6's ceiling at the `vus` it drove (default: its
+    level); `client_bound` says what the client-bound rule said."""
+    ceiling_rps = judging.ceiling_rps(vus or result.level)
+    facts = step_facts(
+        result, metrics, found, ceiling_rps, judging.concurrency, judging.steal_floor
+    )
+    lower = judging.previous
+    previous = step_facts(lower, concurrency=judging.concurrency) if lower else None
     validity = judge_step(facts, judging.settings, previous)
     return result.model_copy(
         update={
             "validity": validity,
             "client_bound": is_client_bound(validity),
-            "client_ceiling_share": round(result.rps / judging.ceiling_rps, 4)
-            if judging.ceiling_rps
-            else None,
+            "client_ceiling_share": round(result.rps / ceiling_rps, 4) if ceiling_rps else None,
         }
     )
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
+from runner.measure.ceiling.levels import step_vus
 from runner.measure.judging import Judging, core_sets, judged, window_interference
 from runner.measure.server import ServerHandle
+from runner.measure.stalls import StallProbe
 from runner.measure.step_load import (
     Placement,
     StepLoad,
@@ -59,6 +62,7 @@ def run_step(
     watch: StepWatch | None = None,
     judging: Judging | None = None,
     placement: Placement | None = None,
+    stalls: StallProbe | None = None,
 ) -> StepResult | Failure:
     """Measure one step and judge it (runner.measure.judging). Raises TargetError when the server
     dies, so its later steps are skipped.
@@ -66,7 +70,8 @@ def run_step(
     A server that dies during the step stops k6 at once; a k6 that fails or crashes makes the
     step a Failure (with k6's output tail) and the sweep goes on. A `watch` may stop k6 early:
     the step then covers the time until it did. A `placement` runs the load when the server or
-    k6 is on another host.
+    k6 is on another host. A `stalls` probe (running on the measured cores) gives the
+    window's stall figures.
     """
     load = experiment.load
     roots = sampled_roots(server)
@@ -115,10 +120,14 @@ def run_step(
     )
     result = _with_context(result, experiment, step, where)
     result = _with_split(result, loaded, (window_start, window_end), step.model.fixed_rate)
+    if stalls is not None:
+        result = result.model_copy(update={"stalls": stalls.window(window_start, window_end)})
     # This machine's cores: the server's tree is judged there only when it runs here.
     sets = core_sets(experiment, server_sampled=bool(roots))
     found = window_interference(loaded.counters, samples, window_start, window_end, sets)
-    return judged(result, metrics, found, judging or Judging(experiment.validity))
+    bound = experiment.targets[step.target].concurrency_bound
+    judging = replace(judging or Judging(experiment.validity), concurrency=bound)
+    return judged(result, metrics, found, judging, step_vus(load, step.level))
 
 
 def _with_split(

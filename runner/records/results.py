@@ -8,11 +8,14 @@ trials and outcomes in runner.records.capacity. Every type is importable from he
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Literal
 
 from pydantic import Field
 
 from runner.config.experiment import Experiment
+from runner.measure.steal_floor import StealFloor
 from runner.records.capacity import CapacityRun, TargetCapacity, TrialRecord
 from runner.records.steps import Failure, K6Instance, LatencyMs, Record, Stat, StepKey, StepResult
 from runner.remote.record import RunHosts
@@ -25,6 +28,7 @@ __all__ = [
     "GitState",
     "K6Instance",
     "LatencyMs",
+    "LevelRounds",
     "LoadDestination",
     "Machine",
     "Provenance",
@@ -76,9 +80,18 @@ class LoadDestination(Record):
 
 
 class ClientCeiling(Record):
-    """k6's throughput against the minimal responder, on the run's pinning (runner.measure.ceiling)."""
+    """k6's throughput against the minimal responder, on the run's pinning (runner.measure.ceiling),
+    per number of virtual users: k6 does less per request with few users than with many."""
 
-    rps: float
+    rps: float = Field(
+        description="The highest of the per-level figures (before per-level ceilings: the "
+        "figure at 64 virtual users, which held for every level)."
+    )
+    levels: dict[int, float] = Field(
+        default_factory=dict,
+        description="Virtual users -> k6's RPS with that many (empty in runs stored before "
+        "per-level ceilings: `rps` holds for every level).",
+    )
     measured_at: float = Field(description="Unix seconds.")
     measure_s: float = Field(description="Seconds the measurement took, start to end.")
     cached: bool = Field(description="Taken from the machine's cache, not measured by this run.")
@@ -91,6 +104,27 @@ class ClientCeiling(Record):
         default_factory=dict, description="What it holds for: CPU, cores, k6 version, pinning."
     )
 
+    def levels_text(self) -> str:
+        """'12,870 at 10, 10,057 at 64 virtual users (RPS)'; one figure for older runs'."""
+        if not self.levels:
+            return f"{self.rps:,.0f} RPS"
+        parts = [f"{rps:,.0f} at {vus:,}" for vus, rps in sorted(self.levels.items())]
+        return f"{', '.join(parts)} virtual users (RPS)"
+
+    def rps_at(self, vus: int) -> float:
+        """k6's ceiling with `vus` virtual users: linear in log(users) between the measured
+        levels, the nearest measured figure outside them."""
+        points = sorted(self.levels.items())
+        if not points:
+            return self.rps
+        if vus <= points[0][0]:
+            return points[0][1]
+        for (low, low_rps), (high, high_rps) in itertools.pairwise(points):
+            if vus <= high:
+                share = math.log(vus / low) / math.log(high / low)
+                return low_rps + share * (high_rps - low_rps)
+        return points[-1][1]
+
 
 class StepOrder(Record):
     order: Literal["sequential", "interleaved", "shuffled"]
@@ -98,6 +132,15 @@ class StepOrder(Record):
     steps: list[str] = Field(
         default_factory=list, description="target/level/repetition, in the order planned."
     )
+
+
+class LevelRounds(Record):
+    """`repetitions: auto`: how many rounds a level ran and why it stopped (runner.run.rounds)."""
+
+    level: int
+    rounds: int = Field(description="Rounds the level ran.")
+    stopped: Literal["lead", "equivalent", "one target", "max rounds", "budget", "interrupted"]
+    text: str = Field(description="Why, with its figures: 'lead +171.5% (p<0.001)'.")
 
 
 class Provenance(Record):
@@ -132,8 +175,17 @@ class Provenance(Record):
         default=None,
         description="k6's ceiling the steps were judged against (runner.measure.ceiling).",
     )
+    steal_floor: StealFloor | None = Field(
+        default=None,
+        description="Each core's steal with nothing of ours running, measured at the run's "
+        "start; the steal rule judges steal above it (runner.measure.steal_floor).",
+    )
     step_order: StepOrder | None = Field(
         default=None, description="The order the steps ran in (the experiment's `order`)."
+    )
+    rounds: list[LevelRounds] = Field(
+        default_factory=list,
+        description="`repetitions: auto`: per level, the rounds run and why it stopped.",
     )
     hosts: RunHosts | None = Field(
         default=None,

@@ -8,6 +8,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from runner.config.load_model import LoadModelName
+from runner.measure.stalls import StallFigures
 from runner.measure.validity import Validity
 
 
@@ -74,6 +75,12 @@ class StepResult(Record):
         description="The step's level: virtual users (closed) or requests per second (open)."
     )
     repetition: int = Field(description="1-based repetition number.")
+    attempt: int = Field(
+        default=1,
+        ge=1,
+        description="1-based: a step judged invalid for a passing cause (interference, steal) "
+        "is measured again (`retry:`); every attempt is stored.",
+    )
     started_at: float = Field(description="Start of the measured window, Unix seconds.")
     duration_s: float = Field(description="Length of the measured window, seconds.")
     requests: int
@@ -140,6 +147,12 @@ class StepResult(Record):
         default=None,
         description="Whether the step's figures can be believed, with named reasons and their "
         "figures (runner.measure.validity); null: judged by no rule (runs before schema 3).",
+    )
+    stalls: StallFigures | None = Field(
+        default=None,
+        description="The platform's own stalls on the measured cores over the window, per "
+        "core (runner.measure.stalls: a probe that sleeps `interval_ms` and records how late "
+        "it wakes, in ms); null: no probe (sampler.stall_interval_ms null, or older runs).",
     )
 
     @property

@@ -54,7 +54,8 @@ class ResultStore:
         (self.run_dir / STEPS_FILE).touch()
 
     def resume(self, experiment: dict[str, Any]) -> set[StepKey]:
-        """Continue a stored run with the same config; returns the keys of its finished steps.
+        """Continue a stored run with the same config; returns the keys of its stored steps
+        (every attempt is kept; runner.run.schedule decides which a retry is still due for).
 
         Failures of the interrupted attempt are dropped: their steps run again. The run's files
         are rewritten in the current schema, so the steps measured from here on fit them.
@@ -189,9 +190,10 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _unique_steps(steps: list[StepResult]) -> list[StepResult]:
-    seen: dict[StepKey, StepResult] = {}
+    """Each attempt of each step once (a disturbed step is stored once per attempt)."""
+    seen: dict[tuple[StepKey, int], StepResult] = {}
     for step in steps:
-        seen.setdefault(step.key, step)
+        seen.setdefault((step.key, step.attempt), step)
     return list(seen.values())
 
 

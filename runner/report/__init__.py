@@ -16,6 +16,23 @@ from runner.records.results import RunRecord
 REPORT_FILES = ("report.md", "report.html", "results.csv", "results_aggregated.csv")
 
 
+def console_headline(record: RunRecord) -> list[str]:
+    """The reports' headline for the console at the end of a run (none for a capacity search,
+    whose section has one per target), from the record masked as the reports see it."""
+    from runner.analysis import analyze
+    from runner.report.headline import headline
+
+    if record.capacity is not None or not record.steps:
+        return []
+    return headline(analyze(_masked(record)))
+
+
+def _masked(record: RunRecord) -> RunRecord:
+    # The store masks secrets already; masking again here keeps every writer safe on its own.
+    masked = redact_data(record.model_dump(mode="json", by_alias=True))
+    return RunRecord.model_validate(masked, context={STORED: True})
+
+
 def write_reports(run_dir: Path, record: RunRecord) -> list[Path]:
     """Write every report format into the run directory; returns the files written.
 
@@ -24,9 +41,7 @@ def write_reports(run_dir: Path, record: RunRecord) -> list[Path]:
     from runner.analysis import analyze
     from runner.report import csv_writer, html, markdown
 
-    # The store masks secrets already; masking again here keeps every writer safe on its own.
-    masked = redact_data(record.model_dump(mode="json", by_alias=True))
-    record = RunRecord.model_validate(masked, context={STORED: True})
+    record = _masked(record)
     analysis = analyze(record)
     return [
         markdown.write(run_dir / "report.md", record, analysis),

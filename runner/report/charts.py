@@ -22,6 +22,7 @@ class ChartSpec:
     band: Callable[[Cell], tuple[float, float]] | None = None
     y_suffix: str = ""
     y_min_top: float = 0.0
+    floors: bool = False  # draws floors (runner.analysis.floors) as hollow points
 
 
 CHARTS = [
@@ -31,6 +32,7 @@ CHARTS = [
         "requests per second",
         lambda c: c.rps.median,
         lambda c: (c.rps.min, c.rps.max),
+        floors=True,
     ),
     ChartSpec(
         "chart-p95",
@@ -62,7 +64,11 @@ CHARTS = [
 
 def measured_levels(analysis: Analysis) -> list[int]:
     """The levels some target was measured at: the chart's categories, nothing in between."""
-    return [lv for lv in analysis.levels if any(analysis.cell(t, lv) for t in analysis.targets)]
+    return [
+        lv
+        for lv in analysis.levels
+        if any(analysis.cell(t, lv) or analysis.floor(t, lv) for t in analysis.targets)
+    ]
 
 
 def axis_title(analysis: Analysis) -> str:
@@ -70,19 +76,23 @@ def axis_title(analysis: Analysis) -> str:
 
 
 def _series(spec: ChartSpec, analysis: Analysis, target: str, color: str) -> svg.Series:
-    cells = [analysis.cell(target, level) for level in measured_levels(analysis)]
-    values = [None if c is None else spec.value(c) for c in cells]
+    levels = measured_levels(analysis)
+    cells = [analysis.cell(target, level) for level in levels]
+    floors = [analysis.floor(target, level) if spec.floors else None for level in levels]
+    drawn = [c or f for c, f in zip(cells, floors, strict=True)]
+    values = [None if c is None else spec.value(c) for c in drawn]
     band = None
     if spec.band is not None and any(c is not None and c.runs > 1 for c in cells):
         band = [None if c is None else spec.band(c) for c in cells]
-    return svg.Series(analysis.labels[target], values, band, color)
+    marked = [f is not None and c is None for c, f in zip(cells, floors, strict=True)]
+    return svg.Series(analysis.labels[target], values, band, color, marked if any(marked) else None)
 
 
 def chart(spec: ChartSpec, analysis: Analysis) -> svg.LineChart:
     series = [
         _series(spec, analysis, target, svg.PALETTE[index % len(svg.PALETTE)])
         for index, target in enumerate(analysis.targets)
-        if analysis.series(target)
+        if analysis.series(target) or any(t == target for t, _ in analysis.floors)
     ]
     # A series that was never sampled (a `url` target's CPU) has nothing to draw.
     series = [s for s in series if any(v is not None for v in s.values)]

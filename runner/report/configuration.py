@@ -9,6 +9,7 @@ from runner.records.results import Machine, Provenance, RunRecord
 from runner.remote.describe import hosts_text
 from runner.report.attempts import attempts_text
 from runner.report.capacity import capacity_facts
+from runner.report.platform import platform_rows
 from runner.report.tables import CellValue, Table
 
 FACTS_HEADER = ["Setting", "Value"]
@@ -25,7 +26,8 @@ def configuration_facts(record: RunRecord) -> Table:
     levels = experiment.levels()
     spacing = f"{fmt.count(sweep.step)} apart" if sweep is not None and sweep.step else "as listed"
     unit, kind = model.unit, model.level_kind
-    planned = len(levels) * len(experiment.targets) * experiment.repetitions
+    planned = len(levels) * len(experiment.targets) * experiment.most_repetitions
+    up_to = "up to " if experiment.auto_rounds else ""
     plural = "s" if len(levels) != 1 else ""
     rows: list[list[CellValue]] = [
         *_what_ran(record),
@@ -38,15 +40,26 @@ def configuration_facts(record: RunRecord) -> Table:
             "Measured duration",
             f"{load.duration} per step, after a {load.warmup} warmup that is not counted",
         ],
-        ["Repetitions", f"{experiment.repetitions} per level"],
+        ["Repetitions", _repetitions_text(record)],
         [
             "Steps",
-            f"{fmt.count(planned)} planned, {fmt.count(len(record.steps))} measured, "
+            f"{up_to}{fmt.count(planned)} planned, {fmt.count(len(record.steps))} measured, "
             f"{fmt.count(len(record.failures))} failure(s) recorded",
         ],
         *_where_it_ran(record),
     ]
     return Table(FACTS_HEADER, rows)
+
+
+def _repetitions_text(record: RunRecord) -> str:
+    experiment = record.experiment
+    if not experiment.auto_rounds:
+        return f"{experiment.repetitions} per level"
+    auto = experiment.auto_repetitions
+    return (
+        f"auto: {auto.min} to {auto.max} rounds per level within {auto.budget}, until the "
+        f"level's verdict is settled (equivalence margin {fmt.setting_percent(auto.margin)})"
+    )
 
 
 def _what_ran(record: RunRecord) -> list[list[CellValue]]:
@@ -65,6 +78,7 @@ def _where_it_ran(record: RunRecord) -> list[list[CellValue]]:
         *_split_rows(experiment),
         ["Load destinations", _destinations(prov)],
         ["Machine", _machine_text(prov.machine or Machine())],
+        *platform_rows(record),
         ["Software", _software_text(prov)],
         ["Experiment commit", _commit_text(prov)],
         ["Command", prov.command],

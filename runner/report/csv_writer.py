@@ -11,7 +11,9 @@ import csv
 from pathlib import Path
 
 from runner.analysis import Analysis
+from runner.config.experiment import Experiment
 from runner.records.results import RunRecord, Stat, StepResult
+from runner.report.step_table import server_stalls
 from runner.report.tables import CellValue, Table
 
 # The level column is named for the run's load model and unit (concurrency_vus or rate_rps).
@@ -53,6 +55,10 @@ COLUMNS = [
     "client_ceiling_share",
     "valid",
     "invalid_because",
+    "stall_p99_ms",
+    "stall_max_ms",
+    "stall_total_late_ms",
+    "stall_interval_ms",
 ]
 
 
@@ -68,7 +74,7 @@ def _max(stat: Stat | None) -> float | None:
     return stat.max if stat else None
 
 
-def _step_row(s: StepResult) -> list[CellValue]:
+def _step_row(s: StepResult, experiment: Experiment) -> list[CellValue]:
     lat = s.latency_ms
     return [
         s.target,
@@ -106,7 +112,16 @@ def _step_row(s: StepResult) -> list[CellValue]:
         s.client_ceiling_share,
         None if s.validity is None else s.validity.valid,
         _invalid_because(s),
+        *_stall_figures(s, experiment),
     ]
+
+
+def _stall_figures(s: StepResult, experiment: Experiment) -> list[CellValue]:
+    """The server's core's stall p99, max and total time late (ms), the probe's interval."""
+    core = server_stalls(s.stalls, experiment)
+    if core is None or s.stalls is None:
+        return [None] * 4
+    return [core.p99_ms, core.max_ms, core.total_late_ms, s.stalls.interval_ms]
 
 
 def _invalid_because(s: StepResult) -> str | None:
@@ -118,7 +133,7 @@ def _invalid_because(s: StepResult) -> str | None:
 
 def steps_table(record: RunRecord) -> Table:
     header = _header(COLUMNS, record.experiment.load.kind.csv_column)
-    return Table(header, [_step_row(s) for s in record.steps])
+    return Table(header, [_step_row(s, record.experiment) for s in record.steps])
 
 
 def write_steps(path: Path, record: RunRecord) -> Path:

@@ -15,13 +15,14 @@ from runner.records.results import RunRecord
 from runner.report.capacity import capacity_section
 from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
+from runner.report.headline import headline
 from runner.report.spectrum import SPECTRUM_NOTE
+from runner.report.step_table import STEPS_NOTE, steps_table
 from runner.report.tables import (
     aggregate_table,
     ceiling_note,
     failure_place,
     steps_of,
-    steps_table,
     summary_note,
     summary_table,
     validity_note,
@@ -40,7 +41,7 @@ def _details(record: RunRecord, analysis: Analysis) -> list[dict[str, Any]]:
                 "target": target,
                 "label": analysis.labels[target],
                 "aggregate": aggregate_table(analysis, target),
-                "steps": steps_table(analysis, steps) if steps else None,
+                "steps": steps_table(analysis, steps, record.experiment) if steps else None,
             }
         )
     return sections
@@ -72,6 +73,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
     return template.render(
         title=experiment.report.title or experiment.name,
         description=experiment.description,
+        headline=headline(analysis) if record.capacity is None else [],
         partial=not record.complete,
         attempts=len(record.provenance.resumed_at) + 1,
         facts=configuration_facts(record).rows,
@@ -87,6 +89,7 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         ceiling_note=ceiling_note(record),
         validity_rules=validity_rules(record),
         details=_details(record, analysis),
+        steps_note=STEPS_NOTE,
         breaking=[(analysis.labels[t], analysis.breaking_points[t].text) for t in analysis.targets],
         saturation=[(analysis.labels[t], analysis.saturation[t].text) for t in analysis.targets],
         findings=analysis.findings,

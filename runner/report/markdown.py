@@ -13,6 +13,9 @@ from runner.analysis import formatting as fmt
 from runner.records.results import RunRecord
 from runner.report.capacity import capacity_section
 from runner.report.configuration import configuration_facts, targets_table
+from runner.report.headline import headline
+from runner.report.retries import ROUNDS_HEADER, retries_text, rounds_note, rounds_rows
+from runner.report.step_table import STEPS_NOTE, steps_table
 from runner.report.tables import (
     CellValue,
     Table,
@@ -21,7 +24,6 @@ from runner.report.tables import (
     failure_place,
     step_place,
     steps_of,
-    steps_table,
     summary_note,
     summary_table,
     validity_note,
@@ -43,6 +45,14 @@ def markdown_table(table: Table) -> list[str]:
     return lines
 
 
+def answer(analysis: Analysis) -> list[str]:
+    """The headline as a quote: the answer in bold, its caveats below."""
+    first, *caveats = headline(analysis)
+    lines = [f"> **{text(first)}**"]
+    lines += [line for caveat in caveats for line in (">", f"> {text(caveat)}")]
+    return [*lines, ""]
+
+
 def configuration(record: RunRecord) -> list[str]:
     lines = ["## Test Configuration", ""]
     lines += [
@@ -57,8 +67,19 @@ def summary(analysis: Analysis) -> list[str]:
     return [*lines, "", summary_note(analysis), "", text(analysis.rules["winner"])]
 
 
+def schedule_notes(record: RunRecord, analysis: Analysis) -> list[str]:
+    """Under `repetitions: auto`, each level's rounds and why it stopped; the retries."""
+    lines: list[str] = []
+    rows = rounds_rows(record)
+    if rows:
+        table = Table([analysis.level_name, *ROUNDS_HEADER], rows)
+        lines += ["", "### Rounds", "", *markdown_table(table), "", text(rounds_note(record))]
+    retries = retries_text(record)
+    return [*lines, "", text(retries)] if retries else lines
+
+
 def details(record: RunRecord, analysis: Analysis) -> list[str]:
-    lines = ["## Detailed Results"]
+    lines = ["## Detailed Results", "", STEPS_NOTE]
     for target in analysis.targets:
         steps = steps_of(record, target)
         lines += ["", f"### {text(analysis.labels[target])}", ""]
@@ -70,7 +91,7 @@ def details(record: RunRecord, analysis: Analysis) -> list[str]:
         if aggregate is not None:
             lines += ["Per level, over repetitions:", "", *markdown_table(aggregate)]
             lines += ["", "Per step:", ""]
-        lines += markdown_table(steps_table(analysis, steps))
+        lines += markdown_table(steps_table(analysis, steps, record.experiment))
         for s in (s for s in steps if s.failed_requests):
             causes = ", ".join(f"{cause}: {fmt.count(n)}" for cause, n in s.errors.items() if n)
             place = step_place(s.level, s.repetition, analysis.level_unit)
@@ -144,6 +165,8 @@ def render(record: RunRecord, analysis: Analysis) -> str:
     experiment = record.experiment
     title = experiment.report.title or experiment.name
     lines = [f"# Benchmark report: {text(title)}", ""]
+    if record.capacity is None:
+        lines += answer(analysis)
     if experiment.description:
         lines += [text(experiment.description), ""]
     if not record.complete:
@@ -162,7 +185,8 @@ def render(record: RunRecord, analysis: Analysis) -> str:
     if record.capacity is not None:
         lines += ["", *capacity(record)]
     else:
-        lines += ["", *summary(analysis), "", *details(record, analysis)]
+        lines += ["", *summary(analysis), *schedule_notes(record, analysis)]
+        lines += ["", *details(record, analysis)]
         lines += ["", *step_validity(record), "", *analysis_section(analysis)]
     lines += notes(record)
     lines += ["", "---", "*Every figure above is read from `results.json` in this directory.*", ""]

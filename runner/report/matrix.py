@@ -28,6 +28,7 @@ from runner.records.store import RUN_FILE, load_run
 from runner.report import svg
 from runner.report.charts import axis_title, figure
 from runner.report.csv_writer import write_table
+from runner.report.floor_cells import NOT_THE_SERVERS, floor_figure
 from runner.report.markdown import markdown_table, text
 from runner.report.matrix_hosts import (
     Hosts,
@@ -108,7 +109,14 @@ def _label(jobs: list[Job], target: str) -> str:
 
 def target_table(jobs: list[Job], target: str) -> Table:
     """Levels as rows; per job, median RPS and p99 (n/a where the job did not measure it)."""
-    levels = sorted({lv for job in jobs for (t, lv) in job.analysis.cells if t == target})
+    levels = sorted(
+        {
+            lv
+            for job in jobs
+            for (t, lv) in [*job.analysis.cells, *job.analysis.floors]
+            if t == target
+        }
+    )
     header: list[str | Heading] = [jobs[0].analysis.level_name if jobs else "Concurrency"]
     for job in jobs:
         header += [Heading(job.label, "RPS"), Heading(job.label, "p99 ms")]
@@ -117,11 +125,11 @@ def target_table(jobs: list[Job], target: str) -> Table:
         row: list[CellValue] = [fmt.count(level)]
         for job in jobs:
             cell = job.analysis.cell(target, level)
-            row += (
-                ["n/a", "n/a"]
-                if cell is None
-                else [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median)]
-            )
+            floor = job.analysis.floor(target, level)
+            if cell is not None:
+                row += [fmt.rps(cell.rps.median), fmt.ms(cell.p99.median)]
+            else:
+                row += [floor_figure(floor.rps.median), NOT_THE_SERVERS] if floor else ["n/a"] * 2
         rows.append(row)
     return Table(header, rows)
 
@@ -139,13 +147,19 @@ def capacity_table(jobs: list[Job]) -> Table | None:
     return Table(header, rows)
 
 
+def job_peak(job: Job, target: str) -> Peak | None:
+    """The job's highest successful throughput of `target`: a valid cell's, or a floor's when
+    a floor (runner.analysis.floors) is above every valid cell."""
+    floors = [c for (t, _level), c in job.analysis.floors.items() if t == target]
+    cells = [*job.analysis.series(target), *floors]
+    best = max(cells, key=lambda c: c.ok_rps.median, default=None)
+    return None if best is None else Peak(job.settings, job.letter, best).named(job.settings)
+
+
 def peak_sentence(matrix: Matrix, target: str, label: str) -> str:
-    peaks = [
-        Peak(job.settings, job.letter, max(c.rps.median for c in job.analysis.series(target)))
-        for job in matrix.jobs
-        if job.analysis.series(target)
-    ]
-    return ranking_sentence(label, peaks, matrix.hosts)
+    peaks = [peak for job in matrix.jobs if (peak := job_peak(job, target)) is not None]
+    settings = matrix.jobs[0].analysis.settings if matrix.jobs else None
+    return ranking_sentence(label, peaks, matrix.hosts, settings)
 
 
 def job_line(job: Job) -> str:

@@ -10,9 +10,13 @@ within a kind only, and names no highest job across kinds unless every job's exp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from runner.analysis import Cell
 from runner.analysis import formatting as fmt
+from runner.analysis.verdicts import winner_at
+from runner.config.experiment import ReportSettings
+from runner.config.load_model import CLOSED
 from runner.records.host_kind import (
     HostKind,
     cross_host_rule,
@@ -91,39 +95,55 @@ def hosts_summary(hosts: Hosts) -> str:
 class Peak:
     settings: str  # the job's name in the report
     letter: str  # its kind of host
-    rps: float
+    cell: Cell  # its best cell of the target (a floor when a floor is its best figure)
+
+    def named(self, name: str) -> Peak:
+        return replace(self, settings=name, cell=replace(self.cell, target=name, label=name))
 
 
 def _listing(peaks: list[Peak]) -> str:
-    ranked = sorted(peaks, key=lambda p: p.rps, reverse=True)
-    return ", ".join(f"{p.settings}: {fmt.rps(p.rps)} RPS" for p in ranked)
+    ranked = sorted(peaks, key=lambda p: p.cell.ok_rps.median, reverse=True)
+    return ", ".join(
+        f"{p.settings}: {'≥ ' if p.cell.floor else ''}{fmt.rps(p.cell.ok_rps.median)} RPS"
+        for p in ranked
+    )
 
 
-def _highest(peaks: list[Peak]) -> str:
-    return max(peaks, key=lambda p: p.rps).settings
+def _highest(peaks: list[Peak], settings: ReportSettings, outside: bool = False) -> str:
+    """The highest job by the Summary's winner rule (censored floors, significance, one run
+    provisional), or why none is named."""
+    exact = [p.cell for p in peaks if not p.cell.floor]
+    floors = [p.cell for p in peaks if p.cell.floor]
+    verdict = winner_at(0, exact, settings, CLOSED, floors)
+    if verdict.target is not None:
+        return f"{'Highest' if outside else 'highest'}: {verdict.text}"
+    return f"{'No highest job' if outside else 'no highest job'}: {verdict.text}"
 
 
-def ranking_sentence(label: str, peaks: list[Peak], hosts: Hosts) -> str:
-    """Each job's peak, ranked; the highest named within a kind of host (or across them, when
-    the experiments allow it and say so)."""
+def ranking_sentence(
+    label: str, peaks: list[Peak], hosts: Hosts, settings: ReportSettings | None = None
+) -> str:
+    """Each job's peak successful throughput, ranked; the highest named within a kind of host
+    (or across them, when the experiments allow it and say so), by the winner rule."""
+    settings = settings or ReportSettings()
     if not peaks:
         return f"{label}: no job measured it."
-    lead = f"{label}, peak median throughput per job"
+    lead = f"{label}, peak median successful throughput per job"
     single = len(peaks) == 1
     if not hosts.mixed:
-        highest = "" if single else f" Highest: {_highest(peaks)}."
+        highest = "" if single else f" {_highest(peaks, settings, outside=True)}."
         return f"{lead}: {_listing(peaks)}.{highest}"
     if hosts.allowed:
-        marked = [Peak(f"{p.settings} [host {p.letter}]", p.letter, p.rps) for p in peaks]
+        marked = [p.named(f"{p.settings} [host {p.letter}]") for p in peaks]
         return (
-            f"{lead}: {_listing(marked)}. Highest: {_highest(marked)}, ranked across different "
-            "kinds of host (report.compare_across_hosts is true)."
+            f"{lead}: {_listing(marked)}. {_highest(marked, settings, outside=True)}, ranked "
+            "across different kinds of host (report.compare_across_hosts is true)."
         )
     letters = sorted({p.letter for p in peaks})
     parts = []
     for letter in letters:
         group = [p for p in peaks if p.letter == letter]
-        best = "" if len(group) == 1 else f" (highest: {_highest(group)})"
+        best = "" if len(group) == 1 else f" ({_highest(group, settings)})"
         parts.append(f"on host {letter}: {_listing(group)}{best}")
     across = (
         f" No highest job across hosts {', '.join(letters)}: different kinds of host."

@@ -30,6 +30,11 @@ class Series:
     values: list[Point]  # one per category
     band: list[tuple[float, float] | None] | None = None  # min to max, drawn under the line
     color: str = PALETTE[0]
+    # Per point, whether it is a floor (runner.analysis.floors): drawn hollow, titled "≥".
+    floors: list[bool] | None = None
+
+    def is_floor(self, index: int) -> bool:
+        return bool(self.floors and self.floors[index])
 
 
 @dataclass(frozen=True)
@@ -125,16 +130,23 @@ def _line(series: Series, chart: LineChart, top: float) -> list[str]:
             f"{_x(i, categories):.1f},{_y(series.values[i] or 0.0, top):.1f}" for i in run
         )
         parts.append(f'<polyline fill="none" points="{points}"/>')
-        for i in run:
-            value = series.values[i] or 0.0
-            shown = escape(
-                f"{series.name} at {chart.categories[i]}: {fmt.axis_tick(round(value, 2))}"
-            )
-            parts.append(
-                f'<circle cx="{_x(i, categories):.1f}" cy="{_y(value, top):.1f}" r="3.5" '
-                f'data-value="{value}"><title>{shown}{escape(chart.y_suffix)}</title></circle>'
-            )
+        parts += [_point(series, chart, i, top) for i in run]
     return [*parts, "</g>"]
+
+
+def _point(series: Series, chart: LineChart, index: int, top: float) -> str:
+    """A measured point; a floor is hollow and its title says "≥" and why."""
+    value = series.values[index] or 0.0
+    floor = series.is_floor(index)
+    figure = ("≥ " if floor else "") + fmt.axis_tick(round(value, 2)) + chart.y_suffix
+    why = " (k6's limit: a floor)" if floor else ""
+    shown = escape(f"{series.name} at {chart.categories[index]}: {figure}{why}")
+    hollow = ' class="floor" fill="white" stroke-width="2"' if floor else ""
+    x, y = _x(index, len(chart.categories)), _y(value, top)
+    return (
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5"{hollow} data-value="{value}">'
+        f"<title>{shown}</title></circle>"
+    )
 
 
 def render(chart: LineChart) -> Markup:

@@ -13,6 +13,7 @@ from runner.analysis import Analysis
 from runner.analysis import formatting as fmt
 from runner.measure.validity import ValiditySettings, rule_texts, withheld_cell
 from runner.records.results import Failure, RunRecord, StepResult
+from runner.report.floor_cells import absent_cells, floor_note
 
 # A value in a table: text in the formatted tables, raw numbers in the CSV files (None: blank).
 CellValue = str | int | float | bool | None
@@ -71,8 +72,7 @@ def summary_table(analysis: Analysis) -> Table:
         for target in analysis.targets:
             cell = analysis.cell(target, level)
             if cell is None:
-                absent = "no valid step" if (target, level) in analysis.measured else "n/a"
-                row += [absent] * (4 if open_model else 3)
+                row += absent_cells(analysis, target, level)
                 continue
             p99 = percentile(cell.p99.median, 0.99, cell.fewest_requests, analysis.validity)
             row += [fmt.rps(cell.rps.median), p99, fmt.percent(cell.error_rate)]
@@ -94,10 +94,10 @@ SUMMARY_NOTE = (
 
 def summary_note(analysis: Analysis) -> str:
     if not analysis.model.fixed_rate:
-        return SUMMARY_NOTE
+        return SUMMARY_NOTE + floor_note(analysis)
     return (
         SUMMARY_NOTE + " Dropped: requests k6 could not start on schedule because every allowed "
-        "virtual user was still waiting for the server (open model)."
+        "virtual user was still waiting for the server (open model)." + floor_note(analysis)
     )
 
 
@@ -147,69 +147,6 @@ def aggregate_table(analysis: Analysis, target: str) -> Table | None:
     return Table([analysis.level_name, *AGGREGATE_HEADER], rows)
 
 
-STEP_HEADER = [
-    "Rep",
-    "Requests",
-    "RPS",
-    "Err %",
-    "avg ms",
-    "p50 ms",
-    "p90 ms",
-    "p95 ms",
-    "p99 ms",
-    "p99.9 ms",
-    "max ms",
-    "CPU avg (% of one core)",
-    "CPU max",
-    "Mem avg MiB",
-    "Mem max MiB",
-    "Processes",
-    "k6 CPU avg",
-    "Valid",
-]
-# An open-model run adds its target rate and dropped iterations.
-FIXED_RATE_STEP_HEADER = ["Target RPS", "Dropped"]
-
-
-def validity_cell(s: StepResult) -> str:
-    """'yes', 'no' (the Step validity section says why), or 'not judged' (before schema 3)."""
-    if s.validity is None:
-        return "not judged"
-    return "yes" if s.validity.valid else "no"
-
-
-def _step_row(s: StepResult, fixed_rate: bool, settings: ValiditySettings) -> list[CellValue]:
-    lat = s.latency_ms
-
-    def pct(value: float, p: float) -> str:
-        return percentile(value, p, s.requests, settings)
-
-    row: list[CellValue] = [
-        fmt.count(s.level),
-        fmt.count(s.repetition),
-        fmt.count(s.requests),
-        fmt.rps(s.rps),
-        fmt.percent(s.error_rate),
-        fmt.ms(lat.avg),
-        pct(lat.p50, 0.5),
-        pct(lat.p90, 0.9),
-        pct(lat.p95, 0.95),
-        pct(lat.p99, 0.99),
-        pct(lat.p99_9, 0.999),
-        fmt.ms(lat.max),
-        fmt.cpu(s.cpu_percent.avg if s.cpu_percent else None),
-        fmt.cpu(s.cpu_percent.max if s.cpu_percent else None),
-        fmt.mib(s.memory_mib.avg if s.memory_mib else None),
-        fmt.mib(s.memory_mib.max if s.memory_mib else None),
-        fmt.count(s.server_processes) if s.server_processes is not None else fmt.NOT_SAMPLED,
-        fmt.cpu(s.client_cpu_percent.avg),
-        validity_cell(s),
-    ]
-    if fixed_rate:
-        row += [fmt.rps(s.target_rps or 0.0), fmt.count(s.dropped_iterations or 0)]
-    return row
-
-
 def step_place(level: int, repetition: int, unit: str) -> str:
     """Where in the sweep a step or failure happened, as a sentence reads it."""
     return f"at {fmt.count(level)} {unit}, repetition {repetition}"
@@ -223,17 +160,7 @@ def failure_place(failure: Failure, unit: str) -> str:
 
 
 def steps_of(record: RunRecord, target: str) -> list[StepResult]:
-    return sorted(
-        (s for s in record.steps if s.target == target), key=lambda s: (s.level, s.repetition)
-    )
-
-
-def steps_table(analysis: Analysis, steps: list[StepResult]) -> Table:
-    """One row per measured step of a target (see steps_of)."""
-    fixed_rate = analysis.model.fixed_rate
-    extra = FIXED_RATE_STEP_HEADER if fixed_rate else []
-    header = [analysis.level_name, *STEP_HEADER, *extra]
-    return Table(header, [_step_row(s, fixed_rate, analysis.validity) for s in steps])
+    return sorted((s for s in record.steps if s.target == target), key=lambda s: (s.key, s.attempt))
 
 
 VALIDITY_HEADER = ["Target", "Level", "Rep", "Reasons", "Figures"]
@@ -251,14 +178,14 @@ def _figures(figures: dict[str, float]) -> str:
 def validity_table(record: RunRecord) -> Table:
     """Every invalid step with each of its reasons and that reason's figures."""
     rows: list[list[CellValue]] = []
-    for s in sorted(record.steps, key=lambda s: s.key):
+    for s in sorted(record.steps, key=lambda s: (s.key, s.attempt)):
         if s.validity is None or s.validity.valid:
             continue
         for reason in (r for r in s.validity.reasons if r.invalidates):
             row = [
                 s.label,
                 fmt.count(s.level),
-                fmt.count(s.repetition),
+                fmt.repetition(s.repetition, s.attempt),
                 reason.text,
                 _figures(reason.figures),
             ]
@@ -292,9 +219,10 @@ def ceiling_note(record: RunRecord) -> str:
             low, high = f"{min(known):.0%}", f"{max(known):.0%}"
             parts.append(f"{label} {low}" if low == high else f"{label} {low} to {high}")
     shares_text = f" Throughput as a share of it: {'; '.join(parts)}." if parts else ""
-    return f"k6's ceiling on this machine: {fmt.rps(ceiling.rps)} RPS ({how}).{shares_text}"
+    return f"k6's ceiling on this machine: {ceiling.levels_text()} ({how}).{shares_text}"
 
 
 def validity_rules(record: RunRecord) -> list[str]:
     """The rules every step was judged by, with the run's thresholds."""
-    return list(rule_texts(record.experiment.validity).values())
+    floor = record.provenance.steal_floor
+    return list(rule_texts(record.experiment.validity, floor.shares if floor else None).values())

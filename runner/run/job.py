@@ -103,9 +103,12 @@ def run_job(cfg: DictConfig) -> int:
 def _finish(run_dir: Path, record: RunRecord) -> int:
     # Imported here: the report's scipy and plotly take a second to load, which every run
     # refused for bad input (and every test of one) would otherwise pay.
-    from runner.report import write_reports
+    from runner.report import console_headline, write_reports
 
     written = write_reports(run_dir, record)
+    # The answer right under the closing table, as every report opens with it.
+    for line in console_headline(record):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     state = "complete" if record.complete else "PARTIAL"
     console.print(
         f"Run {state}: {len(record.steps)} step(s) measured, {len(record.failures)} failure(s)."

@@ -67,6 +67,13 @@ class Plan:
         repetitions = sorted({step.repetition for step in steps})
         return [[s for s in steps if s.repetition == r] for r in repetitions]
 
+    def same_turn(self, a: Step, b: Step) -> bool:
+        """Whether two steps belong to one turn of the order: the same target's run when
+        sequential, else the same repetition (a round). A retry waits for the rest of its turn."""
+        if self.order == "sequential":
+            return a.target == b.target
+        return a.repetition == b.repetition
+
     @property
     def seconds_per_step(self) -> float:
         return self.experiment.load.duration_s + self.experiment.load.warmup_s
@@ -78,9 +85,11 @@ class Plan:
 
 def resolved_order(experiment: Experiment) -> StepOrderName:
     """`order: auto` interleaves the targets when there are repetitions to spread drift over."""
+    if experiment.auto_rounds:
+        return "shuffled"
     if experiment.order != "auto":
         return experiment.order
-    return "interleaved" if experiment.repetitions > 1 else "sequential"
+    return "interleaved" if experiment.most_repetitions > 1 else "sequential"
 
 
 def build_plan(experiment: Experiment) -> Plan:
@@ -91,9 +100,11 @@ def build_plan(experiment: Experiment) -> Plan:
     at each level, from `order_seed`. Either way slow drift on the machine (a warming CPU, a
     neighbour's job) lands on every target alike rather than on whichever ran last.
     """
+    if experiment.auto_rounds:
+        return _rounds_plan(experiment)
     order = resolved_order(experiment)
     levels = experiment.levels()
-    repetitions = range(1, experiment.repetitions + 1)
+    repetitions = range(1, experiment.most_repetitions + 1)
     kind = experiment.load.kind
     targets = list(experiment.targets)
     if order == "sequential":
@@ -108,3 +119,23 @@ def build_plan(experiment: Experiment) -> Plan:
                 shuffle.shuffle(turn)
             steps += [Step(target, level, repetition, kind) for target in turn]
     return Plan(experiment, tuple(steps), order)
+
+
+def round_seed(experiment: Experiment, round_number: int) -> int:
+    """The seed of one round's shuffle under `repetitions: auto`."""
+    return experiment.order_seed + round_number
+
+
+def _rounds_plan(experiment: Experiment) -> Plan:
+    """`repetitions: auto`: up to `auto_repetitions.max` rounds, each measuring every target
+    at every level in a fresh order shuffled from `order_seed` + the round's number (randomized
+    interleaved trials: drift and periodic disturbances fall on every target alike). Rounds a
+    settled level no longer needs are dropped as the sweep goes (runner.run.rounds)."""
+    kind = experiment.load.kind
+    pairs = [(target, level) for level in experiment.levels() for target in experiment.targets]
+    steps: list[Step] = []
+    for number in range(1, experiment.auto_repetitions.max + 1):
+        turn = list(pairs)
+        random.Random(round_seed(experiment, number)).shuffle(turn)
+        steps += [Step(target, level, number, kind) for target, level in turn]
+    return Plan(experiment, tuple(steps), "shuffled")

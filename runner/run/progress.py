@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,6 +27,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from runner.analysis import formatting as fmt
+from runner.analysis.floors import FLOOR_REASON, is_floor_step
+from runner.analysis.left_out import invalid_reasons
 from runner.config.experiment.experiment import used_hosts
 from runner.config.experiment.servers import SERVER_SETTINGS
 from runner.records.redact import redact_text
@@ -55,6 +59,7 @@ class SweepProgress:
         self.console = console or make_console()
         self.plan = plan
         self.remaining = list(plan.steps)
+        self.total = len(plan.steps)  # grows with each retry, shrinks as settled levels stop
         self.kept = len(kept)
         self.results: list[StepResult] = list(kept)
         self.started = time.monotonic()
@@ -113,14 +118,16 @@ class SweepProgress:
     # --- events from the sweep -------------------------------------------------------------
 
     def target_starting(self, label: str) -> None:
-        self._step.update(self._step_task, description=f"starting {label}", completed=0, phase="")
+        self._step.update(
+            self._step_task, description=f"starting {escape(label)}", completed=0, phase=""
+        )
 
     def step_starting(self, label: str, step: Step) -> None:
         self.step_started = time.monotonic()
         self.live_text.plain = ""
         self._step.update(
             self._step_task,
-            description=f"{label} {step.level_text}, rep {step.repetition}",
+            description=f"{escape(label)} {step.level_text}, rep {step.repetition}",
             completed=0,
             phase="warmup" if self.plan.experiment.load.warmup_s > 0 else "measuring",
         )
@@ -143,8 +150,7 @@ class SweepProgress:
         if isinstance(entry, StepResult):
             self.results.append(entry)
         self._advance()
-        done = len(self.plan.steps) - len(self.remaining)
-        self.log(f"[{done}/{len(self.plan.steps)}] {line}")
+        self.log(f"[{self.total - len(self.remaining)}/{self.total}] {line}")
 
     def steps_skipped(self, steps: list[Step], reason: str) -> None:
         """`steps` will not run; with an interleaved order they are not the next ones."""
@@ -153,18 +159,37 @@ class SweepProgress:
         self.remaining = [step for step in self.remaining if step.key not in skipped]
         self._advance()
 
+    def retry_queued(self, step: Step, line: str) -> None:
+        """A disturbed step will be measured again: one more step to go."""
+        self.remaining.append(step)
+        self.total += 1
+        self._overall.update(self._overall_task, total=self.total)
+        self.log(line)
+        self._advance()
+
+    def steps_dropped(self, steps: list[Step], reason: str) -> None:
+        """`steps` are no longer needed (a settled level's later rounds): fewer steps to go."""
+        self.log(f"{reason} ({len(steps)} step(s) dropped)")
+        for step in steps:
+            self._drop(step.target, step.level, step.repetition)
+        self.total -= len(steps)
+        self._overall.update(self._overall_task, total=self.total)
+        self._advance()
+
     def log(self, message: str) -> None:
         self.console.print(redact_text(message), markup=False, highlight=False, soft_wrap=True)
 
     # --- rendering -------------------------------------------------------------------------
 
     def _drop(self, target: str, level: int | None, repetition: int | None) -> None:
-        self.remaining = [s for s in self.remaining if s.key != (target, level, repetition)]
+        """One of the step's entries: a retried step is in the list once per attempt to go."""
+        for index, step in enumerate(self.remaining):
+            if step.key == (target, level, repetition):
+                del self.remaining[index]
+                return
 
     def _advance(self) -> None:
-        self._overall.update(
-            self._overall_task, completed=len(self.plan.steps) - len(self.remaining)
-        )
+        self._overall.update(self._overall_task, completed=self.total - len(self.remaining))
         self._refresh_eta()
 
     def _refresh_eta(self) -> None:
@@ -188,21 +213,32 @@ class SweepProgress:
             "errors",
             "server CPU",
             "memory",
+            "valid",
         ):
-            table.add_column(column, justify="left" if column == "target" else "right")
+            table.add_column(column, justify="left" if column in ("target", "valid") else "right")
         for s in self.results:
             table.add_row(
-                s.label,
+                escape(s.label),
                 str(s.level),
-                str(s.repetition),
-                f"{s.rps:,.0f}",
+                fmt.repetition(s.repetition, s.attempt),
+                ("≥ " if is_floor_step(s) else "") + f"{s.rps:,.0f}",
                 f"{s.latency_ms.p95:.2f}",
                 f"{s.latency_ms.p99:.2f}",
                 f"{s.error_rate:.2%}",
                 f"{s.cpu_percent.avg:.0f}% of one core" if s.cpu_percent else "not sampled",
                 f"{s.memory_mib.max:.0f} MiB" if s.memory_mib else "not sampled",
+                validity_mark(s),
             )
         return table
+
+
+def validity_mark(step: StepResult) -> str:
+    """As the report marks a step: 'yes', 'floor (k6's limit)', or 'no (interference)'."""
+    if is_floor_step(step):
+        return f"floor ({FLOOR_REASON})"
+    if step.validity is None or step.validity.valid:
+        return "yes"
+    return f"no ({', '.join(invalid_reasons(step))})"
 
 
 def live_line(view: LiveView) -> str:
@@ -227,7 +263,7 @@ def plan_table(plan: Plan) -> Table:
     for name, target in experiment.targets.items():
         settings = [f"{key}={getattr(target, key)}" for key in SERVER_SETTINGS]
         table.add_row(
-            experiment.label(name),
+            escape(experiment.label(name)),
             target.app or redact_text(target.url or ""),
             target.server or "already running",
             str(target.workers) if target.server else "-",

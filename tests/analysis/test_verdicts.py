@@ -14,7 +14,7 @@ import numpy as np
 from runner.analysis import analyze
 from runner.analysis.findings import figure
 from runner.records.results import Failure
-from runner.report.tables import summary_table
+from runner.report.tables import summary_note, summary_table
 from tests.factories import record, step
 
 WSGI = "Django WSGI"
@@ -151,6 +151,13 @@ def test_steps_without_a_validity_verdict_count_as_valid() -> None:
 
 
 def test_a_level_whose_steps_were_all_invalid_reads_no_valid_step_in_the_summary() -> None:
-    steps = [step("a", 10, 1_000), step("a", 20, 1_500, invalid="client_bound")]
+    steps = [step("a", 10, 1_000), step("a", 20, 1_500, invalid="interference")]
     table = summary_table(analyze(record(steps)))
     assert table.rows[1][1:4] == ["no valid step"] * 3
+
+
+def test_a_level_whose_steps_were_only_client_bound_reads_as_a_floor_in_the_summary() -> None:
+    steps = [step("a", 10, 1_000), step("a", 20, 1_500, invalid="client_bound")]
+    analysis = analyze(record(steps))
+    assert summary_table(analysis).rows[1][1:4] == ["≥ 1,500 (k6's limit)", "k6's limit", "0.00%"]
+    assert "load.k6_host" in summary_note(analysis)

@@ -248,19 +248,24 @@ def _interference(s: dict[str, object]) -> dict[str, float]:
 @pytest.mark.slow
 def test_an_open_step_beyond_capacity_does_not_hold_its_rate(tmp_path: Path) -> None:
     args = ["--config-dir", str(TEST_EXPERIMENTS), "+experiment=validity_open"]
-    result = run_cli(*args, f"hydra.run.dir={tmp_path}")
+    # A neighbour's work on this machine may add interference; the rate is what is tested.
+    quiet_enough = ["validity.max_interference=1", "validity.max_steal=1"]
+    result = run_cli(*args, *quiet_enough, f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
     run = load_run(tmp_path)
     by_level = {s.level: s for s in run.steps}
     beyond = by_level[300].validity
-    assert beyond is not None and not beyond.valid
-    # (A neighbour's work on this machine may add interference; the rate is what is tested.)
-    assert "inconsistent_load" in {r.code for r in beyond.reasons if r.invalidates}
-    assert any("RPS of the 300 asked" in r.text for r in beyond.reasons)
+    # The server could not hold the rate while k6 had CPU and users to spare: its result.
+    assert beyond is not None and beyond.valid, beyond
+    [broke] = [r for r in beyond.reasons if r.code == "rate_not_held"]
+    assert not broke.invalidates
+    assert broke.text.startswith("could not hold the rate: achieved ")
+    assert " of 300 RPS, p99 " in broke.text
+    report = (tmp_path / "report.md").read_text()
+    assert "300 (could not hold the rate: achieved " in report  # its breaking point
     # The step at half the capacity has about a hundred requests: no p99.9, and the cell says why.
     small = by_level[50]
     assert small.requests < 1000
-    report = (tmp_path / "report.md").read_text()
     _, row = _step_row_with(report, requests=f"{small.requests:,}")
     assert "too few" in row
     assert small.validity is not None

@@ -186,8 +186,11 @@ def test_rule_texts_carry_the_thresholds_in_force() -> None:
         "steal",
         "client_bound",
         "inconsistent_load",
+        "rate_not_held",
         "unexplained_ceiling",
+        "explained_ceiling",
         "too_few_samples",
+        "stalls",
     }
     assert "more than 20% of the server's or k6's cores" in texts["interference"]
     assert "p99 from 2,000, p99.9 from 20,000" in texts["too_few_samples"]

@@ -51,7 +51,7 @@ def test_summary_cells_equal_stored_values(quickstart_run: Path) -> None:
     report = (quickstart_run / "report.md").read_text()
     header, rows = summary_rows(report)
     assert [row[0] for row in rows] == ["10", "20", "30"]  # exactly one row per level
-    labels = {name: spec["label"] for name, spec in results["experiment"]["targets"].items()}
+    labels = {s["target"]: s["label"] for s in results["steps"]}  # as stored, per step
     by_key = {(s["target"], s["level"]): s for s in results["steps"]}
     for row in rows:
         level = int(row[0])
@@ -80,7 +80,7 @@ def test_winner_follows_the_data(quickstart_run: Path) -> None:
     results = json.loads((quickstart_run / "results.json").read_text())
     report = (quickstart_run / "report.md").read_text()
     _header, rows = summary_rows(report)
-    labels = {name: spec["label"] for name, spec in results["experiment"]["targets"].items()}
+    labels = {s["target"]: s["label"] for s in results["steps"]}  # as stored, per step
     min_effect = results["experiment"]["report"]["min_effect"]
     for row in rows:
         level = int(row[0])
@@ -93,9 +93,9 @@ def test_winner_follows_the_data(quickstart_run: Path) -> None:
         lead = best / second - 1
         label = labels[ranked[0]["target"]]
         if lead >= min_effect:
-            expected = f"{label}, {fmt.change(lead)} (provisional: 1 run)"
+            expected = f"{label}, {fmt.change(lead)} successful RPS (provisional: 1 run)"
         else:
-            expected = f"no clear difference ({label} {fmt.change(lead)}, 1 run)"
+            expected = f"no clear difference ({label} {fmt.change(lead)} successful RPS, 1 run)"
         assert row[-1] == expected
 
 

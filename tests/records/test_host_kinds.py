@@ -64,7 +64,8 @@ def test_jobs_on_one_kind_of_host_get_a_highest_job(tmp_path: Path) -> None:
     assert "Every job ran on one kind of host: Intel Xeon E5, 2 logical" in report
     assert "| A | Intel Xeon E5, 2 logical / 1 physical cores, 7.8 GiB | node1, node2 |" in report
     assert "[host" not in report
-    assert "Highest: targets.api.workers=2." in report
+    # Named by the Summary's winner rule: one repetition each, so provisional.
+    assert "Highest: targets.api.workers=2, +98.0% successful RPS (provisional: 1 run)." in report
     assert "- `0`: targets.api.workers=1, on node1" in report
     assert "Jobs are compared only on the same kind of host" in report  # the rule, stated
     with (tmp_path / "matrix.csv").open() as stream:
@@ -84,7 +85,8 @@ def test_jobs_on_different_kinds_are_marked_and_not_ranked_across(tmp_path: Path
     assert "targets.api.workers=3 [host A] RPS" in report
     assert (
         "by kind of host: on host A: targets.api.workers=3: 3,020 RPS, targets.api.workers=1: "
-        "1,020 RPS (highest: targets.api.workers=3); on host B: targets.api.workers=2: 2,020 RPS."
+        "1,020 RPS (highest: targets.api.workers=3, +196.1% successful RPS (provisional: 1 run)); "
+        "on host B: targets.api.workers=2: 2,020 RPS."
     ) in report
     assert "No highest job across hosts A, B: different kinds of host." in report
     assert "Highest:" not in report
@@ -98,7 +100,10 @@ def test_jobs_on_different_kinds_are_marked_and_not_ranked_across(tmp_path: Path
 def test_an_experiment_may_allow_ranking_across_kinds(tmp_path: Path) -> None:
     hosts = [machine("node1"), machine("big", cpu=EPYC)]
     report = matrix_of(tmp_path, hosts, report={"compare_across_hosts": True})
-    assert "Highest: targets.api.workers=2 [host B], ranked across different kinds" in report
+    assert (
+        "Highest: targets.api.workers=2 [host B], +98.0% successful RPS (provisional: 1 run), "
+        "ranked across different kinds"
+    ) in report
     assert "report.compare_across_hosts is true" in report
     assert "No highest job" not in report
 

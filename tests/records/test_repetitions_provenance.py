@@ -36,6 +36,8 @@ load:
   warmup: 0s
 repetitions: 3
 restart_between_repetitions: true
+retry:
+  max_attempts: 1  # one server start per repetition, even when steal invalidates a step
 """
 
 

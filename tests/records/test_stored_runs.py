@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from runner.analysis.verdicts import FLOOR_RULE
 from runner.config.experiment import Experiment, stored_experiment
 from runner.errors import UserError
 from runner.records.results import SCHEMA_VERSION
 from runner.records.store import RUN_FILE, STEPS_FILE, ResultStore, load_run
+from runner.report.step_table import STEPS_NOTE
 from tests.conftest import SCHEMA1_RUN
 from tests.htmltables import tables
 
@@ -65,6 +67,25 @@ P99_9_CELL = 10
 SCHEMA3_CSV_COLUMNS = 5
 
 
+# Intended changes of issue 20: the stall probe's two columns beside p99 (n/a before it
+# existed) and the note on them under Detailed Results.
+STALL_CELLS = slice(10, 12)
+STEP_TABLE_CELLS_WITH_STALLS = STEP_TABLE_CELLS + 3
+
+
+def _without_stall_columns(report: str) -> str:
+    report = report.replace("\n\n" + STEPS_NOTE, "")
+    lines = []
+    for line in report.splitlines():
+        cells = line.split(" | ")
+        if line.startswith("|") and len(cells) >= STEP_TABLE_CELLS_WITH_STALLS:
+            assert line.startswith("| Concurrency") or cells[STALL_CELLS] == ["n/a", "n/a"]
+            del cells[STALL_CELLS]
+            line = " | ".join(cells)
+        lines.append(line.replace("|---" * 21 + "|", "|---" * 19 + "|"))
+    return "\n".join(lines)
+
+
 def _without_schema3_changes(report: str) -> str:
     report = report.replace(
         " A percentile is printed only from enough requests (see Step validity).", ""
@@ -81,6 +102,15 @@ def _without_schema3_changes(report: str) -> str:
     return "\n".join(lines)
 
 
+def _split_headline(report: str) -> tuple[list[str], str]:
+    """The headline's quote under the title (and its blank line), and the report without it."""
+    lines = report.splitlines(keepends=False)
+    end = 2
+    while lines[end].startswith(">"):
+        end += 1
+    return lines[2 : end + 1], "\n".join(lines[:2] + lines[end + 1 :]) + "\n"
+
+
 def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
     result = run_module("runner.report", schema1_run)
     assert result.returncode == 0, result.stderr
@@ -89,6 +119,16 @@ def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
     assert (
         after.count("| too few |") == 9
     )  # every step's p99.9: each has fewer than 10,000 requests
+    # Issue 20: the report opens with its headline, under the title; the rest re-renders.
+    headline, after = _split_headline(after)
+    assert headline == [
+        "> **FastAPI (uvicorn) served 3.24-4.13x the successful RPS of the runner-up at every "
+        "level (10-30 virtual users): Django WSGI (gunicorn sync) at c=10, Django ASGI (uvicorn) "
+        "at c=20-30.**",
+        ">",
+        "> Provisional: 1 run per level, so run-to-run noise is unmeasured.",
+        "",
+    ]
     before_report = _without_schema3_changes((SCHEMA1_RUN / "report.md").read_text())
     # Issue 19: the winner rule now names the test's log scale (the compare gate's Welch test).
     before_report = before_report.replace(
@@ -96,7 +136,15 @@ def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
         "Welch t-test on the logarithms of that figure (on the ratio of the two, as in the "
         "compare gate)",
     )
-    after_report = _without_schema3_changes(after)
+    # Issue 20: every winner names the figure its lead is on; the rule says how floors rank.
+    before_report = re.sub(
+        r"(\| [^|]*[+-][\d,.]+%)( \(|, 1 run\))", r"\1 successful RPS\2", before_report
+    )
+    before_report = before_report.replace(
+        "marked provisional.",
+        f"marked provisional. The lead is on the figure the winner names. {FLOOR_RULE}",
+    )
+    after_report = _without_schema3_changes(_without_stall_columns(after))
     before_report, after_report = (
         before_report.split("## Analysis"),
         after_report.split("## Analysis"),
@@ -112,6 +160,9 @@ def test_schema1_run_rerenders_the_same_report(schema1_run: Path) -> None:
     for name in ("results.csv", "results_aggregated.csv"):
         before_rows, after_rows = csv_rows(SCHEMA1_RUN / name), csv_rows(schema1_run / name)
         if name == "results.csv":
+            # Issue 20: the stall probe's four columns at the end, blank before it existed.
+            assert all(row[-4:] == [""] * 4 for row in after_rows[1:])
+            after_rows = [row[:-4] for row in after_rows]
             assert all(row[-2:] == ["", ""] for row in after_rows[1:])  # not judged
             after_rows = [row[:-SCHEMA3_CSV_COLUMNS] for row in after_rows]
         # Intended change: the level column is named for its unit since schema 2.

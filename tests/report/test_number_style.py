@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from runner.analysis import formatting as fmt
-from runner.records.results import Failure
+from runner.measure.stalls import CoreStalls, StallFigures
+from runner.measure.validity import Reason, Validity
+from runner.records.results import Failure, StepResult
 from tests.factories import record, step, write_synthetic
 
 WHOLE = r"\d{1,3}(?:,\d{3})*"  # 5,240
@@ -41,8 +43,10 @@ def column_style(header: str) -> str | None:
     """The style of a table column, from its heading; None for text columns."""
     if header.endswith(("Err %",)):
         return TWO_DECIMALS + "%"
+    if header.startswith("Stall"):  # the stall probe's figures, n/a without a probe
+        return f"(?:{ONE_DECIMAL}|n/a)"
     if (header.startswith("p") and header.endswith("ms")) or (" p" in header and "ms" in header):
-        return f"(?:{ONE_DECIMAL}|{WITHHELD})"
+        return rf"(?:{ONE_DECIMAL}(?: \(stalls\))?|{WITHHELD})"
     if header.endswith(("ms", "MiB")):
         return ONE_DECIMAL
     if "CPU" in header:
@@ -50,6 +54,16 @@ def column_style(header: str) -> str | None:
     if header.endswith(("RPS", "Requests", "Rep", "Runs", "Processes", "Concurrency")):
         return WHOLE
     return None
+
+
+def with_stalled_tail(s: StepResult) -> StepResult:
+    """The step with stall figures on its server's core and its tail marked the platform's."""
+    core = CoreStalls(core=0, wakes=400, p99_ms=1.234, max_ms=61.26, late_wakes=3,
+                      total_late_ms=70.5)  # fmt: skip
+    stalls = StallFigures(interval_ms=25, late_threshold_ms=1, span_start=0, span_end=10,
+                          cores=[core], missing_cores=[])  # fmt: skip
+    tail = Reason(code="stalls", text="p99 ...", figures={}, invalidates=False)
+    return s.model_copy(update={"stalls": stalls, "validity": Validity(valid=True, reasons=[tail])})
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +79,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> str:
         for level in (10, 100, 1000)
         for rep in (1, 2, 3)
     ]
+    steps[4] = with_stalled_tail(steps[4])
     failure = Failure(target="slow", label="Slow", stage="step", level=1000, message="boom")
     rec = record(steps, labels=labels, failures=[failure])
     run_dir = write_synthetic(tmp_path_factory.mktemp("style"), rec)
@@ -97,6 +112,7 @@ def test_table_cells_follow_the_style_of_their_column(report: str) -> None:
                 checked += 1
                 assert re.fullmatch(style, row[index]), (heading, row[index])
     assert checked > 200
+    assert "| 61.3 |" in report and "(stalls) |" in report  # the stalled step's cells
 
 
 def test_no_number_of_four_digits_lacks_its_separator(report: str) -> None:

@@ -22,7 +22,7 @@ from tests.pngpixels import colour_counts
 
 CHART_IDS = [spec.id for spec in CHARTS]
 SPECTRUM_PREFIX = "chart-latency-spectrum-"
-LABELS = {"a": "FastAPI (uvicorn)", "b": "Django WSGI (gunicorn sync)", "c": "Django ASGI"}
+LABELS = {"a": "FastAPI (uvicorn)", "b": "Django WSGI", "c": "Django ASGI"}
 
 
 class _Svg(HTMLParser):

@@ -67,7 +67,9 @@ def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -
         assert machine["logical_cores"] == psutil.cpu_count(logical=True)
         assert machine["physical_cores"] == psutil.cpu_count(logical=False)
         assert machine["cpu_model"] and machine["memory_gib"] > 0
-    assert "Every job ran on one kind of host" in report and "Highest: " in report
+    assert "Every job ran on one kind of host" in report
+    # A highest job only when its lead passes the winner rule; else why none is named.
+    assert "Highest: " in report or "No highest job: " in report
     # The jobs ran in processes of their own (submitit's), and left their statuses for us.
     assert sorted(p.name for p in (sweep / STATUS_DIR).iterdir()) == ["0", "1"]
     assert (sweep / ".submitit").is_dir()

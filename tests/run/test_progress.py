@@ -98,3 +98,18 @@ def test_resume_command_repeats_the_config_dirs_and_overrides(tmp_path: Path) ->
         "x='a b'",
         f"runner.resume={tmp_path / 'run'}",
     ]
+
+
+def test_the_closing_table_marks_floors_and_invalid_steps_as_the_report_does() -> None:
+    from runner.run.progress import validity_mark
+
+    floor = stored_step("fastapi", 10, 10_605.0, invalid="client_bound")
+    disturbed = stored_step("fastapi", 20, 9_000.0, invalid="interference")
+    progress = SweepProgress(two_step_plan(), Console(file=io.StringIO(), width=200))
+    progress.results = [floor, disturbed, stored_step("fastapi", 30, 5_000.0)]
+    out = io.StringIO()
+    Console(file=out, width=200).print(progress.summary_table())
+    text = out.getvalue()
+    assert "≥ 10,605" in text and "floor (k6's limit)" in text
+    assert "no (interference)" in text and "≥ 9,000" not in text
+    assert [validity_mark(s) for s in progress.results][2] == "yes"

@@ -13,6 +13,7 @@ from runner.config.experiment.experiment import Experiment, k6_hosts, server_hos
 from runner.config.experiment.hosts import Host, HostRef, NamedHost
 from runner.config.experiment.load import Load
 from runner.config.experiment.scenario import Expect, Request, Scenario
+from runner.config.experiment.schedule import AutoRepetitions, Retry
 from runner.config.experiment.servers import ServerName
 from runner.config.experiment.settings import (
     INVOCATION_KEYS,
@@ -34,6 +35,7 @@ from runner.config.experiment.validity import ValiditySettings
 __all__ = [
     "INVOCATION_KEYS",
     "STORED",
+    "AutoRepetitions",
     "CapacitySettings",
     "Database",
     "Expect",
@@ -47,6 +49,7 @@ __all__ = [
     "Pinning",
     "ReportSettings",
     "Request",
+    "Retry",
     "RunnerSettings",
     "Sampler",
     "Scenario",

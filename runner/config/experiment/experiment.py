@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from runner.config.experiment.base import NAME, NAME_PATTERN, Strict
 from runner.config.experiment.database import Database
 from runner.config.experiment.hosts import Host, NamedHost, resolve
+from runner.config.experiment.labels import target_label
 from runner.config.experiment.load import Load
 from runner.config.experiment.scenario import Scenario
+from runner.config.experiment.schedule import AutoRepetitions, Retry
 from runner.config.experiment.settings import Pinning, ReportSettings, RunnerSettings, Sampler
 from runner.config.experiment.sweep import LevelRange, Sweep
 from runner.config.experiment.targets import Target
@@ -31,7 +33,20 @@ class Experiment(Strict):
     load: Load
     scenario: Scenario
     database: Database = Field(default_factory=Database)
-    repetitions: int = Field(default=1, ge=1, le=100)
+    repetitions: Annotated[int, Field(ge=1, le=100)] | Literal["auto"] = Field(
+        default=1,
+        description="How many times each level is measured; 'auto': rounds until each level's "
+        "verdict is settled (auto_repetitions).",
+    )
+    auto_repetitions: AutoRepetitions = Field(
+        default_factory=AutoRepetitions,
+        description="The rounds of `repetitions: auto`: least and most, budget, equivalence "
+        "margin.",
+    )
+    retry: Retry = Field(
+        default_factory=Retry,
+        description="Steps invalid for a passing cause (interference, steal) measured again.",
+    )
     allow_remote: bool = Field(
         default=False,
         description="Allow load to non-loopback addresses: `url` targets elsewhere, servers on "
@@ -76,6 +91,16 @@ class Experiment(Strict):
                 )
         return value
 
+    @field_validator("repetitions", mode="before")
+    @classmethod
+    def _whole_number_or_auto(cls, value: object) -> object:
+        # One message for both forms, not one per member of the union.
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        raise ValueError("must be a valid integer (1 to 100) or 'auto'")
+
     @model_validator(mode="after")
     def _sweep_matches_load_model(self) -> Experiment:
         model = self.load.kind
@@ -112,8 +137,19 @@ class Experiment(Strict):
         check_hosts(self)
         return self
 
+    @property
+    def auto_rounds(self) -> bool:
+        """`repetitions: auto`: rounds until each level's verdict is settled."""
+        return self.repetitions == "auto"
+
+    @property
+    def most_repetitions(self) -> int:
+        """The repetitions asked for, or the most rounds `repetitions: auto` may run."""
+        return self.auto_repetitions.max if self.repetitions == "auto" else self.repetitions
+
     def label(self, target_name: str) -> str:
-        return self.targets[target_name].label or target_name
+        """The target's name in the plan and every report (runner.config.experiment.labels)."""
+        return target_label(target_name, self.targets[target_name])
 
     def levels(self) -> list[int]:
         """The sweep levels, in the load model's unit (virtual users or requests per second).

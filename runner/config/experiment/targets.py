@@ -20,7 +20,7 @@ _DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 GUNICORN_WORKER_CLASSES = ("sync", "gthread", "eventlet", "gevent", "tornado")
 # The only target keys that mean something for a `url` target (the others describe a server
 # the runner starts).
-_URL_TARGET_KEYS = {"url", "label"}
+_URL_TARGET_KEYS = {"url", "label", "app_label"}
 
 
 class Target(Strict):
@@ -42,7 +42,16 @@ class Target(Strict):
         le=65535,
         description="Fixed 127.0.0.1 port for the server (default: a free port).",
     )
-    label: str | None = Field(default=None, description="Display name in reports.")
+    label: str | None = Field(
+        default=None,
+        description="Display name in reports, written by hand: kept while it names the server "
+        "(and gunicorn worker class, worker count) that runs, else shown with what ran beside it.",
+    )
+    app_label: str | None = Field(
+        default=None,
+        description="The application's name; unless `label` is given, the reports' label is "
+        "derived from it and the server's settings: 'FastAPI (granian, asgi)'.",
+    )
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
     threads: int | None = Field(default=None, ge=1, le=256, description="gunicorn gthread threads.")
     worker_class: str | None = Field(default=None, description="gunicorn worker class.")
@@ -121,6 +130,22 @@ class Target(Strict):
     def external(self) -> bool:
         """True for a `url` target: already running, never started or stopped by the runner."""
         return self.url is not None
+
+    @property
+    def concurrency_bound(self) -> tuple[int, str] | None:
+        """How many requests the server serves at once when each worker thread holds a request
+        until it is answered (gunicorn sync: workers; gthread: workers x threads), and what sets
+        that; None for servers without such a bound (async workers, an unknown worker class)."""
+        if self.server != "gunicorn" or self.worker_class not in (None, "sync", "gthread"):
+            return None
+        kind = self.worker_class or "sync"
+        threads = (self.threads or 1) if kind == "gthread" else 1
+        workers = (
+            f"the one {kind} worker" if self.workers == 1 else f"{self.workers} {kind} workers"
+        )
+        if threads > 1:
+            workers += f" x {threads} threads"
+        return self.workers * threads, workers
 
     @field_validator("worker_class")
     @classmethod

@@ -57,6 +57,17 @@ class ValiditySettings(BaseModel):
         description="Percentile p is printed from samples_per_tail / (1 - p) requests: p99 "
         "needs 1,000 and p99.9 10,000 at the default 10.",
     )  # fmt: skip
+    stall_tail_share: float = Field(
+        default=0.5, gt=0.0,
+        description="A step's tail latency (p99 and beyond) is marked the platform's, and not "
+        "used for latency verdicts, when the stall probe's longest stall on the server's cores "
+        "is at least this share of the step's p99 (the step stays valid).",
+    )  # fmt: skip
+    max_stall_share: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="Most time late the stall probe may count on any measured core, as a "
+        "share of the window: beyond it the platform stalled the step, which is invalid.",
+    )  # fmt: skip
     percentiles: list[float] = Field(
         default_factory=lambda: [0.5, 0.9, 0.95, 0.99, 0.999],
         description="The latency percentiles the reports print, as fractions.",

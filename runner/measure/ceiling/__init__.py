@@ -2,11 +2,12 @@
 
 A step whose throughput comes near it measured k6, not the server (the client-bound rule of
 runner.measure.validity). The minimal responder (runner.measure.ceiling.responder) runs on the server's cores
-and k6, with the standard script, on the client's cores, exactly as in a step: CEILING_VUS
-virtual users for CEILING_WARMUP_S unmeasured and CEILING_DURATION_S measured seconds. The figure
-holds for one CPU model, core count, k6 version and pinning, and is cached under that key
-(runner.measure.ceiling.cache); `python -m runner.ceiling --remeasure` or `validity.measure_ceiling:
-always` measure it again.
+and k6, with the standard script, on the client's cores, exactly as in a step, at each of a few
+numbers of virtual users (runner.measure.ceiling.levels): CEILING_WARMUP_S unmeasured and
+CEILING_DURATION_S measured seconds each. The figures hold for one CPU model, core count, k6
+version and pinning, and are cached under that key and level (runner.measure.ceiling.cache): a
+run measures only the levels the cache lacks; `python -m runner.ceiling --remeasure` or
+`validity.measure_ceiling: always` measure them again.
 
 A ceiling measured while other work ran on those cores would be too low, and every later step near
 it would read as client-bound: the measurement is judged for interference as a step is
@@ -30,16 +31,16 @@ from runner.config.experiment import Experiment
 from runner.errors import UserError
 from runner.measure import k6, launch
 from runner.measure.ceiling import cache
+from runner.measure.ceiling.levels import CEILING_VUS, ceiling_levels
 from runner.measure.judging import CoreSet, window_interference
 from runner.measure.ports import HOST, free_port
 from runner.measure.sampler import TreeSampler
 from runner.records.provenance import cpu_model
 from runner.records.results import ClientCeiling
 
-# Enough users to keep k6 busy on its core(s) while each waits on a reply.
-CEILING_VUS = 64
 CEILING_WARMUP_S = 1.0
-CEILING_DURATION_S = 3.0
+# Per level; a run measures at most runner.measure.ceiling.levels.MAX_LEVELS of them.
+CEILING_DURATION_S = 2.0
 RESPONDER_START_S = 10.0
 K6_TIMEOUT_S = 30.0
 # Other work above this share of the cores makes the measurement disturbed (the step rule's
@@ -82,7 +83,7 @@ def _wait_answering(port: int, responder: subprocess.Popen[bytes]) -> None:
     raise UserError(f"The ceiling's responder did not answer within {RESPONDER_START_S:g} s.")
 
 
-def _k6_env(port: int) -> dict[str, str]:
+def _k6_env(port: int, vus: int) -> dict[str, str]:
     request: dict[str, object] = {
         "name": "/",
         "method": "GET",
@@ -96,7 +97,7 @@ def _k6_env(port: int) -> dict[str, str]:
         "SWEEPBENCH_REQUESTS": json.dumps([request]),
         "SWEEPBENCH_PATH": "/",
         "SWEEPBENCH_TIMEOUT": "10s",
-        "SWEEPBENCH_LEVEL": str(CEILING_VUS),
+        "SWEEPBENCH_LEVEL": str(vus),
         "SWEEPBENCH_MODEL": "closed",
         "SWEEPBENCH_TARGET": "ceiling",
         "SWEEPBENCH_REPETITION": "1",
@@ -123,18 +124,19 @@ def _load(
     responder_pid: int,
     cpus: tuple[list[int] | None, list[int] | None],
     work_dir: Path,
+    vus: int,
 ) -> tuple[float, float]:
-    """Requests per second k6 got from the responder in the measured window, and the share of
-    the cores other work took meanwhile (the worst core set's)."""
+    """Requests per second k6 got from the responder in the measured window with `vus` users,
+    and the share of the cores other work took meanwhile (the worst core set's)."""
     server_cpus, client_cpus = cpus
-    executor = {"executor": "constant-vus", "vus": CEILING_VUS}
+    executor = {"executor": "constant-vus", "vus": vus}
     options = k6.step_options(executor, f"{CEILING_DURATION_S:g}s", CEILING_WARMUP_S)
     with TreeSampler({"server": responder_pid}, 0.1, 1.0, False, cpu_counters=True) as sampler:
         run = k6.run_k6(
             k6_path,
             k6.STANDARD_SCRIPT,
             options,
-            _k6_env(port),
+            _k6_env(port, vus),
             work_dir,
             client_cpus,
             K6_TIMEOUT_S,
@@ -159,41 +161,60 @@ def _load(
     return (metrics.requests - metrics.failed_requests) / CEILING_DURATION_S, other
 
 
+def _measure_level(
+    k6_path: Path,
+    port: int,
+    responder_pid: int,
+    cpus: tuple[list[int] | None, list[int] | None],
+    vus: int,
+    work_dir: Path | None,
+) -> tuple[float, float]:
+    """One level's figure, tried again while other work disturbs it (up to ATTEMPTS times)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        where = work_dir / f"vus{vus}" if work_dir else Path(scratch)
+        where.mkdir(parents=True, exist_ok=True)
+        for _attempt in range(ATTEMPTS):
+            rps, other = _load(k6_path, port, responder_pid, cpus, where, vus)
+            if other <= MAX_INTERFERENCE:
+                break
+    return rps, other
+
+
 def measure(
     k6_path: Path,
     server_cpus: list[int] | None,
     client_cpus: list[int] | None,
     work_dir: Path | None = None,
+    levels: list[int] | None = None,
 ) -> ClientCeiling:
-    """Start the responder on `server_cpus`, load it with k6 on `client_cpus` (again while
-    other work disturbs it, up to ATTEMPTS times), stop it."""
+    """Start the responder on `server_cpus`, load it with k6 on `client_cpus` at each of
+    `levels` virtual users (default CEILING_VUS), stop it. Its interference is the worst level's."""
     started = time.monotonic()
     port = free_port()
     command = [sys.executable, "-m", "runner.measure.ceiling.responder", str(port)]
     responder = launch.spawn(
         command, cpus=server_cpus, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    figures: dict[int, float] = {}
+    worst = 0.0
     try:
         _wait_answering(port, responder)
-        with tempfile.TemporaryDirectory() as scratch:
-            for _attempt in range(ATTEMPTS):
-                rps, other = _load(
-                    k6_path,
-                    port,
-                    responder.pid,
-                    (server_cpus, client_cpus),
-                    work_dir or Path(scratch),
-                )
-                if other <= MAX_INTERFERENCE:
-                    break
+        for vus in levels or [CEILING_VUS]:
+            rps, other = _measure_level(
+                k6_path, port, responder.pid, (server_cpus, client_cpus), vus, work_dir
+            )
+            figures[vus], worst = round(rps, 1), max(worst, other)
+            if worst > MAX_INTERFERENCE:
+                break  # disturbed: the whole measurement is discarded, so stop here
     finally:
         launch.stop_group(responder, 3.0)
     return ClientCeiling(
-        rps=round(rps, 1),
+        rps=max(figures.values()),
+        levels=figures,
         measured_at=round(time.time(), 3),
         measure_s=round(time.monotonic() - started, 2),
         cached=False,
-        interference=round(other, 4),
+        interference=round(worst, 4),
         key=ceiling_key(k6.k6_version(k6_path), server_cpus, client_cpus),
     )
 
@@ -205,30 +226,36 @@ def disturbed(ceiling: ClientCeiling) -> bool:
 def for_experiment(
     experiment: Experiment, k6_path: Path, work_dir: Path, log: Callable[[str], None]
 ) -> ClientCeiling | None:
-    """The ceiling a run judges its steps against, as `validity.measure_ceiling` says."""
+    """The ceiling a run judges its steps against, as `validity.measure_ceiling` says: the
+    cached levels, with those the cache lacks measured (all of them with 'always')."""
     mode = experiment.validity.measure_ceiling
     if mode == "never":
         return None
     pinning = experiment.pinning
     server_cpus = list(pinning.server_cpus) if pinning.enabled else None
     client_cpus = list(pinning.client_cpus) if pinning.enabled else None
-    if mode == "auto":
-        found = cache.cached(ceiling_key(k6.k6_version(k6_path), server_cpus, client_cpus))
-        if found is not None:
-            log(
-                f"k6's ceiling on this machine: {found.rps:,.0f} RPS (cached, {cache.cache_path()})"
-            )
-            return found
-    log("Measuring k6's ceiling against a minimal responder (a few seconds)...")
-    ceiling = measure(k6_path, server_cpus, client_cpus, work_dir)
-    if disturbed(ceiling):
+    key = ceiling_key(k6.k6_version(k6_path), server_cpus, client_cpus)
+    found = cache.cached(key) if mode == "auto" else None
+    wanted = ceiling_levels(experiment)
+    missing = [vus for vus in wanted if found is None or vus not in found.levels]
+    if found is not None and not missing:
+        log(f"k6's ceiling on this machine: {found.levels_text()} (cached, {cache.cache_path()})")
+        return found
+    log(
+        f"Measuring k6's ceiling against a minimal responder at {', '.join(map(str, missing))} "
+        "virtual users (a few seconds each)..."
+    )
+    fresh = measure(k6_path, server_cpus, client_cpus, work_dir, missing)
+    if disturbed(fresh):
+        kept = " Kept: the cached levels." if found is not None else ""
         log(
-            f"k6's ceiling could not be measured: other work took {ceiling.interference:.0%} of "
-            "the cores meanwhile. Steps are judged without it (k6's CPU still counts)."
+            f"k6's ceiling could not be measured: other work took {fresh.interference:.0%} of "
+            f"the cores meanwhile. Steps are judged without it (k6's CPU still counts).{kept}"
         )
-        return None
+        return found
+    ceiling = cache.merged(found, fresh)
     cache.store(ceiling)
     log(
-        f"k6's ceiling on this machine: {ceiling.rps:,.0f} RPS (measured in {ceiling.measure_s:.1f} s)"
+        f"k6's ceiling on this machine: {ceiling.levels_text()} (measured in {fresh.measure_s:.1f} s)"
     )
     return ceiling

@@ -1,5 +1,7 @@
 """The machine's cache of client ceilings: one JSON file, one entry per key (CPU model, cores,
-k6 version, pinning), so a ceiling is measured once per machine and k6 version.
+k6 version, pinning) holding a figure per number of virtual users, so each level is measured
+once per machine and k6 version. Entries written before per-level ceilings hold one figure,
+measured at 64 users: they read as that one level.
 
 Where: $SWEEPBENCH_CACHE_DIR, else $XDG_CACHE_HOME/sweepbench, else ~/.cache/sweepbench.
 """
@@ -11,6 +13,7 @@ import json
 import os
 from pathlib import Path
 
+from runner.measure.ceiling.levels import CEILING_VUS
 from runner.records.results import ClientCeiling
 
 CACHE_FILE = "client_ceiling.json"
@@ -31,9 +34,27 @@ def _entries(path: Path) -> list[ClientCeiling]:
     """The cached ceilings; an unreadable cache is an empty one (it is measured again)."""
     try:
         stored = json.loads(path.read_text())
-        return [ClientCeiling.model_validate(entry) for entry in stored["entries"]]
+        return [_with_levels(ClientCeiling.model_validate(e)) for e in stored["entries"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
+
+
+def _with_levels(entry: ClientCeiling) -> ClientCeiling:
+    """An entry from before per-level ceilings is its one figure at CEILING_VUS users."""
+    if entry.levels:
+        return entry
+    return entry.model_copy(update={"levels": {CEILING_VUS: entry.rps}})
+
+
+def merged(kept: ClientCeiling | None, fresh: ClientCeiling) -> ClientCeiling:
+    """`fresh`'s levels over those of the cached entry `kept` (same key), as one ceiling."""
+    if kept is None:
+        return fresh
+    levels = {**kept.levels, **fresh.levels}
+    worst = max(kept.interference or 0.0, fresh.interference or 0.0)
+    return fresh.model_copy(
+        update={"levels": levels, "rps": max(levels.values()), "interference": worst}
+    )
 
 
 def cached(key: dict[str, str], path: Path | None = None) -> ClientCeiling | None:

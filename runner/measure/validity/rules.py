@@ -1,8 +1,12 @@
-"""The rules that can invalidate a step: one pure function each, its text beside it."""
+"""The rules that can invalidate a step: one pure function each, its text beside it (the
+ceiling rules are in runner.measure.validity.ceiling, the open model's rate in open_rate)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from runner.measure.validity.facts import Reason, StepFacts, ValiditySettings
+from runner.measure.validity.open_rate import server_could_not_hold, target_rate
 
 INTERFERENCE_RULE = (
     "Interference: invalid when work other than the server tree, k6 and the runner (the "
@@ -25,9 +29,16 @@ def interference_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
 
 
 STEAL_RULE = "Steal: invalid when the hypervisor took more than {max_steal:.0%} of any core."
+# With this machine's idle floor measured at the run's start (runner.measure.steal_floor).
+STEAL_FLOOR_RULE = (
+    "Steal: invalid when the hypervisor took more than {max_steal:.0%} of a core above this "
+    "machine's idle floor (measured at the run's start: {steal_floor})."
+)
 
 
 def steal_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
+    if facts.steal_floor is not None and facts.steal_by_core:
+        return _steal_above_floor(facts, facts.steal_floor, settings)
     return [
         Reason(
             code="steal",
@@ -37,6 +48,27 @@ def steal_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
         for role, share in sorted(facts.steal.items())
         if share > settings.max_steal
     ]
+
+
+def _steal_above_floor(
+    facts: StepFacts, floor: Mapping[int, float], settings: ValiditySettings
+) -> list[Reason]:
+    """Each core whose steal rose more than max_steal above its floor (0 for a core not read)."""
+    reasons = []
+    for role, cores in sorted(facts.steal_by_core.items()):
+        for core, share in sorted(cores.items()):
+            idle = floor.get(core, 0.0)
+            if share - idle <= settings.max_steal:
+                continue
+            text = (
+                f"steal took {share:.1%} of {role} core {core}, {share - idle:.1%} above its "
+                f"idle floor of {idle:.1%} (limit {settings.max_steal:.0%} above it)"
+            )
+            figures = {f"{role}_steal": share, "core": float(core), "floor": idle}
+            reasons.append(
+                Reason(code="steal", text=text, figures={**figures, "limit": settings.max_steal})
+            )
+    return reasons
 
 
 CLIENT_BOUND_RULE = (
@@ -72,9 +104,12 @@ def client_bound_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
 
 
 INCONSISTENT_LOAD_RULE = (
-    "Inconsistent load: closed model, invalid when virtual users differ from throughput x mean "
-    "iteration time (Little's law) by more than {littles_law_tolerance:.0%}; open model, when "
-    "the achieved rate is below {open_rate_floor:.0%} of the target or iterations were dropped."
+    "Inconsistent load: closed model, invalid when throughput x mean iteration time (Little's "
+    "law) falls more than {littles_law_tolerance:.0%} short of the virtual users, or exceeds them "
+    "by more than that plus the warmup's carry-over (its users finish their last request inside "
+    "the window: at most mean iteration time / window); open model, when "
+    "the achieved rate is below {open_rate_floor:.0%} of the target or iterations were dropped "
+    "because k6 itself was short (a server that could not hold the rate: see Rate not held)."
 )
 
 
@@ -93,18 +128,38 @@ def _littles_law_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
         rate = facts.iterations_per_s
     implied_vus = rate * mean_ms / 1000.0
     off_by = implied_vus / facts.level - 1.0 if facts.level else 0.0
-    if abs(off_by) <= settings.littles_law_tolerance:
+    if (
+        -settings.littles_law_tolerance
+        <= off_by
+        <= settings.littles_law_tolerance + _carry_over(facts, mean_ms)
+    ):
         return []
     text = (
         f"{facts.level} virtual users but {rate:,.1f}/s x {mean_ms:,.2f} ms = "
-        f"{implied_vus:,.1f} busy on average ({off_by:+.0%}): k6 did not keep its users busy"
+        f"{implied_vus:,.1f} busy on average ({off_by:+.0%}): "
+        + (
+            "k6 did not keep its users busy"
+            if off_by < 0
+            else "more requests in flight than users, beyond the warmup's carry-over"
+        )
     )
     figures = {"vus": float(facts.level), "implied_vus": implied_vus, "off_by": off_by}
     return [Reason(code="inconsistent_load", text=text, figures=figures)]
 
 
+def _carry_over(facts: StepFacts, mean_ms: float) -> float:
+    """How far the warmup's last requests, still in flight when the window opens, can lift the
+    window's busy users: up to one mean iteration each, over the window (the k6 options let
+    warmup users finish their request, runner.measure.k6.options)."""
+    if not facts.window_s:
+        return 0.0
+    return mean_ms / 1000.0 / facts.window_s
+
+
 def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
-    target = facts.target_rps if facts.target_rps is not None else float(facts.level)
+    if server_could_not_hold(facts, settings):
+        return []  # the server's result, not k6's: the rate-not-held rule names it
+    target = target_rate(facts)
     reasons = []
     if target > 0 and facts.rps < settings.open_rate_floor * target:
         reasons.append(
@@ -125,42 +180,3 @@ def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Rea
             )
         )
     return reasons
-
-
-# The ceiling rule judges only level steps this many times the minimum gain (see below).
-CEILING_LEVEL_STEP_FACTOR = 2.0
-UNEXPLAINED_CEILING_RULE = (
-    "Unexplained ceiling: invalid when throughput rose less than {ceiling_min_gain:.0%} from "
-    "the previous level (one at least {ceiling_level_step:.0%} lower) while neither the server "
-    "nor k6 used {near_limit:.0%} of its cores."
-)
-
-
-def unexplained_ceiling_reasons(
-    facts: StepFacts, previous: StepFacts | None, settings: ValiditySettings
-) -> list[Reason]:
-    """`previous` is the same target's step at the next lower level, if any."""
-    if previous is None or previous.successful_rps <= 0 or previous.level <= 0:
-        return []
-    # A server with headroom turns a level twice the minimum gain higher into at least the
-    # minimum gain; a smaller level step cannot be expected to.
-    if facts.level / previous.level - 1.0 < CEILING_LEVEL_STEP_FACTOR * settings.ceiling_min_gain:
-        return []
-    gain = facts.successful_rps / previous.successful_rps - 1.0
-    server, client = facts.server_cpu_share, facts.client_cpu_share
-    if gain >= settings.ceiling_min_gain or server is None or client is None:
-        return []
-    if max(server, client) >= settings.near_limit:
-        return []  # a saturated server (or k6) explains the ceiling
-    other = max(facts.interference.values(), default=None)
-    other_text = "not measured" if other is None else f"{other:.0%} of the busiest core set"
-    text = (
-        f"throughput rose {gain:+.1%} from level {previous.level} "
-        f"({previous.successful_rps:,.0f} RPS) to {facts.level} ({facts.successful_rps:,.0f} RPS) "
-        f"while the server used {server:.0%} of its cores and k6 {client:.0%} of its; "
-        f"other work: {other_text}"
-    )
-    figures = {"gain": gain, "server_cpu_share": server, "client_cpu_share": client}
-    if other is not None:
-        figures["interference"] = other
-    return [Reason(code="unexplained_ceiling", text=text, figures=figures)]
