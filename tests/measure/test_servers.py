@@ -33,6 +33,8 @@ sweep:
 load:
   duration: 1s
   warmup: 0s
+retry:
+  max_attempts: 1
 """
 
 
