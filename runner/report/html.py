@@ -16,6 +16,7 @@ from runner.report.capacity import capacity_section
 from runner.report.charts import charts, latency_spectrum_charts
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.headline import headline
+from runner.report.retries import retries_text, rounds_note, rounds_table
 from runner.report.spectrum import SPECTRUM_NOTE
 from runner.report.step_table import STEPS_NOTE, steps_table
 from runner.report.tables import (
@@ -81,6 +82,9 @@ def render(record: RunRecord, analysis: Analysis) -> str:
         summary=summary_table(analysis),
         summary_note=summary_note(analysis),
         rules=analysis.rules,
+        rounds=rounds_table(record, analysis.level_name),
+        rounds_note=rounds_note(record) if record.provenance.rounds else "",
+        retries=retries_text(record),
         charts=charts(analysis),
         spectrum_charts=latency_spectrum_charts(record, analysis),
         spectrum_note=SPECTRUM_NOTE,

@@ -14,7 +14,7 @@ from runner.records.results import RunRecord
 from runner.report.capacity import capacity_section
 from runner.report.configuration import configuration_facts, targets_table
 from runner.report.headline import headline
-from runner.report.retries import ROUNDS_HEADER, retries_text, rounds_note, rounds_rows
+from runner.report.retries import retries_text, rounds_note, rounds_table
 from runner.report.step_table import STEPS_NOTE, steps_table
 from runner.report.tables import (
     CellValue,
@@ -70,9 +70,8 @@ def summary(analysis: Analysis) -> list[str]:
 def schedule_notes(record: RunRecord, analysis: Analysis) -> list[str]:
     """Under `repetitions: auto`, each level's rounds and why it stopped; the retries."""
     lines: list[str] = []
-    rows = rounds_rows(record)
-    if rows:
-        table = Table([analysis.level_name, *ROUNDS_HEADER], rows)
+    table = rounds_table(record, analysis.level_name)
+    if table:
         lines += ["", "### Rounds", "", *markdown_table(table), "", text(rounds_note(record))]
     retries = retries_text(record)
     return [*lines, "", text(retries)] if retries else lines

@@ -15,7 +15,7 @@ from runner.analysis.left_out import (
 )
 from runner.measure.validity.facts import PASSING_CAUSES
 from runner.records.results import RunRecord, StepKey, StepResult
-from runner.report.tables import CellValue
+from runner.report.tables import CellValue, Table
 
 ROUNDS_HEADER = ["Rounds", "Stopped because"]
 # How each stored reason for stopping reads in the table.
@@ -70,6 +70,12 @@ def rounds_rows(record: RunRecord) -> list[list[CellValue]]:
             why += f" ({stop.text})"
         rows.append([fmt.count(stop.level), fmt.count(stop.rounds), why])
     return rows
+
+
+def rounds_table(record: RunRecord, level_name: str) -> Table | None:
+    """The Rounds table of a `repetitions: auto` run; None for any other run."""
+    rows = rounds_rows(record)
+    return Table([level_name, *ROUNDS_HEADER], rows) if rows else None
 
 
 def rounds_note(record: RunRecord) -> str:

@@ -23,19 +23,18 @@ NEW_SERVER_TARGETS = [
     "django_hypercorn",
     "django_daphne",
 ]
-ONE_TARGET = """# @package _global_
-defaults:
-  - /target@targets.{name}: {name}
-name: one_server
-sweep:
-  concurrency:
-    levels: [5]
-load:
-  duration: 1s
-  warmup: 0s
-retry:
-  max_attempts: 1
-"""
+# Every new server in one run (one start-up of the runner, not six), one step each.
+ALL_NEW_SERVERS = "\n".join(
+    [
+        "# @package _global_",
+        "defaults:",
+        *(f"  - /target@targets.{name}: {name}" for name in NEW_SERVER_TARGETS),
+        "name: new_servers",
+        "sweep: {concurrency: {levels: [5]}}",
+        "load: {duration: 1s, warmup: 0s}",
+        "retry: {max_attempts: 1}",
+    ]
+)
 
 
 def target_file(name: str) -> Target:
@@ -102,24 +101,29 @@ def test_settings_a_server_does_not_take_are_refused(target: dict[str, Any], exp
     assert "targets.api" in str(caught.value)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NEW_SERVER_TARGETS)
-def test_new_server_answers_its_checks_and_runs_a_step(name: str, tmp_path: Path) -> None:
-    config = tmp_path / "conf" / "experiment"
-    config.mkdir(parents=True)
-    (config / "one_server.yaml").write_text(ONE_TARGET.format(name=name))
-    run_dir = tmp_path / "run"
+@pytest.fixture(scope="module")
+def new_servers_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("new_servers")
+    (root / "conf" / "experiment").mkdir(parents=True)
+    (root / "conf" / "experiment" / "new_servers.yaml").write_text(ALL_NEW_SERVERS)
+    run_dir = root / "run"
     result = run_cli(
-        "--config-dir", str(tmp_path / "conf"), "+experiment=one_server", f"hydra.run.dir={run_dir}"
+        "--config-dir", str(root / "conf"), "+experiment=new_servers", f"hydra.run.dir={run_dir}"
     )
     assert result.returncode == 0, result.stderr
-    stored = json.loads((run_dir / "results.json").read_text())
-    assert stored["failures"] == []
-    (step,) = stored["steps"]
+    assert server_like_processes() == []
+    return run_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NEW_SERVER_TARGETS)
+def test_new_server_answers_its_checks_and_runs_a_step(name: str, new_servers_run: Path) -> None:
+    stored = json.loads((new_servers_run / "results.json").read_text())
+    assert [f for f in stored["failures"] if f["target"] == name] == []
+    (step,) = [s for s in stored["steps"] if s["target"] == name]
     assert step["rps"] > 0 and step["error_rate"] == 0
     server = target_file(name).server
     assert stored["provenance"]["server_commands"][name][1:3] == ["-m", server]
     # Production settings: thousands of requests answered, and no access log line for them.
     assert step["requests"] > 100
-    assert len((run_dir / "logs" / f"{name}.log").read_text().splitlines()) < 20
-    assert server_like_processes() == []
+    assert len((new_servers_run / "logs" / f"{name}.log").read_text().splitlines()) < 20

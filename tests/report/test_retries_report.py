@@ -33,6 +33,9 @@ def test_cells_use_the_valid_attempt_and_tables_list_every_attempt(tmp_path: Pat
         "(4 attempts in all; at most 3 per step, 2m of retries per run); 1 valid on a later "
         "attempt; 1 step stayed invalid: slow c=20 rep 1 (interference) after 2 attempts."
     ) in report
+    # The HTML tells the same, after its Summary.
+    html = (run / "report.html").read_text()
+    assert html.index("Retries: 2 steps disturbed") > html.index("<h2>Summary</h2>")
 
 
 def test_a_run_without_retries_says_nothing_of_them(tmp_path: Path) -> None:
@@ -59,6 +62,8 @@ def test_auto_rounds_are_tabled_per_level(tmp_path: Path) -> None:
     )
     assert "Repetitions: auto. Each round measured every target" in report
     assert "auto: 3 to 10 rounds per level within 10m" in report
+    html = (run / "report.html").read_text()
+    assert "<h3>Rounds</h3>" in html and "settled: a significant lead" in html
 
 
 def test_invalid_steps_never_retried_are_not_a_retries_paragraph(tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ def test_database_file_for_a_db_run(tmp_path: Path) -> None:
         "sweep.concurrency.levels=[2]",
         "load.duration=1s",
         "load.warmup=0s",
+        # One attempt: the subject is the database file, not measuring a disturbed step again.
+        "retry.max_attempts=1",
         f"hydra.run.dir={tmp_path}",
     )
     assert result.returncode == 0, result.stderr

@@ -108,6 +108,8 @@ def test_resume_after_sigkill_measures_every_step_exactly_once(tmp_path: Path) -
         "+experiment=quickstart",
         "sweep.concurrency.levels=[10,20]",
         *SHORT,
+        # One attempt a step, so "exactly once" counts steps, not retries of disturbed ones.
+        "retry.max_attempts=1",
         f"hydra.run.dir={run_dir}",
     ]
     runner = start_cli(*args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

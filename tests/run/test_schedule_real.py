@@ -1,4 +1,4 @@
-"""Retries and `repetitions: auto` with real servers, real k6 and a real CPU hog (2 s steps
+"""Retries and `repetitions: auto` with real servers, real k6 and a real CPU hog (1 s steps
 after a 1 s warmup). They assert the mechanism, not the weather: on a noisy VM a retry may be
 disturbed too, and then it must have used its attempts and be named in the report."""
 
@@ -20,6 +20,8 @@ from tests.conftest import TEST_EXPERIMENTS, run_cli, start_cli
 from tests.measure.test_step_validity import cpu_hog
 
 pytestmark = pytest.mark.slow
+# Long enough to cover at least two of schedule_hog's 2 s steps.
+HOG_S = 6
 TWO_CORES = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 
 
@@ -52,8 +54,8 @@ def test_a_hog_mid_run_leaves_no_empty_cell_and_keeps_the_disturbed_attempts(
         while stored_steps(tmp_path) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert stored_steps(tmp_path) >= 2, "two steps were never stored"
-        with cpu_hog(core=0, seconds=9) as hog_started:
-            time.sleep(9)
+        with cpu_hog(core=0, seconds=HOG_S) as hog_started:
+            time.sleep(HOG_S)
         assert runner.wait(timeout=150) == 0
     finally:
         if runner.poll() is None:
@@ -61,7 +63,7 @@ def test_a_hog_mid_run_leaves_no_empty_cell_and_keeps_the_disturbed_attempts(
             runner.wait()
     record = load_run(tmp_path)
     by_key = attempts_by_key(record)
-    under = [s for s in record.steps if s.started_at > hog_started and s.started_at + s.duration_s < hog_started + 9]  # fmt: skip
+    under = [s for s in record.steps if s.started_at > hog_started and s.started_at + s.duration_s < hog_started + HOG_S]  # fmt: skip
     assert under, [(s.level, s.attempt, s.started_at - hog_started) for s in record.steps]
     for step in under:  # disturbed attempts are kept, marked invalid for interference
         assert "interference" in codes(step), step.validity
