@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             dirs = stack.enter_context(revision_worktrees(Path.cwd(), settings.revisions, run_dir))
             settings = replace(settings, app_dirs=dirs)
         console.print(f"runner.ab: {run_dir} (seed {settings.seed})", highlight=False)
-        with _pinned(settings.client_cpus):
+        with pinned(settings.client_cpus):
             result = run_ab(settings, run_dir, lambda text: console.print(text, highlight=False))
     (run_dir / "ab.json").write_text(record_json(result))
     summary = markdown(result)
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     return exit_status(result)
 
 
-class _pinned:
+class pinned:
     """This process on the client cores while it measures (its CPU is counted with k6's)."""
 
     def __init__(self, cpus: list[int]) -> None:

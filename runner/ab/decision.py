@@ -16,7 +16,7 @@ from typing import Literal
 
 from runner.ab.load import BlockFigures
 from runner.ab.settings import METRIC_LABELS, METRICS, AbSettings
-from runner.analysis.settling import MIN_PAIRS, Settling, SettlingRule, settle_paired
+from runner.analysis.settling import MIN_PAIRS, Settling, settle_paired
 
 Verdict = Literal["slower", "faster", "same", "continue", "inconclusive", "refused"]
 EXIT_STATUS: dict[Verdict, int] = {
@@ -57,18 +57,26 @@ def worse(metric: str, settling: Settling) -> bool:
     return settling.ratio < 1 if METRICS[metric] else settling.ratio > 1
 
 
-def settle_metrics(pairs: list[Pair], rule: SettlingRule) -> dict[str, Settling]:
-    found = {}
-    for metric in METRICS:
-        ratios = [r for r in (pair.log_ratio(metric) for pair in pairs) if r is not None]
-        if len(ratios) >= MIN_PAIRS:
-            found[metric] = settle_paired(ratios, rule)
+def log_ratios(pairs: list[Pair]) -> dict[str, list[float]]:
+    """Each metric's log ratios over the pairs (a pair without the figure left out)."""
+    found: dict[str, list[float]] = {metric: [] for metric in METRICS}
+    for pair in pairs:
+        for metric in METRICS:
+            ratio = pair.log_ratio(metric)
+            if ratio is not None:
+                found[metric].append(ratio)
     return found
 
 
 def decide(pairs: list[Pair], settings: AbSettings) -> Decision:
     """The verdict after these pairs (`continue` until one is reached)."""
-    metrics = settle_metrics(pairs, settings.rule)
+    return decide_ratios(log_ratios(pairs), settings)
+
+
+def decide_ratios(ratios: dict[str, list[float]], settings: AbSettings) -> Decision:
+    """The verdict on each metric's log ratios so far (bench/ab_power.py replays it)."""
+    rule = settings.rule
+    metrics = {m: settle_paired(r, rule) for m, r in ratios.items() if len(r) >= MIN_PAIRS}
     if settings.primary not in metrics:
         return Decision("continue", f"fewer than {MIN_PAIRS} pairs", metrics)
     slower = [m for m, s in metrics.items() if s.state == "lead" and worse(m, s)]

@@ -143,7 +143,7 @@ def _measure(
         decision = decide(run.pairs, settings)
         run.decisions.append(decision)
         say(_pair_line(pair, decision))
-        if decision.verdict != "continue":
+        if decision.verdict != "continue" and settings.decide:
             return
 
 

@@ -43,6 +43,7 @@ class AbSettings:
     server_cpus: list[int] = field(default_factory=lambda: [0])
     client_cpus: list[int] = field(default_factory=lambda: [1])
     max_retries: int = 3  # a pair with a disturbed half measured again, at most this often in a row
+    decide: bool = True  # False: measure the whole budget without stopping (bench/ab_power.py)
     app_dirs: tuple[Path, Path] | None = None  # the revisions' worktrees (baseline, candidate)
     revisions: tuple[str, str] | None = None
 

@@ -52,7 +52,7 @@ def test_twins_are_not_called_slower_and_a_disturbed_block_is_measured_again(
     tmp_path: Path,
 ) -> None:
     command = cli_command(
-        "--baseline", f"{APPS}:app", "--candidate", f"{APPS}:twin", "--budget", "40s",
+        "--baseline", f"{APPS}:app", "--candidate", f"{APPS}:twin", "--budget", "20s",
         *FAST, "--margin", "5%", "--output", str(tmp_path / "run"), module="runner.ab",
     )  # fmt: skip
     cli = subprocess.Popen(
