@@ -46,7 +46,41 @@ def parser() -> argparse.ArgumentParser:
     add("--seed", type=int, help="seed of the random assignment (drawn and printed if not given)")
     add("--output", type=Path, metavar="DIR", help="run directory (outputs/ab/<timestamp>)")
     add("--markdown", type=Path, metavar="FILE", help="also write the Markdown summary here")
+    add("--config", type=Path, metavar="FILE", help="an A/B file: these options as YAML keys")
     return made
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; with --config, its file's keys are the defaults the line overrides."""
+    made = parser()
+    args = made.parse_args(argv)
+    if args.config is None:
+        return args
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(args.config.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UserError(f"--config {args.config}: cannot read it as YAML ({error}).") from None
+    if not isinstance(loaded, dict):
+        raise UserError(f"--config {args.config}: expected a mapping of option names to values.")
+    known = {action.dest for action in made._actions} - {"help", "config"}
+    keys = {str(key).replace("-", "_"): value for key, value in loaded.items()}
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        raise UserError(
+            f"--config {args.config}: unknown key(s) {', '.join(unknown)}; the keys are the "
+            f"options' names: {', '.join(sorted(known))}."
+        )
+    made.set_defaults(**{key: _typed(made, key, value) for key, value in keys.items()})
+    return made.parse_args(argv)
+
+
+def _typed(made: argparse.ArgumentParser, key: str, value: object) -> object:
+    action = next(a for a in made._actions if a.dest == key)
+    if value is None or action.type is None or not callable(action.type):
+        return None if value is None else str(value)
+    return action.type(str(value))
 
 
 def settings_from(args: argparse.Namespace) -> AbSettings:
@@ -126,10 +160,10 @@ class pinned:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     interrupts.install()
+    args = parser().parse_args(argv)
     try:
-        return run(args)
+        return run(parse(argv))
     except UserError as error:
         report_error(str(error))
         if args.markdown:
