@@ -171,6 +171,13 @@ def _block(
     run.load_s += time.monotonic() - resumed
     figures = block_figures(counters_before, counters_after)
     judgement = judge_block(figures, cpu_before, cpu_after, context)
+    for other in sides.values():
+        if not other.server.alive():
+            raise UserError(
+                f"Refused: the {other.name}'s server ({other.app}) died under load "
+                f"({other.server.exit_description()}). Last lines of its log:\n"
+                f"{other.server.log_tail()}"
+            )
     if figures.requests <= 0:
         raise UserError(
             f"The {side} ({sides[side].app}) answered no request in a {settings.block_s:g} s "
