@@ -47,18 +47,23 @@ READ_INTERVAL_S = 1.0
 JOIN_S = 5.0
 
 
-def bucket_edges() -> list[float]:
+def bucket_edges(
+    base_ms: float = BUCKET_BASE_MS, factor: float = BUCKET_FACTOR, count: int = BUCKET_COUNT
+) -> list[float]:
     """The upper edge of each bucket, ms (the last bucket also holds everything slower)."""
-    return [BUCKET_BASE_MS * BUCKET_FACTOR**n for n in range(BUCKET_COUNT)]
+    return [base_ms * factor**n for n in range(count)]
 
 
-def histogram_percentile(counts: Sequence[float], quantile: float) -> float | None:
-    """The quantile of a bucket histogram (counts per bucket), interpolated geometrically within
-    its bucket; the lower edge of the last bucket when it falls there; None for no answers."""
+def histogram_percentile(
+    counts: Sequence[float], quantile: float, edges: Sequence[float] | None = None
+) -> float | None:
+    """The quantile of a bucket histogram (counts per bucket, `edges` as bucket_edges gives
+    them, the capacity watch's by default), interpolated geometrically within its bucket; the
+    lower edge of the last bucket when it falls there; None for no answers."""
     total = sum(counts)
     if total <= 0:
         return None
-    edges = bucket_edges()
+    edges = edges if edges is not None else bucket_edges()
     rank = quantile * total
     below = 0.0
     for index, count in enumerate(counts):

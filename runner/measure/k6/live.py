@@ -147,7 +147,17 @@ def stop_tests(ports: Sequence[int]) -> bool:
 def stop_test(port: int) -> bool:
     """Ask k6 to end its test now (REST `PATCH /v1/status`); k6 then writes its summary and
     exits with a non-zero status. False when k6 did not answer."""
-    body = {"data": {"type": "status", "id": "default", "attributes": {"stopped": True}}}
+    return patch_status(port, {"stopped": True})
+
+
+def set_paused(port: int, paused: bool) -> bool:
+    """Pause or resume a k6 started with `--paused` (REST `PATCH /v1/status`): paused, its
+    virtual users start no new iteration. False when k6 did not answer."""
+    return patch_status(port, {"paused": paused})
+
+
+def patch_status(port: int, attributes: dict[str, bool]) -> bool:
+    body = {"data": {"type": "status", "id": "default", "attributes": attributes}}
     request = urllib.request.Request(
         f"http://{HOST}:{port}/v1/status",
         data=json.dumps(body).encode(),
