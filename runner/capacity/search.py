@@ -59,7 +59,7 @@ class SearchConfig:
     most_long_trials: int = 3  # more trials at a close rate, beyond its first
     noise_prior: float = NOISE_PRIOR  # log(percentile) sd assumed until repeats measure it
     pause_s: float = 2.0  # before repeating an invalid trial; doubles while they stay invalid
-    most_pause_s: float = 16.0
+    most_pause_s: float = 8.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_rate <= self.start_rate <= self.max_rate:

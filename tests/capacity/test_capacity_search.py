@@ -206,7 +206,7 @@ def test_invalid_trials_alone_never_end_a_search_before_the_budget() -> None:
     assert result.stop.reason == "budget spent", result.stop
     assert len(result.trials) > 3 and len(result.disturbed) == len(result.trials)
     pauses = [t.plan.pause_s for t in result.trials]
-    assert pauses[:6] == [0, 2, 4, 8, 16, 16]  # doubling, at most 16 s
+    assert pauses[:6] == [0, 2, 4, 8, 8, 8]  # doubling, at most 8 s
     assert result.capacity_rps is None and result.confirmation is None
     assert result.headline() == "none (budget spent)"
 
