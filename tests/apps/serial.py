@@ -1,6 +1,6 @@
 """A bare ASGI app with a known capacity, for the capacity-search tests.
 
-- /work?ms=N (default 5): served one at a time behind an asyncio.Lock, each request holding it
+- /work?ms=N (default 5, or SERIAL_HOLD_MS): served one at a time behind an asyncio.Lock, each request holding it
   N ms (asyncio.sleep inside the lock), so the app answers at most 1000/N requests per second
   however many arrive, and latency climbs steeply as the arrival rate nears that.
 - /json: the standard answer, for the pre-flight check; not behind the lock.
@@ -115,7 +115,7 @@ def _hold_ms(query_string: bytes) -> float | None:
     """The `ms` query parameter; None when it is not a number in range."""
     values = parse_qs(query_string.decode()).get("ms")
     if not values:
-        return DEFAULT_HOLD_MS
+        return float(os.environ.get("SERIAL_HOLD_MS", DEFAULT_HOLD_MS))
     try:
         hold_ms = float(values[0])
     except ValueError:
