@@ -11,17 +11,17 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner.capacity.objective import TrialOutcome, judge
 from runner.capacity.result import CapacityResult
-from runner.capacity.run import run_search
-from runner.capacity.search import SearchConfig
-from runner.capacity.settings import objective_of, search_config_of
+from runner.capacity.run import CapacitySearch
+from runner.capacity.search import SearchConfig, summarize
+from runner.capacity.settings import search_config_of
 from runner.capacity.settle import quiet_latency_ms, settle
 from runner.capacity.trial import RanTrial, run_trial
-from runner.capacity.trials import TrialPlan
+from runner.capacity.trials import Trial, TrialPlan
 from runner.config.experiment import Experiment
 from runner.errors import SweepbenchError
 from runner.measure.server import ServerHandle
+from runner.measure.stalls import StallProbe
 from runner.records.results import Failure, TargetCapacity, TrialRecord
 from runner.records.store import ResultStore
 from runner.run import interrupts
@@ -49,6 +49,7 @@ class SearchSetup:
     k6_path: Path
     run_dir: Path
     script: Path
+    stalls: StallProbe | None = None  # the platform's stalls on the measured cores
 
 
 def search_config(experiment: Experiment) -> SearchConfig:
@@ -58,10 +59,10 @@ def search_config(experiment: Experiment) -> SearchConfig:
     return search_config_of(settings, trial_overhead_s=experiment.load.warmup_s + STEP_OVERHEAD_S)
 
 
-def _record(setup: SearchSetup, plan: TrialPlan, number: int, ran: RanTrial) -> TrialRecord:
+def _record(setup: SearchSetup, trial: Trial, number: int, ran: RanTrial) -> TrialRecord:
     settings = setup.experiment.load.capacity
     assert settings is not None
-    judgement = judge(objective_of(settings), ran.outcome)
+    plan, judgement = trial.plan, trial.judgement
     return TrialRecord(
         target=setup.step.target,
         label=setup.experiment.label(setup.step.target),
@@ -75,9 +76,11 @@ def _record(setup: SearchSetup, plan: TrialPlan, number: int, ran: RanTrial) -> 
         close=judgement.close,
         why=judgement.why,
         percentile=settings.percentile,
-        percentile_ms=ran.outcome.percentile_ms,
+        percentile_ms=trial.outcome.percentile_ms,
         early_stop=ran.early_stop,
-        settle_s=ran.outcome.settle_s,
+        settle_s=trial.outcome.settle_s,
+        pause_s=plan.pause_s,
+        stall_ms=trial.outcome.stall_ms,
         step=ran.step,
     )
 
@@ -92,11 +95,10 @@ def _line(record: TrialRecord) -> str:
     )
 
 
-def _summary(
-    setup: SearchSetup, result: CapacityResult, trials: list[TrialRecord], wall_s: float
-) -> TargetCapacity:
+def _summary(setup: SearchSetup, result: CapacityResult, wall_s: float) -> TargetCapacity:
     low, high = result.highest_pass, result.lowest_fail
-    confirmation = trials[-1].number if result.confirmation is not None else None
+    confirmation = result.confirmation
+    disturbed = result.disturbed
     return TargetCapacity(
         target=setup.step.target,
         label=setup.experiment.label(setup.step.target),
@@ -110,12 +112,61 @@ def _summary(
         confidence=result.confidence,
         stop_reason=result.stop.reason,
         stop_text=result.stop.text,
-        trials=len(result.trials),
+        trials=len(result.search_trials),
         search_s=round(result.search_seconds, 3),
         wall_s=round(wall_s, 3),
-        confirmation=confirmation,
+        confirmation=result.trials.index(confirmation) + 1 if confirmation else None,
         confirmed=result.confirmed,
+        failed_confirmations=list(result.failed_confirmations),
+        disturbed_trials=len(disturbed),
+        disturbed_s=round(sum(t.outcome.duration_s + t.outcome.settle_s for t in disturbed), 3),
+        pauses_s=round(sum(t.plan.pause_s for t in result.trials), 3),
+        noise_sigma=result.noise_sigma,
     )
+
+
+class _Trials:
+    """A target's trials with real k6: each run after its pause, the server settled after a
+    fail, stored the moment it ends."""
+
+    def __init__(self, setup: SearchSetup, store: ResultStore, progress: SweepProgress) -> None:
+        self.setup, self.store, self.progress = setup, store, progress
+        self.search = CapacitySearch(search_config(setup.experiment))
+        settings = setup.experiment.load.capacity
+        assert settings is not None
+        self.request = setup.experiment.scenario.requests[0]
+        self.quiet_ms = quiet_latency_ms(setup.server, self.request)
+        self.label = setup.experiment.label(setup.step.target)
+
+    def run(self, plan: TrialPlan) -> None:
+        setup, number = self.setup, len(self.search.trials) + 1
+        if plan.pause_s > 0:
+            self.progress.log(f"{self.label}: waiting {plan.pause_s:g} s ({plan.reason})")
+            time.sleep(plan.pause_s)
+        trial_step = Step(setup.step.target, plan.rate, number, setup.step.model)
+        self.progress.step_starting(self.label, trial_step)
+        work_dir = setup.run_dir / "trials" / setup.step.target / f"t{number:02d}-rps{plan.rate}"
+        ran = run_trial(
+            plan, number, setup.step.target, setup.server, setup.experiment, setup.k6_path,
+            work_dir, setup.script, on_live=self.progress.live, stalls=setup.stalls,
+        )  # fmt: skip
+        if isinstance(ran, Failure):
+            raise TrialFailed(ran)
+        if self.search.judged(plan, ran.outcome).judgement.verdict == "fail":
+            objective = self.search.config.objective
+            settled = settle(setup.server, self.request, objective, self.quiet_ms)
+            ran = replace(ran, outcome=replace(ran.outcome, settle_s=settled))
+        record = _record(setup, self.search.record(plan, ran.outcome), number, ran)
+        with interrupts.deferred():
+            self.store.append(record)
+        self.progress.step_finished(_line(record), ran.step)
+
+    def result(self) -> CapacityResult:
+        step = self.search.next_step()
+        while isinstance(step, TrialPlan):
+            self.run(step)
+            step = self.search.next_step()
+        return summarize(self.search.config, self.search.trials, step)
 
 
 def search_target(
@@ -123,49 +174,15 @@ def search_target(
 ) -> TargetCapacity | Failure:
     """Run the target's search and confirmation, storing each trial as it ends."""
     label = setup.experiment.label(setup.step.target)
-    trials: list[TrialRecord] = []
     started = time.monotonic()
-    settings = setup.experiment.load.capacity
-    assert settings is not None
-    objective, request = objective_of(settings), setup.experiment.scenario.requests[0]
-    quiet_ms = quiet_latency_ms(setup.server, request)
-
-    def run(plan: TrialPlan) -> TrialOutcome:
-        number = len(trials) + 1
-        trial_step = Step(setup.step.target, plan.rate, number, setup.step.model)
-        progress.step_starting(label, trial_step)
-        work_dir = setup.run_dir / "trials" / setup.step.target / f"t{number:02d}-rps{plan.rate}"
-        ran = run_trial(
-            plan,
-            number,
-            setup.step.target,
-            setup.server,
-            setup.experiment,
-            setup.k6_path,
-            work_dir,
-            setup.script,
-            on_live=progress.live,
-        )
-        if isinstance(ran, Failure):
-            raise TrialFailed(ran)
-        if judge(objective, ran.outcome).verdict == "fail":
-            settled = settle(setup.server, request, objective, quiet_ms)
-            ran = replace(ran, outcome=replace(ran.outcome, settle_s=settled))
-        record = _record(setup, plan, number, ran)
-        with interrupts.deferred():
-            store.append(record)
-        trials.append(record)
-        progress.step_finished(_line(record), ran.step)
-        return ran.outcome
-
     try:
-        result = run_search(search_config(setup.experiment), run)
+        result = _Trials(setup, store, progress).result()
     except TrialFailed as failed:
         with interrupts.deferred():
             store.append(failed.failure)
         progress.log(f"{label}: the capacity search stopped: {failed.failure.message}")
         return failed.failure
-    summary = _summary(setup, result, trials, time.monotonic() - started)
+    summary = _summary(setup, result, time.monotonic() - started)
     with interrupts.deferred():
         store.append(summary)
     progress.log(f"{label}: capacity {summary.headline}: {summary.stop_text}")

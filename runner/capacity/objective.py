@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from runner.capacity.noise import Noise, Sample, latency_side, pooled_noise
 from runner.config.experiment.capacity import Percentile
 
 __all__ = [
     "ACHIEVED_SHARE",
     "CLIENT_BOUND",
     "CLOSE_ERROR_FACTOR",
-    "CLOSE_LATENCY_MARGIN",
     "INTERFERENCE",
+    "STALLS",
     "TRIAL_RULE",
     "Judgement",
     "Objective",
@@ -34,21 +35,22 @@ Verdict = Literal["pass", "fail", "invalid", "client-bound"]
 # CLIENT_BOUND (interference, for one) means "repeat, do not count".
 CLIENT_BOUND = "client-bound"
 INTERFERENCE = "interference"
+STALLS = "stalls"
 
 # k6 may start a handful of requests late without the server being at fault.
 ACHIEVED_SHARE = 0.99
-# A result this close to the objective is not trusted from one short trial.
-CLOSE_LATENCY_MARGIN = 0.20
+# An error rate within this factor of the limit (either side) is close: more trials decide.
 CLOSE_ERROR_FACTOR = 2.0
 
 TRIAL_RULE = (
     "A trial passes when, over its own measured window, the {percentile} latency is at most "
     "{latency_ms:g} ms, the error rate at most {max_error_rate:.2%}, the achieved rate at least "
     f"{ACHIEVED_SHARE:.0%} of the rate asked, and k6 dropped no iteration. A result is close "
-    f"when the {{percentile}} lies within ±{CLOSE_LATENCY_MARGIN:.0%} of the objective or the "
+    "when the {percentile} lies within the measured noise of the objective (see Settled) or the "
     f"error rate within a factor {CLOSE_ERROR_FACTOR:g} of the limit (either side). A trial that "
-    "is invalid because something else competed for the machine is repeated and not counted; "
-    "one whose load generator was the bottleneck (client-bound) ends the search."
+    "is invalid for a cause that passes (other work on the cores, steal, the platform's stalls) "
+    "is repeated after a pause and not counted; one whose load generator was the bottleneck "
+    "(client-bound) ends the search."
 )
 
 
@@ -89,6 +91,9 @@ class TrialOutcome:
     # Seconds after the trial until the server was quiet again (its backlog drained); they
     # count against the budget like the trial's own.
     settle_s: float = 0.0
+    # The platform's longest stall on the measured cores during the window (stall probe), ms:
+    # it may have raised the percentile by up to this much. 0: none seen, or no probe.
+    stall_ms: float = 0.0
 
     @property
     def client_bound(self) -> bool:
@@ -102,11 +107,10 @@ class Judgement:
     verdict: Verdict
     close: bool
     why: str
-
-    @property
-    def decisive(self) -> bool:
-        """A valid verdict that settles its rate at once (far from the objective)."""
-        return self.verdict in ("pass", "fail") and not self.close
+    # A fail that settles its rate at once: stopped early, dropped iterations, the rate not
+    # achieved, or errors beyond CLOSE_ERROR_FACTOR x the limit.
+    hard: bool = False
+    error_close: bool = False  # the error rate lies within CLOSE_ERROR_FACTOR of the limit
 
 
 def _misses(objective: Objective, outcome: TrialOutcome) -> list[str]:
@@ -125,19 +129,33 @@ def _misses(objective: Objective, outcome: TrialOutcome) -> list[str]:
     return misses
 
 
-def is_close(objective: Objective, outcome: TrialOutcome) -> bool:
-    """Whether the result lies within the close band of the latency or the error objective."""
-    latency_ratio = outcome.percentile_ms / objective.latency_ms
-    if abs(latency_ratio - 1) <= CLOSE_LATENCY_MARGIN:
-        return True
+def _error_close(objective: Objective, outcome: TrialOutcome) -> bool:
     limit = objective.max_error_rate
     if limit <= 0:
         return False  # any error breaks a zero limit outright
     return limit / CLOSE_ERROR_FACTOR <= outcome.error_rate <= limit * CLOSE_ERROR_FACTOR
 
 
-def judge(objective: Objective, outcome: TrialOutcome) -> Judgement:
-    """The verdict of TRIAL_RULE on one outcome, with the reason in words."""
+def _hard(objective: Objective, outcome: TrialOutcome) -> bool:
+    """Broken by more than latency, beyond what noise explains."""
+    return (
+        outcome.dropped_iterations > 0
+        or outcome.achieved_rps < ACHIEVED_SHARE * outcome.rate
+        or outcome.error_rate > CLOSE_ERROR_FACTOR * objective.max_error_rate
+    )
+
+
+def is_close(objective: Objective, outcome: TrialOutcome, noise: Noise | None = None) -> bool:
+    """Whether the result lies within the noise of the latency objective (one trial, its
+    longest stall allowed for) or within CLOSE_ERROR_FACTOR of the error limit."""
+    sample = Sample(outcome.rate, outcome.percentile_ms, outcome.stall_ms)
+    side = latency_side([sample], objective.latency_ms, noise or pooled_noise([]))
+    return side is None or _error_close(objective, outcome)
+
+
+def judge(objective: Objective, outcome: TrialOutcome, noise: Noise | None = None) -> Judgement:
+    """The verdict of TRIAL_RULE on one outcome, with the reason in words; `noise` (the
+    search's so far, the prior when None) decides whether it is close."""
     if not outcome.valid:
         reasons = ", ".join(outcome.invalid_reasons) or "invalid"
         verdict: Verdict = "client-bound" if outcome.client_bound else "invalid"
@@ -146,10 +164,12 @@ def judge(objective: Objective, outcome: TrialOutcome) -> Judgement:
     if outcome.early_stopped:
         # Stopped because the objective was clearly broken: never a close call.
         why = "; ".join(misses) or "objective clearly broken"
-        return Judgement("fail", close=False, why=f"stopped early: {why}")
-    close = is_close(objective, outcome)
+        return Judgement("fail", close=False, why=f"stopped early: {why}", hard=True)
+    hard = _hard(objective, outcome)
+    close = not hard and is_close(objective, outcome, noise)
     margin = " (close)" if close else ""
+    error_close = _error_close(objective, outcome)
     if misses:
-        return Judgement("fail", close, "; ".join(misses) + margin)
+        return Judgement("fail", close, "; ".join(misses) + margin, hard, error_close)
     held = f"{objective.percentile} {outcome.percentile_ms:.1f} ms, errors {outcome.error_rate:.2%}"
-    return Judgement("pass", close, held + margin)
+    return Judgement("pass", close, held + margin, error_close=error_close)

@@ -41,8 +41,10 @@ class CapacityResult:
     lowest_fail: Settlement | None
     stop: Stop
     confidence: str
-    trials: tuple[Trial, ...]
-    confirmation: Trial | None = None  # the longer trial at the capacity, reported on its own
+    trials: tuple[Trial, ...]  # every trial in the order run, confirmations included
+    confirmation: Trial | None = None  # the last confirmation trial (at the capacity if any)
+    failed_confirmations: tuple[int, ...] = ()  # rates whose confirmation failed, rising
+    noise_sigma: float | None = None  # log(percentile) sd the search settled with
 
     @property
     def at_least(self) -> bool:
@@ -51,30 +53,51 @@ class CapacityResult:
 
     @property
     def bracket(self) -> tuple[int | None, int | None]:
-        """(highest passing rate, lowest failing rate), None where none was found."""
+        """(highest passing rate, lowest failing rate), None where none was found: the
+        capacity interval."""
         low = self.highest_pass.rate if self.highest_pass else None
         high = self.lowest_fail.rate if self.lowest_fail else None
         return low, high
 
     @property
+    def search_trials(self) -> tuple[Trial, ...]:
+        return tuple(t for t in self.trials if t.plan.kind != "confirm")
+
+    @property
     def search_seconds(self) -> float:
-        """Seconds of load the search itself used, early-stopped trials at their real length."""
-        return sum(t.outcome.duration_s for t in self.trials)
+        """Seconds of load the search itself used (confirmations aside), early-stopped trials
+        at their real length."""
+        return sum(t.outcome.duration_s for t in self.search_trials)
+
+    @property
+    def disturbed(self) -> tuple[Trial, ...]:
+        """Trials invalid for a passing cause (other work, steal, stalls), each repeated."""
+        return tuple(t for t in self.trials if t.judgement.verdict == "invalid")
 
     @property
     def confirmed(self) -> bool | None:
-        """Whether the confirmation trial passed; None when there was none or it was invalid."""
-        if self.confirmation is None or not self.confirmation.counted:
-            return None
-        return self.confirmation.judgement.verdict == "pass"
+        """Whether a confirmation passed at the capacity; False when one failed (there or above
+        it) and none passed there; None when none ran or each was invalid."""
+        trial = self.confirmation
+        if trial is not None and trial.counted and trial.rate == self.capacity_rps:
+            return trial.judgement.verdict == "pass"
+        return False if self.failed_confirmations else None
 
     def headline(self) -> str:
-        """'195 RPS', '150 RPS (budget spent)', 'at least 400 RPS (client limit)' or
+        """'195 RPS', '150 RPS (budget spent)', 'at least 400 RPS (client limit)',
+        '380 RPS (unconfirmed: the confirmation failed at 400 RPS; budget spent)' or
         'none (objective unmet at the lowest rate)'."""
+        failed = self.failed_confirmations
+        unconfirmed = f"unconfirmed: the confirmation failed at {failed[0]} RPS" if failed else ""
         if self.capacity_rps is None:
-            return f"none ({self.stop.reason})"
+            return f"none ({'; '.join(filter(None, [self.stop.reason, unconfirmed]))})"
+        figure = f"{self.capacity_rps} RPS"
+        tags = []
+        if self.confirmed is not True:
+            tags.append(unconfirmed or "unconfirmed")
         if self.at_least:
-            return f"at least {self.capacity_rps} RPS ({_LOWER_BOUND_ONLY[self.stop.reason]})"
-        if self.stop.reason != "converged":
-            return f"{self.capacity_rps} RPS ({self.stop.reason})"
-        return f"{self.capacity_rps} RPS"
+            figure = f"at least {figure}"
+            tags.append(_LOWER_BOUND_ONLY[self.stop.reason])
+        elif self.stop.reason != "converged":
+            tags.append(self.stop.reason)
+        return f"{figure} ({'; '.join(tags)})" if tags else figure

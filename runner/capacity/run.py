@@ -4,11 +4,11 @@ runs a whole search and its confirmation trial with any trial runner (real k6 or
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from runner.capacity.objective import TrialOutcome, judge
 from runner.capacity.result import CapacityResult, Stop
-from runner.capacity.search import SearchConfig, confirmation_plan, next_step, summarize
+from runner.capacity.search import SearchConfig, next_step, summarize
+from runner.capacity.standing import search_noise
 from runner.capacity.trials import Trial, TrialPlan
 
 __all__ = ["CapacitySearch", "run_search"]
@@ -30,27 +30,25 @@ class CapacitySearch:
     def next_step(self) -> TrialPlan | Stop:
         return next_step(self.config, self.trials)
 
+    def judged(self, plan: TrialPlan, outcome: TrialOutcome) -> Trial:
+        """The trial judged against the noise measured so far (not recorded)."""
+        noise = search_noise(self.trials, self.config.noise_prior)
+        return Trial(plan, _checked(plan, outcome), judge(self.config.objective, outcome, noise))
+
     def record(self, plan: TrialPlan, outcome: TrialOutcome) -> Trial:
-        trial = Trial(plan, _checked(plan, outcome), judge(self.config.objective, outcome))
+        trial = self.judged(plan, outcome)
         self.trials.append(trial)
         return trial
-
-    def judged(self, plan: TrialPlan, outcome: TrialOutcome) -> Trial:
-        """A trial judged but not recorded (the confirmation, which steers nothing)."""
-        return Trial(plan, _checked(plan, outcome), judge(self.config.objective, outcome))
 
 
 def run_search(
     config: SearchConfig, run_trial: Callable[[TrialPlan], TrialOutcome]
 ) -> CapacityResult:
-    """Runs the whole search with `run_trial`, then the confirmation trial at the capacity."""
+    """Runs the whole search with `run_trial` (which waits a plan's `pause_s` first), its
+    confirmation trials included."""
     search = CapacitySearch(config)
     step = search.next_step()
     while isinstance(step, TrialPlan):
         search.record(step, run_trial(step))
         step = search.next_step()
-    result = summarize(config, search.trials, step)
-    plan = confirmation_plan(config, result)
-    if plan is None:
-        return result
-    return replace(result, confirmation=search.judged(plan, run_trial(plan)))
+    return summarize(config, search.trials, step)

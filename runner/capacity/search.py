@@ -2,9 +2,12 @@
 
 After Shivam et al., "Cutting Corners: Workbench Automation for Server Benchmarking" (USENIX
 ATC 2008), and Nighthawk's adaptive load controller: double the rate until a trial fails (halve
-it while the start fails), then bisect the bracket; short trials far from the objective, long
-repeated trials only where a result is close to it. Pure and deterministic: the next step
-follows from the configuration and the trials so far, so a stored search can be resumed.
+it while the start fails), then bisect the bracket; short trials far from the objective, more
+trials where a result lies within the measured noise of it (runner.capacity.noise). Disturbed
+trials are repeated after a growing pause while the budget allows; a confirmation trial at the
+capacity found ends the search when it passes and sends it on below that rate when it fails.
+Pure and deterministic: the next step follows from the configuration and the trials so far, so
+a stored search can be resumed.
 """
 
 from __future__ import annotations
@@ -12,35 +15,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from runner.capacity.noise import NOISE_PRIOR, NOISE_RULE, PRIOR_WEIGHT, Z_ONE_SIDED
 from runner.capacity.objective import Objective
 from runner.capacity.result import CapacityResult, Stop
-from runner.capacity.trials import PlanKind, Settlement, Trial, TrialPlan, settle
+from runner.capacity.standing import Standing, standing_of
+from runner.capacity.trials import PlanKind, Trial, TrialPlan
 
-__all__ = [
-    "CONFIDENCE_RULE",
-    "SEARCH_RULE",
-    "SearchConfig",
-    "confirmation_plan",
-    "next_step",
-    "summarize",
-]
+__all__ = ["CONFIDENCE_RULE", "SEARCH_RULE", "SearchConfig", "next_step", "summarize"]
 
 SEARCH_RULE = (
     "Capacity search: open-model trials at fixed arrival rates. From the start rate the rate "
     "doubles after each pass (halves after each fail while nothing has passed), within the "
     "bounds, until a pass and a fail bracket the capacity; then the bracket is bisected. Trials "
-    "are short unless a result is close to the objective. A trial is planned only if it and "
-    "the confirmation trial still fit in the time budget; trials stopped early count at the "
-    "seconds they ran. The capacity is the highest passing rate; a confirmation trial, longer, "
-    "then runs at it and is reported on its own."
+    "are short unless a result is close to the objective. A trial invalid for a passing cause "
+    "is repeated after a pause ({pause:g} s, doubling while they stay invalid, at most "
+    "{most_pause:g} s); invalid trials count against the budget, their pauses do not. A trial is "
+    "planned only if it and a confirmation trial still fit in the time budget; trials stopped "
+    "early count at the seconds they ran. A confirmation trial, longer, then runs at the highest "
+    "settled pass: when it fails, that rate and every rate above it count as failing and the "
+    "search goes on below it while the budget allows."
 )
 CONFIDENCE_RULE = (
-    "Confidence: each end of the bracket (the highest passing and the lowest failing rate) is "
-    "settled, either by one result outside the close band (or a trial stopped early because "
-    "the objective was clearly broken), or by {votes} agreeing long trials out of at most "
-    "{most}. The search has converged when the bracket is at most {precision:.0%} of the "
-    "lowest failing rate wide, so the rate where the objective stops holding lies within "
-    "{precision:.0%} above the capacity reported."
+    "Capacity interval: from the highest settled pass to the lowest settled fail; the headline "
+    "is its lower end, 'unconfirmed' when its confirmation did not pass. The search has "
+    "converged when the interval is at most {precision:.0%} of its upper end wide."
 )
 
 
@@ -58,9 +56,10 @@ class SearchConfig:
     confirmation_s: float
     precision: float = 0.05
     trial_overhead_s: float = 0.0  # warm-up and start-up each trial costs beyond its duration
-    votes: int = 2  # agreeing long trials that settle a close rate ...
-    most_long_trials: int = 3  # ... out of at most this many
-    most_invalid_in_a_row: int = 3  # then the machine is too busy to measure: stop
+    most_long_trials: int = 3  # more trials at a close rate, beyond its first
+    noise_prior: float = NOISE_PRIOR  # log(percentile) sd assumed until repeats measure it
+    pause_s: float = 2.0  # before repeating an invalid trial; doubles while they stay invalid
+    most_pause_s: float = 8.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_rate <= self.start_rate <= self.max_rate:
@@ -69,45 +68,32 @@ class SearchConfig:
             raise ValueError("precision must lie between 0 and 1")
         if not 0 < self.short_s <= self.long_s:
             raise ValueError("durations must satisfy 0 < short_s <= long_s")
-        if not 1 <= self.votes <= self.most_long_trials:
-            raise ValueError("votes must lie between 1 and most_long_trials")
+        if self.most_long_trials < 1:
+            raise ValueError("most_long_trials must be at least 1")
 
     def confidence_rule(self) -> str:
-        return CONFIDENCE_RULE.format(
-            votes=self.votes, most=self.most_long_trials, precision=self.precision
+        return CONFIDENCE_RULE.format(precision=self.precision)
+
+    def noise_rule(self) -> str:
+        return NOISE_RULE.format(
+            percentile=self.objective.percentile,
+            z=Z_ONE_SIDED,
+            prior=self.noise_prior,
+            weight=PRIOR_WEIGHT,
+            most=self.most_long_trials,
         )
 
     def rules(self) -> list[str]:
-        """The rules a report states for this search: how it goes, the objective, confidence."""
-        return [SEARCH_RULE, self.objective.rule_text(), self.confidence_rule()]
+        """The rules a report states for this search: how it goes, the objective, settling,
+        the interval."""
+        search = SEARCH_RULE.format(pause=self.pause_s, most_pause=self.most_pause_s)
+        return [search, self.objective.rule_text(), self.noise_rule(), self.confidence_rule()]
 
     def trial_cost_s(self, duration_s: float) -> float:
         return duration_s + self.trial_overhead_s
 
-
-@dataclass(frozen=True)
-class _Standing:
-    """The settled rates so far: the highest pass and the lowest fail above it."""
-
-    highest_pass: Settlement | None
-    lowest_fail: Settlement | None
-    open_rate: int | None  # the rate whose trials so far leave it unsettled
-
-
-def _standing(config: SearchConfig, trials: Sequence[Trial]) -> _Standing:
-    settled: dict[int, Settlement] = {}
-    open_rate = None
-    for rate in dict.fromkeys(t.rate for t in trials if t.counted):
-        settlement = settle(rate, trials, config.votes, config.most_long_trials)
-        if settlement is None:
-            open_rate = rate
-        else:
-            settled[rate] = settlement
-    passes = [s for s in settled.values() if s.passed]
-    highest_pass = max(passes, key=lambda s: s.rate, default=None)
-    floor = highest_pass.rate if highest_pass else 0
-    fails = [s for s in settled.values() if not s.passed and s.rate > floor]
-    return _Standing(highest_pass, min(fails, key=lambda s: s.rate, default=None), open_rate)
+    def standing(self, trials: Sequence[Trial]) -> Standing:
+        return standing_of(trials, self.objective, self.noise_prior, self.most_long_trials)
 
 
 def _converged(config: SearchConfig, low: int, high: int) -> bool:
@@ -125,10 +111,9 @@ def _short(config: SearchConfig, rate: int, kind: PlanKind, reason: str) -> Tria
     return TrialPlan(rate, config.short_s, kind, reason)
 
 
-def _bracketing(
-    config: SearchConfig, low: Settlement | None, high: Settlement | None
-) -> TrialPlan | Stop:
+def _bracketing(config: SearchConfig, standing: Standing) -> TrialPlan | Stop:
     """The move while only one side (or neither) of the bracket is known."""
+    low, high = standing.highest_pass, standing.lowest_fail
     if low is None and high is None:
         return _short(config, config.start_rate, "start", "start rate")
     if low is not None:
@@ -146,11 +131,11 @@ def _bracketing(
     return _short(config, rate, "halve", f"{high.rate} RPS failed and nothing passed: halve")
 
 
-def _move(config: SearchConfig, standing: _Standing) -> TrialPlan | Stop:
+def _move(config: SearchConfig, standing: Standing) -> TrialPlan | Stop:
     """Bracket, then bisect, until the bracket is within the precision."""
     low, high = standing.highest_pass, standing.lowest_fail
     if low is None or high is None:
-        return _bracketing(config, low, high)
+        return _bracketing(config, standing)
     width = (high.rate - low.rate) / high.rate
     if _converged(config, low.rate, high.rate):
         return Stop("converged", f"bracket {low.rate}-{high.rate} RPS {_width_text(config, width)}")
@@ -158,82 +143,129 @@ def _move(config: SearchConfig, standing: _Standing) -> TrialPlan | Stop:
     return _short(config, middle, "bisect", f"bisect {low.rate}-{high.rate} RPS ({width:.0%} wide)")
 
 
-def _repeat(config: SearchConfig, trials: Sequence[Trial], standing: _Standing) -> TrialPlan | None:
-    """A repeat of an invalid trial, or a long trial at a rate left open; None otherwise."""
-    last = trials[-1] if trials else None
-    if last is not None and not last.counted:
-        why = last.judgement.why
-        return replace(last.plan, kind="retry", reason=f"repeat: previous trial invalid ({why})")
-    if standing.open_rate is None:
-        return None
-    rate = standing.open_rate
-    done = sum(t.rate == rate and t.counted and t.plan.long for t in trials)
-    reason = (
-        f"close to the objective at {rate} RPS: long trial {done + 1} of at most "
-        f"{config.most_long_trials}"
-    )
-    return TrialPlan(rate, config.long_s, "settle", reason, long=True)
-
-
-def _invalid_run(trials: Sequence[Trial]) -> int:
-    """How many trials at the end were invalid, one after the other."""
+def invalid_run(trials: Sequence[Trial]) -> int:
+    """How many trials at the end were invalid (a passing cause), one after the other."""
     count = 0
     for trial in reversed(trials):
-        if trial.counted:
+        if trial.judgement.verdict != "invalid":
             break
         count += 1
     return count
 
 
+def _retry(config: SearchConfig, trials: Sequence[Trial]) -> TrialPlan | None:
+    """A repeat of an invalid trial after a pause that doubles while they stay invalid."""
+    run = invalid_run(trials)
+    if run == 0:
+        return None
+    last = trials[-1]
+    pause = min(config.pause_s * 2 ** (run - 1), config.most_pause_s)
+    why = f"repeat after {pause:g} s: previous trial invalid ({last.judgement.why})"
+    kind: PlanKind = "confirm" if last.plan.kind == "confirm" else "retry"
+    return replace(last.plan, kind=kind, reason=why, pause_s=pause)
+
+
+def _settling(
+    config: SearchConfig, trials: Sequence[Trial], standing: Standing
+) -> TrialPlan | None:
+    """Another, long trial at a rate whose trials so far lie within the noise of the objective."""
+    rate = standing.open_rate
+    if rate is None:
+        return None
+    done = sum(t.rate == rate and t.counted and t.plan.kind != "confirm" for t in trials)
+    reason = (
+        f"close to the objective at {rate} RPS (within the noise): trial {done + 1} of at most "
+        f"{1 + config.most_long_trials}"
+    )
+    return TrialPlan(rate, config.long_s, "settle", reason, long=True)
+
+
+def _spent_s(config: SearchConfig, trials: Sequence[Trial]) -> float:
+    return sum(config.trial_cost_s(t.outcome.duration_s + t.outcome.settle_s) for t in trials)
+
+
 def _within_budget(
     config: SearchConfig, trials: Sequence[Trial], plan: TrialPlan
 ) -> TrialPlan | Stop:
-    """The plan if it and the confirmation trial still fit in the budget."""
-    spent = sum(config.trial_cost_s(t.outcome.duration_s + t.outcome.settle_s) for t in trials)
-    needed = config.trial_cost_s(plan.duration_s) + config.trial_cost_s(config.confirmation_s)
+    """The plan if it (and, unless it is one, a confirmation trial) still fits in the budget."""
+    spent = _spent_s(config, trials)
+    needed = config.trial_cost_s(plan.duration_s)
+    if plan.kind != "confirm":
+        needed += config.trial_cost_s(config.confirmation_s)
     if spent + needed <= config.budget_s:
         return plan
+    also = "" if plan.kind == "confirm" else f" and the {config.confirmation_s:g} s confirmation"
     return Stop(
         "budget spent",
         f"{spent:.0f} s of {config.budget_s:.0f} s spent: no room for a {plan.duration_s:g} s "
-        f"trial at {plan.rate} RPS and the {config.confirmation_s:g} s confirmation",
+        f"trial at {plan.rate} RPS{also}",
     )
+
+
+def _confirm_or(config: SearchConfig, trials: Sequence[Trial], stop: Stop) -> TrialPlan | Stop:
+    """A confirmation trial at the capacity when none has passed there yet and one fits."""
+    low = config.standing(trials).highest_pass
+    if low is None:
+        return stop
+    here = [t for t in trials if t.plan.kind == "confirm" and t.rate == low.rate and t.counted]
+    if here:
+        return stop  # it passed (a failed one would have put the capacity below it)
+    plan = TrialPlan(
+        low.rate,
+        config.confirmation_s,
+        "confirm",
+        f"confirm {low.rate} RPS over {config.confirmation_s:g} s",
+        long=True,
+    )
+    fits = _within_budget(config, trials, plan)
+    return stop if isinstance(fits, Stop) else plan
 
 
 def next_step(config: SearchConfig, trials: Sequence[Trial]) -> TrialPlan | Stop:
     """The next trial to run, or why the search is over, from the trials so far."""
+    retry = _retry(config, trials)
+    if retry is not None:
+        fits = _within_budget(config, trials, retry)
+        return fits if isinstance(fits, TrialPlan) else _confirm_or(config, trials, fits)
     bound = next((t for t in trials if t.judgement.verdict == "client-bound"), None)
     if bound is not None:
-        return Stop("client limit", f"the load generator could not offer {bound.rate} RPS")
-    if _invalid_run(trials) >= config.most_invalid_in_a_row:
-        return Stop("interference", f"{config.most_invalid_in_a_row} invalid trials in a row")
-    standing = _standing(config, trials)
-    step = _repeat(config, trials, standing) or _move(config, standing)
-    return step if isinstance(step, Stop) else _within_budget(config, trials, step)
+        stop = Stop("client limit", f"the load generator could not offer {bound.rate} RPS")
+        return _confirm_or(config, trials, stop)
+    standing = config.standing(trials)
+    step = _settling(config, trials, standing) or _move(config, standing)
+    if isinstance(step, TrialPlan):
+        step = _within_budget(config, trials, step)
+    return step if isinstance(step, TrialPlan) else _confirm_or(config, trials, step)
 
 
-def _confidence(config: SearchConfig, standing: _Standing) -> str:
-    """The confidence statement: how each end of the bracket was settled."""
+def _confidence(config: SearchConfig, standing: Standing) -> str:
+    """The confidence statement: how each end of the interval was settled, and the noise."""
     low, high = standing.highest_pass, standing.lowest_fail
     parts = [
-        f"highest pass {low.rate} RPS ({low.how})" if low else "no rate passed",
-        f"lowest fail {high.rate} RPS ({high.how})" if high else "no rate failed",
+        f"highest settled pass {low.rate} RPS ({low.how})" if low else "no rate passed",
+        f"lowest settled fail {high.rate} RPS ({high.how})" if high else "no rate failed",
     ]
     if low and high:
         width = (high.rate - low.rate) / high.rate
         if _converged(config, low.rate, high.rate):
-            parts.append(f"bracket {_width_text(config, width)}")
+            parts.append(f"interval {_width_text(config, width)}")
         else:
             parts.append(
-                f"bracket is {width:.1%} wide, wider than the precision ({config.precision:.0%})"
+                f"interval is {width:.1%} wide, wider than the precision ({config.precision:.0%})"
             )
+    parts.append(standing.noise.text(config.objective.percentile))
     return "; ".join(parts)
 
 
 def summarize(config: SearchConfig, trials: Sequence[Trial], stop: Stop) -> CapacityResult:
-    """The result of a finished search (before its confirmation trial)."""
-    standing = _standing(config, trials)
+    """The result of a finished search, its confirmation trials included."""
+    standing = config.standing(trials)
     low = standing.highest_pass
+    at_capacity = [
+        t for t in trials if t.plan.kind == "confirm" and low is not None and t.rate == low.rate
+    ]
+    confirmations = [t for t in trials if t.plan.kind == "confirm"]
+    last = at_capacity or confirmations
     return CapacityResult(
         capacity_rps=low.rate if low else None,
         highest_pass=low,
@@ -241,17 +273,7 @@ def summarize(config: SearchConfig, trials: Sequence[Trial], stop: Stop) -> Capa
         stop=stop,
         confidence=_confidence(config, standing),
         trials=tuple(trials),
-    )
-
-
-def confirmation_plan(config: SearchConfig, result: CapacityResult) -> TrialPlan | None:
-    """A longer trial at the capacity found, or None when there is no capacity to confirm."""
-    if result.capacity_rps is None:
-        return None
-    return TrialPlan(
-        result.capacity_rps,
-        config.confirmation_s,
-        "confirm",
-        f"confirm {result.capacity_rps} RPS over {config.confirmation_s:g} s",
-        long=True,
+        confirmation=last[-1] if last else None,
+        failed_confirmations=standing.failed_confirmations,
+        noise_sigma=standing.noise.sigma,
     )

@@ -36,4 +36,5 @@ def search_config_of(settings: CapacitySettings, trial_overhead_s: float = 0.0) 
         confirmation_s=parse_duration(settings.confirmation),
         precision=settings.precision,
         trial_overhead_s=trial_overhead_s,
+        noise_prior=settings.noise,
     )

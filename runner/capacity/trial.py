@@ -1,8 +1,8 @@
 """One capacity trial with real k6: an open-model step at the plan's fixed rate, for the plan's
 duration, measured like every step (runner.measure.step) and watched for an early stop.
 
-The step's validity (runner.measure.validity) decides whether the trial counts: interference or steal on
-the cores means "repeat it", a client-bound step means the load generator, not the server, was
+The step's validity (runner.measure.validity) decides whether the trial counts: a passing cause
+(interference or steal on the cores, the platform's stalls) means "repeat it", a client-bound step means the load generator, not the server, was
 the limit. The open-model rule on the achieved rate and dropped iterations is not a reason to
 repeat here: the trial rule itself fails such a trial (the server could not keep up).
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.capacity.objective import CLIENT_BOUND, INTERFERENCE, TrialOutcome
+from runner.capacity.objective import CLIENT_BOUND, INTERFERENCE, STALLS, TrialOutcome
 from runner.capacity.settings import early_stop_rule_of, objective_of
 from runner.capacity.trials import TrialPlan
 from runner.capacity.watch import TrialWatch
@@ -21,18 +21,27 @@ from runner.config.experiment import Experiment
 from runner.config.load_model import CAPACITY
 from runner.measure import k6
 from runner.measure.server import ServerHandle
+from runner.measure.stalls import StallProbe
 from runner.measure.step import run_step
 from runner.measure.validity import StepFacts, Validity, judge_step
 from runner.records.results import Failure, StepResult
 from runner.run.plan import Step
 
-__all__ = ["RanTrial", "outcome_of", "run_trial", "trial_experiment", "trial_reasons"]
+__all__ = [
+    "RanTrial",
+    "longest_stall_ms",
+    "outcome_of",
+    "run_trial",
+    "trial_experiment",
+    "trial_reasons",
+]
 
 # Validity reason codes -> what they mean for a trial (absent: not a reason to discard it).
 _TRIAL_REASONS = {
     "client_bound": CLIENT_BOUND,
     "interference": INTERFERENCE,
     "steal": INTERFERENCE,
+    "stalls": STALLS,
 }
 
 
@@ -91,7 +100,16 @@ def outcome_of(step: StepResult, watch: TrialWatch) -> TrialOutcome:
         valid=not reasons,
         invalid_reasons=reasons,
         early_stopped=watch.stopped_at is not None,
+        stall_ms=longest_stall_ms(step),
     )
+
+
+def longest_stall_ms(step: StepResult) -> float:
+    """The stall probe's longest stall on any measured core over the window: the server's core
+    delays its answers, k6's delays its clock (0: none, or no probe)."""
+    if step.stalls is None:
+        return 0.0
+    return max((core.max_ms for core in step.stalls.cores), default=0.0)
 
 
 def run_trial(
@@ -104,6 +122,7 @@ def run_trial(
     work_dir: Path,
     script: Path = k6.STANDARD_SCRIPT,
     on_live: Callable[[k6.LiveView], None] | None = None,
+    stalls: StallProbe | None = None,
 ) -> RanTrial | Failure:
     """Run one trial (trial `number` of the target's search); a Failure when k6 failed."""
     settings = experiment.load.capacity
@@ -119,6 +138,7 @@ def run_trial(
         on_live=on_live,
         script=script,
         watch=watch,
+        stalls=stalls,
     )
     if isinstance(entry, Failure):
         return entry

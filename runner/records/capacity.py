@@ -37,6 +37,15 @@ class TrialRecord(Record):
         description="Seconds after a failed trial until the server answered within the objective "
         "again (its backlog drained); they count against the budget.",
     )
+    pause_s: float = Field(
+        default=0.0,
+        description="Seconds waited before the trial (after invalid ones: a disturbance may pass).",
+    )
+    stall_ms: float = Field(
+        default=0.0,
+        description="The platform's longest stall on the measured cores in the window (stall "
+        "probe), ms: it may have raised the percentile by up to this much; 0: none or no probe.",
+    )
     step: StepResult = Field(
         description="The window's figures, as any step's (duration_s is the length actually run)."
     )
@@ -51,21 +60,41 @@ class TargetCapacity(Record):
     capacity_rps: int | None = Field(description="Highest settled passing rate; null: none.")
     at_least: bool = Field(description="Only a lower bound (the client or the search's bound).")
     headline: str = Field(description="'195 RPS', 'at least 400 RPS (client limit)', ...")
-    highest_pass: int | None
+    highest_pass: int | None = Field(description="Lower end of the capacity interval, RPS.")
     highest_pass_how: str | None = None
-    lowest_fail: int | None
+    lowest_fail: int | None = Field(description="Upper end of the capacity interval, RPS.")
     lowest_fail_how: str | None = None
     confidence: str
     stop_reason: StopReason
     stop_text: str
-    trials: int = Field(description="Trials the search ran, confirmation not included.")
-    search_s: float = Field(description="Seconds of load the search used (not the confirmation).")
+    trials: int = Field(description="Trials the search ran, confirmations not included.")
+    search_s: float = Field(description="Seconds of load the search used (not confirmations).")
     wall_s: float = Field(description="Wall-clock seconds of the search and its confirmation.")
     confirmation: int | None = Field(
         default=None, description="Trial number of the confirmation trial, if one ran."
     )
     confirmed: bool | None = Field(
-        default=None, description="Whether the confirmation passed; null: none, or invalid."
+        default=None,
+        description="Whether a confirmation passed at the capacity; false: one failed (there or "
+        "above) and none passed there; null: none ran, or each was invalid.",
+    )
+    failed_confirmations: list[int] = Field(
+        default_factory=list,
+        description="Rates whose confirmation failed (the search went on below them), RPS.",
+    )
+    disturbed_trials: int = Field(
+        default=0, description="Trials invalid for a passing cause (interference, steal, stalls)."
+    )
+    disturbed_s: float = Field(
+        default=0.0, description="Seconds of load the disturbed trials took (and settling)."
+    )
+    pauses_s: float = Field(
+        default=0.0, description="Seconds waited before repeating disturbed trials."
+    )
+    noise_sigma: float | None = Field(
+        default=None,
+        description="The noise the search settled with: sd of log(percentile) between trials at "
+        "a rate; null: older runs.",
     )
 
 

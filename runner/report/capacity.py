@@ -24,10 +24,10 @@ __all__ = ["CapacitySection", "capacity_facts", "capacity_section"]
 SUMMARY_HEADER = [
     "Target",
     "Capacity",
-    "Highest pass (RPS)",
-    "Lowest fail (RPS)",
+    "Interval (RPS)",
     "Stopped because",
     "Confirmation",
+    "Disturbed trials",
     "Trials",
     "Load s",
     "Wall s",
@@ -83,10 +83,32 @@ def capacity_facts(experiment: Experiment) -> list[list[CellValue]]:
 
 
 def _confirmation_text(run: CapacityRun, target: TargetCapacity) -> str:
-    trial = next((t for t in run.trials if t.target == target.target and t.plan == "confirm"), None)
-    if trial is None:
+    trials = [t for t in run.trials if t.target == target.target and t.plan == "confirm"]
+    if not trials:
         return "none"
-    return f"{trial.verdict} at {trial.rate} RPS ({trial.why})"
+    return "; ".join(f"{t.verdict} at {t.rate} RPS ({t.why})" for t in trials)
+
+
+def interval_text(target: TargetCapacity) -> str:
+    """'575-600', 'at least 400 (no rate failed)', 'below 25 (no rate passed)'."""
+    low, high = target.highest_pass, target.lowest_fail
+    if low is not None and high is not None:
+        return f"{low}-{high}"
+    if low is not None:
+        return f"at least {low} (no rate failed)"
+    if high is not None:
+        return f"below {high} (no rate passed)"
+    return "none"
+
+
+def disturbed_text(target: TargetCapacity) -> str:
+    """'2 (3.1 s of load, 6 s of pauses)', or '0'."""
+    if not target.disturbed_trials:
+        return "0"
+    return (
+        f"{target.disturbed_trials} ({target.disturbed_s:.1f} s of load, "
+        f"{target.pauses_s:g} s of pauses)"
+    )
 
 
 def _summary(run: CapacityRun) -> Table:
@@ -96,10 +118,10 @@ def _summary(run: CapacityRun) -> Table:
             [
                 t.label,
                 t.headline,
-                "none" if t.highest_pass is None else str(t.highest_pass),
-                "none" if t.lowest_fail is None else str(t.lowest_fail),
+                interval_text(t),
                 f"{t.stop_reason}: {t.stop_text}",
                 _confirmation_text(run, t),
+                disturbed_text(t),
                 str(t.trials),
                 f"{t.search_s:.1f}",
                 f"{t.wall_s:.1f}",
@@ -116,12 +138,14 @@ def _trial_row(trial: TrialRecord) -> list[CellValue]:
     return [
         str(trial.number),
         trial.plan + (" (long)" if trial.long else ""),
+        f"{trial.pause_s:g}" if trial.pause_s else "",
         str(trial.rate),
         f"{step.duration_s:.1f} of {trial.planned_s:g}",
         str(step.requests),
         fmt.rps(step.rps),
         "n/a" if step.dropped_iterations is None else str(step.dropped_iterations),
         fmt.ms(trial.percentile_ms),
+        fmt.ms(trial.stall_ms) if trial.stall_ms else "",
         fmt.percent(step.error_rate),
         trial.verdict + (" (close)" if trial.close else ""),
         trial.why,
@@ -131,8 +155,9 @@ def _trial_row(trial: TrialRecord) -> list[CellValue]:
 
 
 def _trials_table(trials: list[TrialRecord], percentile: str) -> Table:
-    header = ["#", "Plan", "Rate (RPS)", "Ran s", "Requests", "Achieved RPS", "Dropped"]
-    header += [f"{percentile} ms", "Err %", "Verdict", "Why", "Stopped early", "Step validity"]
+    header = ["#", "Plan", "Paused s", "Rate (RPS)", "Ran s", "Requests", "Achieved RPS"]
+    header += ["Dropped", f"{percentile} ms", "Longest stall ms", "Err %", "Verdict", "Why"]
+    header += ["Stopped early", "Step validity"]
     return Table(header, [_trial_row(t) for t in trials])
 
 
@@ -154,6 +179,30 @@ def _notes(run: CapacityRun) -> list[str]:
             notes.append(
                 f"{t.label}: {t.headline}; a figure for the load generator, not the server."
             )
+        notes += _confirmation_notes(t)
+    return notes
+
+
+def _confirmation_notes(t: TargetCapacity) -> list[str]:
+    notes = []
+    if t.failed_confirmations:
+        failed = ", ".join(f"{rate} RPS" for rate in t.failed_confirmations)
+        below = (
+            f"{t.capacity_rps} RPS, the highest settled pass below it, is "
+            + ("confirmed" if t.confirmed else "not confirmed")
+            if t.capacity_rps is not None
+            else "no rate below it passed"
+        )
+        notes.append(
+            f"{t.label}: the confirmation failed at {failed}: the capacity is taken below it, "
+            f"never at or above it; {below}."
+        )
+    if t.disturbed_trials:
+        notes.append(
+            f"{t.label}: {t.disturbed_trials} trial(s) were disturbed (other work, steal or "
+            f"the platform's stalls) and repeated after pauses: {t.disturbed_s:.1f} s of load "
+            f"and {t.pauses_s:g} s of waiting; none of them counts."
+        )
     return notes
 
 

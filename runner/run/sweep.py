@@ -209,7 +209,13 @@ def _one_step(
     experiment = shared.progress.plan.experiment
     if experiment.load.kind.searched:
         setup = SearchSetup(
-            queued.step, server, experiment, shared.k6_path, shared.run_dir, shared.script
+            queued.step,
+            server,
+            experiment,
+            shared.k6_path,
+            shared.run_dir,
+            shared.script,
+            shared.stalls,
         )
         search_target(setup, shared.store, shared.progress)
         return None

@@ -11,7 +11,7 @@ from runner.capacity.early_stop import EarlyStopRule
 from runner.capacity.objective import Objective, TrialOutcome
 from runner.capacity.result import Stop
 from runner.capacity.run import CapacitySearch, run_search
-from runner.capacity.search import SearchConfig, confirmation_plan, next_step
+from runner.capacity.search import SearchConfig, next_step
 from runner.capacity.trials import TrialPlan
 from tests.simulated_server import SimulatedServer, exhaustive_sweep_seconds
 
@@ -25,7 +25,10 @@ CONFIG = SearchConfig(
     short_s=10,
     long_s=20,
     confirmation_s=60,
+    noise_prior=0.1,  # the simulated server's percentile moves about 5% between 10 s trials
 )
+# As on the 2-vCPU VM: p99 moved 24-45 ms between three 10 s steps at one rate.
+NOISY = replace(CONFIG, noise_prior=0.25)
 
 
 def outcome(plan: TrialPlan, percentile_ms: float, **changes: object) -> TrialOutcome:
@@ -44,14 +47,15 @@ def test_decisive_results_bracket_then_bisect_with_short_trials() -> None:
     kinds = [t.plan.kind for t in result.trials]
     assert kinds[:4] == ["start", "double", "double", "bisect"]
     assert [t.rate for t in result.trials[:3]] == [50, 100, 200]
-    assert all(t.plan.duration_s == CONFIG.short_s for t in result.trials)
+    assert all(t.plan.duration_s == CONFIG.short_s for t in result.search_trials)
     assert result.stop.reason == "converged"
     low, high = result.bracket
     assert low == result.capacity_rps and low is not None and high is not None
     assert low <= 130 < high and (high - low) / high <= CONFIG.precision
     assert "within the precision" in result.confidence
     assert result.confirmation is not None and result.confirmed is True
-    assert result.confirmation.plan == confirmation_plan(CONFIG, result)
+    assert result.trials[-1] == result.confirmation
+    assert (result.confirmation.rate, result.confirmation.plan.kind) == (low, "confirm")
     assert result.confirmation.plan.duration_s == CONFIG.confirmation_s
     assert result.headline() == f"{low} RPS"
 
@@ -73,24 +77,84 @@ def scripted(
     )
 
 
-def test_a_close_result_is_settled_by_two_of_three_long_trials() -> None:
-    # 100 RPS: a close pass (short, no vote), then long fail, pass, pass: settled as a pass.
+def test_a_close_result_gets_more_trials_until_the_geometric_mean_decides() -> None:
+    # 100 RPS stays within the noise of 50 ms: 1 short trial, then the most long ones (3).
     run = scripted({100: [45.0, 52.0, 48.0, 47.0]}, lambda rate: 10.0 if rate <= 100 else 200.0)
-    result = run_search(CONFIG, run)
-    at_100 = [t for t in result.trials if t.rate == 100]
+    result = run_search(NOISY, run)
+    at_100 = [t for t in result.search_trials if t.rate == 100]
     assert [t.plan.kind for t in at_100] == ["double", "settle", "settle", "settle"]
     assert [t.plan.duration_s for t in at_100] == [10, 20, 20, 20]
     assert [t.judgement.verdict for t in at_100] == ["pass", "fail", "pass", "pass"]
     assert all(t.judgement.close for t in at_100)
     assert result.trials[len(at_100) + 1].rate == 200  # settled: doubling goes on
     assert result.highest_pass is not None and result.highest_pass.rate == 100
-    assert result.highest_pass.how == "2 of 3 long trials"
+    assert result.highest_pass.how.startswith("4 trials: p99 47.9 ms (geometric mean), undecided")
 
 
-def test_a_clear_long_trial_settles_a_close_rate_at_once() -> None:
-    run = scripted({100: [55.0, 80.0]}, lambda rate: 10.0 if rate < 100 else 200.0)
-    trials = run_search(CONFIG, run).trials
-    assert [t.plan.kind for t in trials if t.rate == 100] == ["double", "settle"]
+def test_a_single_slow_trial_near_the_objective_leads_to_another_trial() -> None:
+    # 64 ms against 50 ms: outside a fixed ±20% band, inside this machine's noise.
+    run = scripted({100: [64.0]}, lambda rate: 30.0 if rate <= 100 else 200.0)
+    result = run_search(NOISY, run)
+    first = next(i for i, t in enumerate(result.trials) if t.rate == 100)
+    slow, after = result.trials[first], result.trials[first + 1]
+    assert slow.judgement.verdict == "fail" and slow.judgement.close
+    assert (after.rate, after.plan.kind) == (100, "settle")  # not a closed bracket at 50-100
+    assert result.highest_pass is not None and result.highest_pass.rate >= 100
+
+
+def test_a_fail_a_stall_may_explain_is_close_and_one_far_beyond_is_not() -> None:
+    def run(stall_ms: float) -> list[str]:
+        script = {100: [90.0, 20.0, 20.0]}
+        base = scripted(script, lambda rate: 10.0 if rate < 100 else 400.0)
+        result = run_search(NOISY, lambda plan: replace(base(plan), stall_ms=stall_ms))
+        return [t.plan.kind for t in result.search_trials if t.rate == 100]
+
+    assert run(stall_ms=0.0) == ["double"]  # 90 ms: a clear fail
+    assert run(stall_ms=60.0)[:2] == ["double", "settle"]  # 90 ms less a 60 ms stall: close
+
+
+def test_a_failed_confirmation_is_never_the_headline() -> None:
+    confirmations: list[int] = []
+
+    def run(plan: TrialPlan) -> TrialOutcome:
+        if plan.kind == "confirm":
+            confirmations.append(plan.rate)
+            if len(confirmations) == 1:
+                return outcome(plan, 200.0)
+        return outcome(plan, 10.0 if plan.rate <= 130 else 200.0)
+
+    result = run_search(CONFIG, run)
+    first = confirmations[0]
+    assert result.failed_confirmations == (first,)
+    assert result.capacity_rps is not None and result.capacity_rps < first
+    assert result.lowest_fail is not None and result.lowest_fail.rate <= first
+    assert result.confirmed is True and len(confirmations) == 2
+    assert result.headline() == f"{result.capacity_rps} RPS"
+    # Without the budget for a second confirmation: unconfirmed, with both figures.
+    confirmations.clear()
+    ran = next(i for i, t in enumerate(result.trials) if t.plan.kind == "confirm") + 1
+    spent = sum(t.plan.duration_s for t in result.trials[:ran])
+    tight = replace(CONFIG, budget_s=spent + CONFIG.confirmation_s - 1)
+    short = run_search(tight, run)
+    assert short.failed_confirmations == (confirmations[0],)
+    assert short.capacity_rps is not None and short.capacity_rps < confirmations[0]
+    assert f"unconfirmed: the confirmation failed at {confirmations[0]} RPS" in short.headline()
+    assert str(short.capacity_rps) in short.headline()
+
+
+def test_the_noise_is_pooled_within_rates_and_shrunk_to_the_prior() -> None:
+    from runner.capacity.noise import Sample, latency_side, pooled_noise
+
+    prior = pooled_noise([], 0.25)
+    assert prior.sigma == pytest.approx(0.25) and prior.repeats == 0
+    # Rate moves (10 ms at 50 RPS, 40 at 100) are not noise; repeats at one rate are.
+    steady = pooled_noise([Sample(50, 10.0), Sample(100, 40.0), Sample(100, 40.0)], 0.25)
+    assert steady.sigma < prior.sigma and steady.repeats == 1
+    spread = pooled_noise([Sample(100, 24.0), Sample(100, 31.0), Sample(100, 45.0)], 0.25)
+    assert spread.sigma > 0.25 and "2 repeated trial(s)" in spread.text("p99")
+    assert latency_side([Sample(100, 40.0)], 50.0, prior) is None  # close
+    assert latency_side([Sample(100, 20.0)], 50.0, prior) is True
+    assert latency_side([Sample(100, 40.0)] * 9, 50.0, steady) is True  # more trials, narrower
 
 
 def interference(plan: TrialPlan) -> TrialOutcome:
@@ -122,12 +186,12 @@ def test_a_long_trial_disturbed_is_repeated_long_and_still_votes() -> None:
 
     trials = run_search(CONFIG, run).trials
     at_100 = [(t.plan.kind, t.plan.long, t.judgement.verdict) for t in trials if t.rate == 100]
-    assert at_100 == [
+    assert at_100[:3] == [
         ("double", False, "pass"),
         ("settle", True, "invalid"),
         ("retry", True, "pass"),
-        ("settle", True, "pass"),
     ]
+    assert all(long for _, long, _ in at_100[1:])
 
 
 def test_adjacent_whole_rates_end_the_search_even_when_wider_than_the_precision() -> None:
@@ -137,19 +201,21 @@ def test_adjacent_whole_rates_end_the_search_even_when_wider_than_the_precision(
     assert "adjacent whole rates" in result.confidence
 
 
-def test_interference_on_every_trial_stops_the_search_without_an_exception() -> None:
+def test_invalid_trials_alone_never_end_a_search_before_the_budget() -> None:
     result = run_search(CONFIG, interference)
-    assert result.stop.reason == "interference"
-    assert len(result.trials) == CONFIG.most_invalid_in_a_row
+    assert result.stop.reason == "budget spent", result.stop
+    assert len(result.trials) > 3 and len(result.disturbed) == len(result.trials)
+    pauses = [t.plan.pause_s for t in result.trials]
+    assert pauses[:6] == [0, 2, 4, 8, 8, 8]  # doubling, at most 8 s
     assert result.capacity_rps is None and result.confirmation is None
-    assert result.headline() == "none (interference)"
+    assert result.headline() == "none (budget spent)"
 
 
 def test_a_client_bound_trial_ends_the_search_with_at_least() -> None:
     server = SimulatedServer(OBJECTIVE, service_ms=1.0, client_ceiling_rps=150)
     result = run_search(CONFIG, server.run)
     assert result.stop.reason == "client limit"
-    assert result.trials[-1].judgement.verdict == "client-bound"
+    assert result.search_trials[-1].judgement.verdict == "client-bound"
     assert result.capacity_rps == 100 and result.at_least
     assert result.headline() == "at least 100 RPS (client limit)"
     assert result.confirmation is not None and result.confirmation.rate == 100
@@ -158,7 +224,8 @@ def test_a_client_bound_trial_ends_the_search_with_at_least() -> None:
 def test_the_upper_bound_passing_says_at_least() -> None:
     config = replace(CONFIG, max_rate=300)
     result = run_search(config, step_server(10_000))
-    assert [t.rate for t in result.trials] == [50, 100, 200, 300]
+    assert [t.rate for t in result.trials] == [50, 100, 200, 300, 300]
+    assert result.trials[-1].plan.kind == "confirm"
     assert result.stop.reason == "upper bound reached"
     assert result.headline() == "at least 300 RPS (upper bound of the search)"
 
@@ -194,7 +261,7 @@ def test_the_simulated_capacity_is_found_within_the_precision(
         assert abs(error) <= CONFIG.precision, (seed, result.capacity_rps, server.capacity_at())
 
 
-@pytest.mark.parametrize("budget_s", [75, 100, 150, 200])
+@pytest.mark.parametrize("budget_s", [75, 100, 150])
 @pytest.mark.parametrize("overhead_s", [0.0, 3.0])
 def test_the_time_budget_holds_and_the_search_says_when_it_ran_out(
     budget_s: float, overhead_s: float
@@ -203,8 +270,7 @@ def test_the_time_budget_holds_and_the_search_says_when_it_ran_out(
     for seed in range(5):
         server = SimulatedServer(OBJECTIVE, seed=seed)
         result = run_search(config, server.run)
-        confirmation = result.confirmation
-        ran = [*result.trials, *([confirmation] if confirmation else [])]
+        ran = result.trials
         used = sum(t.outcome.duration_s + overhead_s for t in ran)
         planned = sum(t.plan.duration_s + overhead_s for t in ran)
         assert used <= planned <= budget_s
@@ -222,7 +288,7 @@ def test_early_stopped_trials_count_at_the_seconds_they_ran() -> None:
     assert first.outcome.early_stopped and first.judgement.verdict == "fail"
     assert first.outcome.duration_s <= config.short_s / 2
     assert "stopped early" in first.judgement.why
-    assert early.search_seconds == sum(t.outcome.duration_s for t in early.trials)
+    assert early.search_seconds == sum(t.outcome.duration_s for t in early.search_trials)
     assert early.search_seconds < full.search_seconds
     assert early.capacity_rps == full.capacity_rps
 
@@ -232,8 +298,8 @@ def test_the_search_costs_a_fraction_of_an_exhaustive_sweep() -> None:
     for seed in range(30):
         result = run_search(CONFIG, SimulatedServer(OBJECTIVE, seed=seed).run)
         assert result.confirmation is not None
-        trials = len(result.trials) + 1
-        seconds = result.search_seconds + result.confirmation.outcome.duration_s
+        trials = len(result.trials)
+        seconds = sum(t.outcome.duration_s for t in result.trials)
         assert trials <= 15  # a third of the sweep's 15 x 3 steps
         assert seconds <= sweep_s / 3, (seed, seconds, sweep_s)
 
@@ -258,8 +324,9 @@ def test_an_outcome_at_another_rate_is_refused() -> None:
 def test_the_rules_print_their_figures() -> None:
     assert "p99 latency is at most 50 ms" in OBJECTIVE.rule_text()
     assert "1.00%" in OBJECTIVE.rule_text()
-    rule = CONFIG.confidence_rule()
-    assert "2 agreeing long trials out of at most 3" in rule and "5%" in rule
+    assert "5%" in CONFIG.confidence_rule() and "lower end" in CONFIG.confidence_rule()
+    rule = NOISY.noise_rule()
+    assert "1.645 x the noise" in rule and "prior of 25%" in rule and "up to 3 more" in rule
 
 
 def test_a_bad_configuration_is_refused() -> None:

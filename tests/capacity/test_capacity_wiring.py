@@ -142,9 +142,9 @@ def test_trials_are_stored_as_they_end_and_reported(tmp_path: Path) -> None:
     record = load_run(tmp_path)
     assert record.capacity is not None and [t.rate for t in record.capacity.trials] == [20, 40, 30]
     section = capacity_section(record)
-    assert section.summary.rows[0][:4] == ["API", "30 RPS", "30", "40"]
+    assert section.summary.rows[0][:3] == ["API", "30 RPS", "30-40"]
     assert any("time budget ran out" in note for note in section.notes)
-    assert [row[2] for row in section.targets[0].trials.rows] == ["20", "40", "30"]
+    assert [row[3] for row in section.targets[0].trials.rows] == ["20", "40", "30"]
     report = render(record, analyze(record))
     assert "## Capacity" in report and "## Summary" not in report
     assert "the time budget ran out" in report

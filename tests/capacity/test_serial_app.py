@@ -68,3 +68,29 @@ def test_lifespan_starts_and_stops() -> None:
         return sent
 
     assert asyncio.run(lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_a_slow_spell_and_the_true_service_rate() -> None:
+    import os
+
+    from tests.apps import serial
+
+    os.environ.update(SERIAL_SLOW_FROM="3", SERIAL_SLOW_COUNT="2", SERIAL_SLOW_MS="30")
+    try:
+        serial._stats["arrived"] = 0
+        started = time.perf_counter()
+        asyncio.run(concurrently(1, "ms=1"))
+        asyncio.run(concurrently(1, "ms=1"))
+        assert time.perf_counter() - started < 0.03  # requests 1 and 2: not slowed
+        elapsed, _ = asyncio.run(concurrently(2, "ms=1"))
+        assert elapsed >= 0.030  # requests 3 and 4 waited 30 ms first
+    finally:
+        for name in ("SERIAL_SLOW_FROM", "SERIAL_SLOW_COUNT", "SERIAL_SLOW_MS"):
+            del os.environ[name]
+    before = serial.stats()
+    asyncio.run(concurrently(20, "ms=5"))  # back to back: 19 hand-overs of about 5 ms each
+    after = serial.stats()
+    answers = after["saturated_answers"] - before["saturated_answers"]
+    seconds = after["saturated_s"] - before["saturated_s"]
+    assert answers == 19 and seconds >= 19 * 0.005
+    assert 0 < after["saturated_rps"] <= 1000 / 5

@@ -56,6 +56,14 @@ class CapacitySettings(Strict):
     confirmation: str = Field(
         default="60s", description="Length of the final trial at the capacity found."
     )
+    noise: float = Field(
+        default=0.25,
+        gt=0,
+        le=2,
+        description="The spread of a trial's percentile assumed until repeated trials measure it "
+        "(standard deviation of its log: 0.25 is about ±28%); results within the noise of the "
+        "objective get more trials.",
+    )
     early_stop: bool = Field(
         default=True,
         description="End a trial as soon as the live feed shows its objective clearly broken.",
