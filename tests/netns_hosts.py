@@ -42,6 +42,13 @@ class NamespaceHosts:
     server_ns: str
     ssh_config: Path  # `ssh -F` this: the key, the known host keys, user root
     sshd_pids: frozenset[int]
+    server_link: str = ""  # the veth pair's end in the server namespace
+
+    def set_server_link(self, up: bool) -> None:
+        """Cut the server namespace off (its end of the pair down: no carrier at either end),
+        or join it again."""
+        state = "up" if up else "down"
+        _run(["ip", "-n", self.server_ns, "link", "set", self.server_link, state])
 
     def pids(self, namespace: str) -> set[int]:
         """Processes in the namespace (`ip netns pids`), its sshd listener included."""
@@ -67,7 +74,8 @@ def namespace_hosts(work_dir: Path) -> Iterator[NamespaceHosts]:
             _start_sshd(cleanup, work_dir, namespace, address)
             for namespace, address in ((client_ns, CLIENT_ADDRESS), (server_ns, SERVER_ADDRESS))
         ]
-        hosts = NamespaceHosts(client_ns, server_ns, config, frozenset(p.pid for p in sshd))
+        pids = frozenset(p.pid for p in sshd)
+        hosts = NamespaceHosts(client_ns, server_ns, config, pids, f"{tag}vs")
         for address in (CLIENT_ADDRESS, SERVER_ADDRESS):
             _wait_for_sshd(hosts, address)
         yield hosts

@@ -157,5 +157,14 @@ def collect(
             "physical_cores": psutil.cpu_count(logical=False),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "os": platform.platform(),
+            "slurm_job": slurm_job(),
         },
     }
+
+
+def slurm_job() -> str | None:
+    """The SLURM job this process runs in, as squeue and scancel name it; None outside SLURM."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID") or None

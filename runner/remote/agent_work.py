@@ -9,9 +9,11 @@ Each method answers one request of runner.remote.protocol with the reply's field
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -199,6 +201,12 @@ class AgentWork:
             self._stop_server(server, DEFAULT_GRACE_S)
         self._servers.clear()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+    def kill_all(self) -> None:
+        """The watchdog's last resort: SIGKILL to every server's process group, at once."""
+        for server in list(self._servers.values()):
+            with contextlib.suppress(OSError):
+                os.killpg(server.process.pid, signal.SIGKILL)
 
 
 def _check_port_free(address: str, port: int) -> None:

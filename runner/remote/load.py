@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.config.experiment import Experiment
+from runner.errors import TargetError
 from runner.measure import k6
 from runner.measure.k6.segments import Segment
 from runner.measure.k6.split import Instance
@@ -38,7 +39,7 @@ from runner.measure.step_load import (
 )
 from runner.measure.usage import Sample
 from runner.remote.server import RemoteServer
-from runner.remote.session import AgentSession
+from runner.remote.session import AgentSession, RemoteError
 from runner.run.plan import Step
 
 # How often the server is checked on while k6 runs elsewhere.
@@ -67,11 +68,14 @@ class Placement:
         watch: StepWatch | None,
     ) -> StepLoad:
         remote = server if isinstance(server, RemoteServer) else None
-        if self.k6_session is None:
-            return self._k6_here(
-                step, server, remote, experiment, k6_path, work_dir, on_live, script, watch
-            )
-        return self._k6_there(step, server, remote, experiment, k6_path, script, work_dir)
+        try:
+            if self.k6_session is None:
+                return self._k6_here(
+                    step, server, remote, experiment, k6_path, work_dir, on_live, script, watch
+                )
+            return self._k6_there(step, server, remote, experiment, k6_path, script, work_dir)
+        except RemoteError as error:
+            raise TargetError(lost_host_text(step, error)) from None
 
     def where(self, server: ServerHandle) -> Where:
         if isinstance(server, RemoteServer):
@@ -127,6 +131,16 @@ class Placement:
         command = k6.k6_command(k6_path, script, options, work_dir, free_port())
         split = k6.SplitRun([Instance(Segment(0, 1), command)], [run])
         return StepLoad(split, {**k6_samples, **there}, [])
+
+
+def lost_host_text(step: Step, error: RemoteError) -> str:
+    """One paragraph: a host of the step stopped answering (a network cut, a host down, its
+    agent killed), so the target's remaining steps are skipped."""
+    return (
+        f"Target '{step.target}' lost a host during the step at {step.level_words}: {error}. "
+        "Its remaining steps are skipped; the host's agent stops its server and k6 by itself "
+        "once it hears nothing from this runner (docs/remote.md, Guarantees)."
+    )
 
 
 def _server_sampling(

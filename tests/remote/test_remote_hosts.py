@@ -33,6 +33,9 @@ pytestmark = [
 
 RUN_TIMEOUT_S = 90
 GONE_WITHIN_S = 10
+LOST_WITHIN_S = 60
+# The agent hears nothing for its heartbeat timeout (30 s), then stops everything.
+LEFT_GONE_WITHIN_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +197,45 @@ def describe(left: list[set[int]]) -> str:
         except psutil.Error:
             continue
     return "left behind:\n" + "\n".join(lines)
+
+
+def test_a_link_cut_mid_step_is_a_recorded_failure(hosts: NamespaceHosts, tmp_path: Path) -> None:
+    """The server namespace cut off 1.5 s into the measured window: the run ends within a minute
+    with the target's failure recorded, a report and exit status 1, no traceback; once the link
+    is back, nothing of the run is left there (the agent's own heartbeat watchdog)."""
+    run_dir = tmp_path / "run"
+    runner = start_runner(hosts, run_dir, "load.duration=40s")
+    try:
+        assert wait_for_k6(hosts, runner), "k6 never started"
+        hosts.set_server_link(up=False)
+        cut_at = time.monotonic()
+        code = finished(runner, run_dir)
+        took_s = time.monotonic() - cut_at
+    finally:
+        hosts.set_server_link(up=True)
+        runner.kill()
+        runner.wait()
+    output = (run_dir.parent / f"{run_dir.name}.out").read_text()
+    assert code == 1, output
+    assert took_s < LOST_WITHIN_S, (took_s, output)
+    assert "Traceback" not in output, output
+    record = load_run(run_dir)
+    [failure] = record.failures
+    assert failure.target == "api" and "server_ns" in failure.message, failure
+    assert (run_dir / "report.md").is_file()
+    deadline = time.monotonic() + LEFT_GONE_WITHIN_S
+    while (left := run_leftovers(hosts)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert left == set(), describe([left])
+
+
+def run_leftovers(hosts: NamespaceHosts) -> set[int]:
+    """The run's processes in the server namespace (agent, server): not sshd's own."""
+    found = set()
+    for pid in hosts.leftovers(hosts.server_ns):
+        try:
+            if psutil.Process(pid).name() != "sshd":
+                found.add(pid)
+        except psutil.Error:
+            continue
+    return found
