@@ -71,7 +71,7 @@ def main() -> None:
     # Jobs that a launcher runs in other processes tell their statuses apart from ours by it.
     multirun.mark_launcher()
     # submitit's warning at every failed sacct poll (accounting off), said once instead.
-    cluster_jobs.quiet_sacct_polls()
+    cluster_jobs.quiet_sacct_polls(lambda line: console.print(line, highlight=False))
     try:
         tree.check_before_compose(sys.argv[1:])
         with machine_lock.passed_on_to_jobs():

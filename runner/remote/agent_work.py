@@ -26,8 +26,10 @@ from typing import Any
 from runner.config.experiment import Target
 from runner.measure import launch
 from runner.measure.k6.binary import find_k6
-from runner.measure.k6.process import run_k6
-from runner.measure.ports import free_port
+from runner.measure.k6.process import k6_command, run_k6_instances
+from runner.measure.k6.raw import RAW_FILE
+from runner.measure.k6.segments import Segment
+from runner.measure.ports import HOST, free_port
 from runner.measure.sampler import TreeSampler
 from runner.measure.server.command import server_command, server_env
 from runner.measure.usage import Sample
@@ -165,19 +167,32 @@ class AgentWork:
         return {"path": str(path)}
 
     def run_k6(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One k6 run from the archive; with a `segment` [index, count], that share of the step,
+        its raw samples sent back whole (gzipped CSV, base64) for the runner to merge."""
         if self._archive is None:
             raise ValueError("no k6 script was sent (request 'script' first)")
         sampler = self._sampler
         cpus = message.get("cpus")
-        run = run_k6(
+        given = message.get("segment")
+        segment = Segment(int(given[0]), int(given[1])) if given else None
+        work_dir = self._dir / "k6"
+        raw_path = work_dir / RAW_FILE if segment is not None else None
+        command = k6_command(
             find_k6(),
             self._archive,
             dict(message["options"]),
+            work_dir,
+            free_port(HOST),
+            segment,
+            raw_path,
+        )
+        on_spawn = functools.partial(_track, sampler) if sampler is not None else None
+        (run,) = run_k6_instances(
+            [command],
             {str(k): str(v) for k, v in dict(message["env"]).items()},
-            self._dir / "k6",
             cpus,
             float(message["timeout_s"]),
-            on_spawn=functools.partial(sampler.track, "k6") if sampler is not None else None,
+            on_spawn=on_spawn,
             stop_when=self._should_stop_k6,
         )
         return {
@@ -189,6 +204,7 @@ class AgentWork:
             "output_tail": run.output_tail,
             "stopped_because": run.stopped_because,
             "cores": len(cpus) if cpus else len(os.sched_getaffinity(0)),
+            "raw": _read_base64(raw_path) if raw_path is not None else None,
         }
 
     # --- the end ----------------------------------------------------------------------------
@@ -216,6 +232,18 @@ def _check_port_free(address: str, port: int) -> None:
             sock.bind((address, port))
         except OSError as error:
             raise ValueError(f"port {port} on {address} is not free ({error.strerror})") from None
+
+
+def _track(sampler: TreeSampler, _index: int, pid: int) -> None:
+    sampler.track("k6", pid)
+
+
+def _read_base64(path: Path) -> str | None:
+    """A file's bytes for a JSON reply; None when k6 wrote none (it failed or was stopped)."""
+    try:
+        return base64.b64encode(path.read_bytes()).decode()
+    except OSError:
+        return None
 
 
 def _read_tail(path: Path, limit: int) -> str:

@@ -122,10 +122,10 @@ class RemoteHosts:
 
     def placement(self, target: str) -> Placement | None:
         """How a step of `target` runs its load; None when its server and k6 both run here."""
-        k6_host = next(iter(k6_hosts(self.experiment)), None)
-        if k6_host is None and self.runs_here(target):
+        hosts = k6_hosts(self.experiment)
+        if not hosts and self.runs_here(target):
             return None
-        return Placement(self.sessions[k6_host.name] if k6_host else None)
+        return Placement([self.sessions[host.name] for host in hosts])
 
     def record(self) -> RunHosts:
         """Where each started server and k6 ran, and every host with its clock offset."""

@@ -24,7 +24,7 @@ from typing import Any
 from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
-from runner.measure.k6.segments import Segment
+from runner.measure.k6.segments import CLIENT_TREE, Segment
 from runner.measure.k6.split import Instance
 from runner.measure.ports import free_port
 from runner.measure.server import ServerHandle
@@ -38,6 +38,7 @@ from runner.measure.step_load import (
     load_and_sample,
 )
 from runner.measure.usage import Sample
+from runner.remote.k6_split import carried_total, k6_run_of, run_segments
 from runner.remote.server import RemoteServer
 from runner.remote.session import AgentSession, RemoteError
 from runner.run.plan import Step
@@ -53,7 +54,7 @@ class Placement:
     """The agents a step's load goes through: the server's host (if elsewhere), k6's (if
     elsewhere; the same session when both share a host)."""
 
-    k6_session: AgentSession | None
+    k6_sessions: list[AgentSession]
     k6_cores: int | None = None
 
     def load_and_sample(
@@ -69,7 +70,7 @@ class Placement:
     ) -> StepLoad:
         remote = server if isinstance(server, RemoteServer) else None
         try:
-            if self.k6_session is None:
+            if not self.k6_sessions:
                 return self._k6_here(
                     step, server, remote, experiment, k6_path, work_dir, on_live, script, watch
                 )
@@ -113,24 +114,37 @@ class Placement:
         script: Path,
         work_dir: Path,
     ) -> StepLoad:
-        """k6 through its host's agent, which samples k6's tree there (and the server's, when it
-        runs on the same host)."""
-        session = self.k6_session
-        assert session is not None
+        """k6 through its host's agent (each host's, one segment each), which samples k6's tree
+        there (and the server's, when it runs on the same host)."""
+        sessions = self.k6_sessions
+        options = k6.options_for_step(experiment, step)
         with ExitStack() as stack:
             there = _server_sampling(stack, remote, experiment)
-            if remote is None or remote.session is not session:
-                k6_samples = stack.enter_context(session.sampling(None, experiment.sampler))
+            per_host = [
+                there  # one agent samples both trees
+                if remote is not None and remote.session is session
+                else stack.enter_context(session.sampling(None, experiment.sampler))
+                for session in sessions
+            ]
+
+            def call(session: AgentSession, fields: dict[str, Any]) -> dict[str, Any]:
+                return k6_call(session, server, step, experiment, fields)
+
+            if len(sessions) > 1:
+                split, self.k6_cores = run_segments(
+                    sessions, k6_path, script, options, work_dir, call
+                )
             else:
-                k6_samples = there  # one agent samples both trees
-            run, cores = run_k6_there(session, server, step, experiment, work_dir)
-        self.k6_cores = cores
-        # One instance (load.k6_instances above 1 is refused with a k6 host): the command is
-        # the one the agent ran from the run's archive, kept for the record's names only.
-        options = k6.options_for_step(experiment, step)
-        command = k6.k6_command(k6_path, script, options, work_dir, free_port())
-        split = k6.SplitRun([Instance(Segment(0, 1), command)], [run])
-        return StepLoad(split, {**k6_samples, **there}, [])
+                run, self.k6_cores = run_k6_there(sessions[0], call, options, work_dir)
+                # The command the agent ran from the run's archive, kept for the record's names.
+                command = k6.k6_command(k6_path, script, options, work_dir, free_port())
+                split = k6.SplitRun([Instance(Segment(0, 1), command)], [run])
+        if len(sessions) == 1:
+            return StepLoad(split, {**per_host[0], **there}, [])
+        trees = [instance.segment.tree for instance in split.instances]
+        k6_series = [samples.get(CLIENT_TREE, []) for samples in per_host]
+        samples = {**there, **dict(zip(trees, k6_series, strict=True))}
+        return StepLoad(split, {**samples, CLIENT_TREE: carried_total(k6_series)}, [])
 
 
 def lost_host_text(step: Step, error: RemoteError) -> str:
@@ -152,15 +166,32 @@ def _server_sampling(
 
 
 def run_k6_there(
-    session: AgentSession, server: ServerHandle, step: Step, experiment: Experiment, work_dir: Path
+    session: AgentSession,
+    call: Callable[[AgentSession, dict[str, Any]], dict[str, Any]],
+    options: dict[str, Any],
+    work_dir: Path,
 ) -> tuple[k6.K6Run, int]:
-    """One k6 run on the session's host (the script was sent at the session's start); stopped
-    there when the server exits. Its options and summary are kept in `work_dir` as a local run's."""
-    load = experiment.load
-    options = k6.options_for_step(experiment, step)
-    timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
+    """One k6 run on the session's host; its options and summary kept in `work_dir` as a local
+    run's."""
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "k6-options.json").write_text(json.dumps(options, indent=2))
+    reply = call(session, {})
+    if reply.get("summary") is not None:
+        (work_dir / "k6-summary.json").write_text(json.dumps(reply["summary"], indent=2))
+    return k6_run_of(reply, session), int(reply["cores"])
+
+
+def k6_call(
+    session: AgentSession,
+    server: ServerHandle,
+    step: Step,
+    experiment: Experiment,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    """The `k6` request (the script was sent at the session's start), with `fields` (a
+    segment); k6 is stopped there when the server exits or the runner stops waiting."""
+    load = experiment.load
+    timeout_s = load.warmup_s + load.duration_s + K6_EXTRA_TIME_S
     answered = threading.Event()
     watcher = threading.Thread(
         target=_stop_when_server_exits, args=(session, server, answered), daemon=True
@@ -170,10 +201,11 @@ def run_k6_there(
         reply = session.call(
             "k6",
             wait_s=timeout_s + ANSWER_MARGIN_S,
-            options=options,
+            options=k6.options_for_step(experiment, step),
             env=k6.step_env(server.base_url, experiment, step),
             cpus=client_cpus(experiment),
             timeout_s=timeout_s,
+            **fields,
         )
         answered.set()
     finally:
@@ -181,9 +213,7 @@ def run_k6_there(
             session.send({"op": "stop_k6", "reason": "the runner stopped waiting"})
             answered.set()
         watcher.join()
-    if reply.get("summary") is not None:
-        (work_dir / "k6-summary.json").write_text(json.dumps(reply["summary"], indent=2))
-    return _k6_run(reply, session), int(reply["cores"])
+    return reply
 
 
 def _stop_when_server_exits(
@@ -193,18 +223,3 @@ def _stop_when_server_exits(
         if not server.alive():
             session.send({"op": "stop_k6", "reason": "the server exited"})
             return
-
-
-def _k6_run(reply: dict[str, Any], session: AgentSession) -> k6.K6Run:
-    """The agent's account of the run, its times moved to this machine's clock."""
-    clock = session.offset
-    load_started = reply.get("load_started_at")
-    return k6.K6Run(
-        exit_code=int(reply["exit_code"]),
-        summary=reply.get("summary"),
-        started_at=clock.to_local(float(reply["started_at"])),
-        ended_at=clock.to_local(float(reply["ended_at"])),
-        load_started_at=clock.to_local(float(load_started)) if load_started is not None else None,
-        output_tail=[str(line) for line in reply.get("output_tail") or []],
-        stopped_because=reply.get("stopped_because"),
-    )

@@ -17,7 +17,9 @@ Requests (the agent's answer after the arrow):
   sample_start {server, interval_s, memory_interval_s, uss}  -> (nothing more)
   sample_stop                    -> (nothing more; every sample was sent before this answer)
   script {data}                  -> path: a k6 archive (base64) kept for the session
-  k6 {options, env, cpus, timeout_s}  -> the K6Run fields (agent's clock), cores
+  k6 {options, env, cpus, timeout_s, segment?}  -> the K6Run fields (agent's clock), cores;
+                                    with segment [index, count] that share of the step, and
+                                    raw: its raw samples (gzipped CSV, base64)
   stop_k6 {reason}               (no answer: the k6 run answers, stopped with this reason)
   bye                            -> stops every server and k6, then the agent exits
 Closing the agent's stdin (the SSH session ended) does what `bye` does.
@@ -32,7 +34,7 @@ from typing import Any
 from runner.errors import SweepbenchError
 from runner.measure.usage import Sample
 
-PROTOCOL = 1
+PROTOCOL = 2
 # Requests the agent's stdin reader answers or acts on itself, without waiting for the one
 # in progress (a k6 run): the clock must answer fast, and stopping k6 must reach it.
 IMMEDIATE_OPS = frozenset({"clock", "ping", "stop_k6"})

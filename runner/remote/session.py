@@ -145,7 +145,8 @@ class AgentSession:
             with suppress(RemoteError):
                 self.call("bye", wait_s=CLOSE_TIMEOUT_S)
         if self._process.stdin is not None:
-            self._process.stdin.close()
+            with suppress(OSError):  # ssh already gone: what was buffered has nowhere to go
+                self._process.stdin.close()
         launch.wait_or_kill(self._process, CLOSE_TIMEOUT_S)
         self._reader.join(timeout=CLOSE_TIMEOUT_S)
 
@@ -186,6 +187,10 @@ class AgentSession:
                 if self._changed.wait_for(lambda: self._closed, timeout=HEARTBEAT_INTERVAL_S):
                     return
             self.send({"op": "ping"})
+
+    def ended_text(self) -> str:
+        """Why the session ended, as ssh said it (a timeout: the host stopped answering)."""
+        return f"the SSH session to {self.name} ended{self._log_tail()}"
 
     def _log_tail(self) -> str:
         try:

@@ -17,6 +17,7 @@ Two things submitit does not do well enough for a console a person reads:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 SUBMITIT_LOGGER = "submitit"
@@ -33,27 +34,28 @@ _sweep_dir: list[Path] = []
 
 
 class SacctOnce(logging.Filter):
-    """Lets the first failed sacct poll through as one line, and none after it."""
+    """Drops submitit's warning about a failed sacct poll (three lines through its two handlers
+    and Hydra's), and says it once, in one line, through `say`."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: Callable[[str], None]) -> None:
         super().__init__()
+        self.say = say
         self.said = False
 
     def filter(self, record: logging.LogRecord) -> bool:
         if SACCT_FAILED not in record.getMessage():
             return True
-        if self.said:
-            return False
-        self.said = True
-        record.msg, record.args = SACCT_SAID_ONCE, ()
-        return True
+        if not self.said:
+            self.said = True
+            self.say(SACCT_SAID_ONCE)
+        return False
 
 
-def quiet_sacct_polls() -> None:
+def quiet_sacct_polls(say: Callable[[str], None]) -> None:
     """Install the filter on submitit's logger (before Hydra starts the launcher; once)."""
     logger = logging.getLogger(SUBMITIT_LOGGER)
     if not any(isinstance(f, SacctOnce) for f in logger.filters):
-        logger.addFilter(SacctOnce())
+        logger.addFilter(SacctOnce(say))
 
 
 def lost_job(error: BaseException) -> bool:

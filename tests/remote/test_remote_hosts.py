@@ -19,9 +19,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 
+from runner.measure.k6.merge import latency_spectrum
+from runner.measure.k6.raw import RAW_FILE, read_measured_durations
 from runner.records.store import load_run
 from tests.conftest import NEVER_INVALID, PROJECT_ROOT, TEST_EXPERIMENTS, cli_command, cli_env
 from tests.netns_hosts import NamespaceHosts, namespace_hosts, why_not_available
@@ -47,7 +50,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespaceHosts]:
 def host_overrides(hosts: NamespaceHosts) -> list[str]:
     """Each namespace's sshd runs this venv's Python in this checkout (one filesystem)."""
     found = []
-    for name in ("server_ns", "client_ns"):
+    for name in ("server_ns", "client_ns", "client2_ns"):
         found += [
             f"hosts.{name}.python={sys.executable}",
             f"hosts.{name}.workdir={PROJECT_ROOT}",
@@ -153,22 +156,53 @@ def test_k6_through_the_agent_of_the_client_namespace(
     assert [(d / "k6-summary.json").is_file() for d in step_dirs] == [True]
 
 
-def test_killing_the_runner_leaves_no_process_in_either_namespace(
+def test_a_step_split_over_two_k6_hosts(hosts: NamespaceHosts, tmp_path: Path) -> None:
+    """k6 in two namespaces, one execution segment each: the step's count is the sum of the
+    hosts' and its percentiles are those of their raw samples pooled."""
+    run_dir = tmp_path / "run"
+    split = "load.k6_host=[client_ns,client2_ns]"
+    code = finished(start_runner(hosts, run_dir, split), run_dir)
+    assert code == 0
+    record = load_run(run_dir)
+    [step] = record.steps
+    assert step.k6_split is not None and step.error_rate == 0
+    assert [(i.instance, i.segment) for i in step.k6_split] == [(1, "0:1/2"), (2, "1/2:1")]
+    assert all(i.requests > 0 for i in step.k6_split)
+    assert step.requests == sum(i.requests for i in step.k6_split)
+    [step_dir] = (run_dir / "steps" / "api").iterdir()
+    raw = [read_measured_durations(step_dir / f"k6-{n}" / RAW_FILE) for n in (1, 2)]
+    assert [len(durations) for durations in raw] == [i.requests for i in step.k6_split]
+    pooled = latency_spectrum(np.concatenate(raw))
+    assert step.latency_ms.model_dump() == {
+        k: round(v, 3) for k, v in pooled.items() if v is not None
+    }
+    # Each host's k6 tree sampled there; the step's k6 CPU is their total.
+    assert all(i.client_cpu_percent and i.client_cpu_percent.avg > 0 for i in step.k6_split)
+    placed = record.provenance.hosts
+    assert placed is not None and placed.k6 == ["client_ns", "client2_ns"]
+    print(
+        f"split over two hosts: {step.requests} requests, {step.rps} RPS, p50 {step.latency_ms.p50} ms, p99 {step.latency_ms.p99} ms"
+    )
+
+
+def test_killing_the_runner_leaves_no_process_in_any_namespace(
     hosts: NamespaceHosts, tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "run"
-    runner = start_runner(hosts, run_dir, "load.k6_host=client_ns", "load.duration=30s")
+    split = "load.k6_host=[client_ns,client2_ns]"  # k6 on two hosts, the server on a third
+    runner = start_runner(hosts, run_dir, split, "load.duration=30s")
+    namespaces = (hosts.client_ns, hosts.server_ns, hosts.client2_ns)
     try:
         assert wait_for_k6(hosts, runner), "k6 never started"
         runner.kill()  # SIGKILL: no clean-up of its own
         runner.wait()
         deadline = time.monotonic() + GONE_WITHIN_S
         while time.monotonic() < deadline:
-            left = [hosts.leftovers(ns) for ns in (hosts.client_ns, hosts.server_ns)]
+            left = [hosts.leftovers(ns) for ns in namespaces]
             if not any(left):
                 break
             time.sleep(0.1)
-        assert left == [set(), set()], describe(left)
+        assert left == [set(), set(), set()], describe(left)
     finally:
         runner.kill()
         runner.wait()

@@ -22,11 +22,12 @@ def record(message: str, *args: object) -> logging.LogRecord:
 
 
 def test_a_failing_sacct_is_said_once_in_one_line() -> None:
-    once = SacctOnce()
-    first = record(SACCT_WARNING, 1)
-    assert once.filter(first) and first.getMessage() == SACCT_SAID_ONCE
+    said: list[str] = []
+    once = SacctOnce(said.append)
+    assert not once.filter(record(SACCT_WARNING, 1)) and said == [SACCT_SAID_ONCE]
     assert not once.filter(record(SACCT_WARNING, 2))
     assert not once.filter(record(SACCT_WARNING, 3))
+    assert said == [SACCT_SAID_ONCE]
     other = record("Job has timed out. Ran 1 minutes out of requested 3 minutes.")
     assert once.filter(other) and "timed out" in other.getMessage()
 

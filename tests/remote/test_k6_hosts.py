@@ -1,0 +1,61 @@
+"""k6 over several hosts, without a network: the list in the experiment and its refusals, and the
+hosts' k6 trees summed on one clock. The real thing (three network namespaces) is
+tests/remote/test_remote_hosts.py::test_a_step_split_over_two_k6_hosts."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.config.experiment import k6_hosts, used_hosts
+from runner.errors import UserError
+from runner.measure.usage import Sample
+from runner.remote.k6_split import carried_total
+from tests.remote.test_remote import BENCH, experiment
+
+GENERATORS = {
+    "bench": BENCH,
+    "gen1": {"ssh": "root@10.77.0.1"},
+    "gen2": {"ssh": "root@10.78.0.3"},
+}
+
+
+def test_k6_on_a_list_of_hosts_in_their_order() -> None:
+    made = experiment({"host": "bench"}, {"k6_host": ["gen2", "gen1"]}, hosts=GENERATORS)
+    assert [host.name for host in k6_hosts(made)] == ["gen2", "gen1"]
+    assert [host.name for host in used_hosts(made)] == ["bench", "gen2", "gen1"]
+    listed = {"k6_host": ["gen1", {"ssh": "root@10.0.0.9"}]}
+    in_place = experiment({"host": "bench"}, listed, hosts=GENERATORS)
+    assert [host.name for host in k6_hosts(in_place)] == ["gen1", "root@10.0.0.9"]
+
+
+@pytest.mark.parametrize(
+    ("load", "said"),
+    [
+        ({"k6_host": ["gen1", "gen1"]}, "lists gen1 more than once"),
+        ({"k6_host": ["gen1", "gen2"], "k6_instances": 2}, "one instance per host"),
+        ({"k6_host": ["gen1", "nowhere"]}, "names the host 'nowhere'"),
+        ({"k6_host": []}, "at least one host"),
+        ({"k6_host": ["gen1", {"ssh": "-oProxyCommand=x"}]}, "not an ssh destination"),
+    ],
+)
+def test_a_list_of_k6_hosts_refused(load: dict[str, object], said: str) -> None:
+    with pytest.raises(UserError, match=said):
+        experiment({"host": "bench"}, load, hosts=GENERATORS)
+
+
+def sample(at: float, cpu: float, seconds: float) -> Sample:
+    return Sample(at=at, cpu_percent=cpu, rss_mib=10.0, processes=1, cpu_seconds=seconds)
+
+
+def test_the_hosts_k6_trees_summed_on_one_clock() -> None:
+    """Ticks of two hosts never line up: each host's latest reading counts at every tick."""
+    first = [sample(0.0, 50.0, 1.0), sample(1.0, 60.0, 1.6)]
+    second = [sample(0.5, 80.0, 2.0), sample(1.5, 90.0, 2.9)]
+    total = carried_total([first, second])
+    assert [(s.at, s.cpu_percent, s.cpu_seconds, s.rss_mib) for s in total] == [
+        (0.0, 50.0, 1.0, 10.0),  # the second host has no reading yet
+        (0.5, 130.0, 3.0, 20.0),
+        (1.0, 140.0, 3.6, 20.0),
+        (1.5, 150.0, 4.5, 20.0),
+    ]
+    assert carried_total([[], []]) == []
