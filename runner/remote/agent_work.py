@@ -143,16 +143,22 @@ class AgentWork:
             float(message["interval_s"]),
             float(message["memory_interval_s"]),
             bool(message.get("uss", True)),
+            cpu_counters=bool(message.get("counters")),
             on_sample=self._stream,
         )
         self._sampler = sampler.__enter__()
         return {}
 
     def sample_stop(self, _message: dict[str, Any]) -> dict[str, Any]:
+        """Stop sampling; with counters asked for, this host's per-core readings of every tick
+        (agent's clock; `runner_cpu_s` is the agent's own CPU time)."""
         sampler, self._sampler = self._sampler, None
-        if sampler is not None:
-            sampler.__exit__(None, None, None)
-        return {}
+        if sampler is None:
+            return {}
+        sampler.__exit__(None, None, None)
+        if sampler.counters is None:
+            return {}
+        return {"counters": [[c.at, c.proc_stat, c.runner_cpu_s] for c in sampler.counters]}
 
     def _stream(self, tree: str, sample: Sample) -> None:
         self._emit(sample_message(tree, sample))

@@ -7,8 +7,9 @@ same way: its start, end and load-start marker moved to this machine's clock. So
 step is judged over (k6's load start + warmup, on this machine's clock) lines up with the
 samples from every host.
 
-With k6 on another host, this machine's per-core counters say nothing about the step: the
-interference figure is then not measured (no counters).
+With k6 on one other host, this machine's per-core counters say nothing about the step: that
+host's agent reads its own in the same ticks as k6's tree, and they judge interference and
+steal on k6's cores there. With k6 split over several hosts none are judged yet.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
+from runner.measure.cpu_accounting import CounterReading
 from runner.measure.k6.segments import CLIENT_TREE, Segment
 from runner.measure.k6.split import Instance
 from runner.measure.ports import free_port
@@ -118,12 +120,16 @@ class Placement:
         there (and the server's, when it runs on the same host)."""
         sessions = self.k6_sessions
         options = k6.options_for_step(experiment, step)
+        # One k6 host's per-core counters judge interference and steal on its client cores, as
+        # this machine's judge a local k6 (the agent's own CPU in the runner's place).
+        counters: list[CounterReading] | None = [] if len(sessions) == 1 else None
         with ExitStack() as stack:
-            there = _server_sampling(stack, remote, experiment)
+            shared = remote is not None and remote.session is sessions[0]
+            there = _server_sampling(stack, remote, experiment, counters if shared else None)
             per_host = [
                 there  # one agent samples both trees
                 if remote is not None and remote.session is session
-                else stack.enter_context(session.sampling(None, experiment.sampler))
+                else stack.enter_context(session.sampling(None, experiment.sampler, counters))
                 for session in sessions
             ]
 
@@ -140,7 +146,7 @@ class Placement:
                 command = k6.k6_command(k6_path, script, options, work_dir, free_port())
                 split = k6.SplitRun([Instance(Segment(0, 1), command)], [run])
         if len(sessions) == 1:
-            return StepLoad(split, {**per_host[0], **there}, [])
+            return StepLoad(split, {**per_host[0], **there}, counters or [])
         trees = [instance.segment.tree for instance in split.instances]
         k6_series = [samples.get(CLIENT_TREE, []) for samples in per_host]
         samples = {**there, **dict(zip(trees, k6_series, strict=True))}
@@ -158,11 +164,15 @@ def lost_host_text(step: Step, error: RemoteError) -> str:
 
 
 def _server_sampling(
-    stack: ExitStack, remote: RemoteServer | None, experiment: Experiment
+    stack: ExitStack,
+    remote: RemoteServer | None,
+    experiment: Experiment,
+    counters: list[CounterReading] | None = None,
 ) -> dict[str, list[Sample]]:
     if remote is None:
         return {}
-    return stack.enter_context(remote.session.sampling(remote.name, experiment.sampler))
+    sampling = remote.session.sampling(remote.name, experiment.sampler, counters)
+    return stack.enter_context(sampling)
 
 
 def run_k6_there(

@@ -20,6 +20,7 @@ from typing import Any
 from runner.config.experiment import Host, Sampler
 from runner.errors import SweepbenchError
 from runner.measure import launch
+from runner.measure.cpu_accounting import CounterReading
 from runner.measure.usage import Sample
 from runner.remote.clock import ClockOffset, measure_offset
 from runner.remote.protocol import PROTOCOL, ProtocolError, decode, encode, sample_from
@@ -120,9 +121,12 @@ class AgentSession:
                 self._mark_closed()
 
     @contextmanager
-    def sampling(self, server: str | None, settings: Sampler) -> Iterator[dict[str, list[Sample]]]:
+    def sampling(
+        self, server: str | None, settings: Sampler, counters: list[CounterReading] | None = None
+    ) -> Iterator[dict[str, list[Sample]]]:
         """The agent samples the server's tree (and k6's, once it runs there) while inside;
-        the samples, on this machine's clock, by tree."""
+        the samples, on this machine's clock, by tree. Given a `counters` list, the host's
+        per-core readings of every tick are added to it on the way out (this machine's clock)."""
         collected: dict[str, list[Sample]] = {}
         self._collecting = collected
         try:
@@ -132,12 +136,21 @@ class AgentSession:
                 interval_s=settings.interval,
                 memory_interval_s=settings.memory_interval,
                 uss=settings.uss,
+                counters=counters is not None,
             )
             yield collected
         finally:
             if self.open:
-                self.call("sample_stop")
+                stopped = self.call("sample_stop")
+                if counters is not None:
+                    counters += self._counters(stopped.get("counters") or [])
             self._collecting = None
+
+    def _counters(self, readings: list[list[Any]]) -> list[CounterReading]:
+        offset = self.offset.offset_s
+        return [
+            CounterReading(float(at) - offset, str(text), float(cpu)) for at, text, cpu in readings
+        ]
 
     def close(self) -> None:
         """Ask the agent to stop everything and end; make sure ssh is gone."""

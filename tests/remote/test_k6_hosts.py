@@ -1,15 +1,21 @@
-"""k6 over several hosts, without a network: the list in the experiment and its refusals, and the
-hosts' k6 trees summed on one clock. The real thing (three network namespaces) is
+"""k6 over several hosts, without a network: the list in the experiment and its refusals, the
+hosts' k6 trees summed on one clock, a host's per-core counters brought home. The real thing (three network namespaces) is
 tests/remote/test_remote_hosts.py::test_a_step_split_over_two_k6_hosts."""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from runner.config.experiment import k6_hosts, used_hosts
+from runner.config.experiment import Sampler, k6_hosts, used_hosts
 from runner.errors import UserError
+from runner.measure.cpu_accounting import CounterReading
 from runner.measure.usage import Sample
 from runner.remote.k6_split import carried_total
+from runner.remote.session import AgentSession
 from tests.remote.test_remote import BENCH, experiment
 
 GENERATORS = {
@@ -59,3 +65,20 @@ def test_the_hosts_k6_trees_summed_on_one_clock() -> None:
         (1.5, 150.0, 4.5, 20.0),
     ]
     assert carried_total([[], []]) == []
+
+
+def test_a_hosts_per_core_counters_come_home_on_this_clock(tmp_path: Path) -> None:
+    """The agent (on a pipe, no ssh) reads /proc/stat in its sampler's ticks when asked; the
+    session moves each reading to this machine's clock, with the agent's own CPU time."""
+    session = AgentSession("here", [sys.executable, "-m", "runner.remote.agent"], tmp_path / "a")
+    try:
+        session.greet()
+        counters: list[CounterReading] = []
+        before = time.time()
+        with session.sampling(None, Sampler(interval=0.05, memory_interval=0.5), counters):
+            time.sleep(0.3)
+        assert len(counters) >= 3
+        assert all(before - 1 <= c.at <= time.time() for c in counters)
+        assert counters[-1].snapshot().cores and counters[-1].runner_cpu_s > 0
+    finally:
+        session.close()

@@ -59,9 +59,14 @@ def host_overrides(hosts: NamespaceHosts) -> list[str]:
     return found
 
 
-def start_runner(hosts: NamespaceHosts, run_dir: Path, *overrides: str) -> subprocess.Popen[str]:
+def start_runner(
+    hosts: NamespaceHosts, run_dir: Path, *overrides: str, judged: bool = False
+) -> subprocess.Popen[str]:
+    """The runner in the client namespace; `judged`: by the default validity thresholds."""
     args = ["--config-dir", str(TEST_EXPERIMENTS), "+experiment=remote_hosts"]
-    args += [f"hydra.run.dir={run_dir}", *host_overrides(hosts), *NEVER_INVALID, *overrides]
+    args += [f"hydra.run.dir={run_dir}", *host_overrides(hosts)]
+    args += ["validity.measure_ceiling=never"] if judged else NEVER_INVALID
+    args += list(overrides)
     command = ["ip", "netns", "exec", hosts.client_ns, *cli_command(*args)]
     output = (run_dir.parent / f"{run_dir.name}.out").open("w")
     return subprocess.Popen(
@@ -183,6 +188,34 @@ def test_a_step_split_over_two_k6_hosts(hosts: NamespaceHosts, tmp_path: Path) -
     print(
         f"split over two hosts: {step.requests} requests, {step.rps} RPS, p50 {step.latency_ms.p50} ms, p99 {step.latency_ms.p99} ms"
     )
+
+
+def test_a_cpu_hog_on_the_k6_host_marks_its_step_invalid(
+    hosts: NamespaceHosts, tmp_path: Path
+) -> None:
+    """Other work on k6's core of its host (a busy loop in its namespace): that host's agent
+    reads its per-core counters, and the step is judged disturbed as a local one would be."""
+    run_dir = tmp_path / "run"
+    client_core = "1"  # the default pinning: k6 on core 1
+    busy = [sys.executable, "-c", "while True: pass"]
+    hog = subprocess.Popen(
+        ["ip", "netns", "exec", hosts.client2_ns, "timeout", "60", "taskset", "-c", client_core]
+        + busy
+    )
+    try:
+        runner = start_runner(
+            hosts, run_dir, "load.k6_host=client2_ns", "retry.max_attempts=1", judged=True
+        )
+        code = finished(runner, run_dir)
+    finally:
+        hog.kill()
+        hog.wait()
+    assert code == 0
+    [step] = load_run(run_dir).steps
+    assert step.validity is not None and not step.validity.valid
+    reasons = {reason.code: reason for reason in step.validity.reasons}
+    assert "interference" in reasons, step.validity
+    assert step.validity.measured.get("client_interference", 0) > 0.3, step.validity.measured
 
 
 def test_killing_the_runner_leaves_no_process_in_any_namespace(
