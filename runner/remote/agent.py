@@ -53,6 +53,7 @@ class Agent:
             "start": self.work.start,
             "stop": self.work.stop,
             "log_tail": self.work.log_tail,
+            "packages": self.work.packages,
             "sample_start": self.work.sample_start,
             "sample_stop": self.work.sample_stop,
             "script": self.work.script,
@@ -159,6 +160,7 @@ class Agent:
             "python": platform.python_version(),
             "executable": sys.executable,
             "cores": len(os.sched_getaffinity(0)),
+            "cpus": sorted(os.sched_getaffinity(0)),
             "cpu_model": cpu_model(),
             "hostname": platform.node(),
         }

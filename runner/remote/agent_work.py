@@ -33,6 +33,7 @@ from runner.measure.ports import HOST, free_port
 from runner.measure.sampler import TreeSampler
 from runner.measure.server.command import server_command, server_env
 from runner.measure.usage import Sample
+from runner.records.provenance import packages_of
 from runner.remote.protocol import sample_message
 
 # How often servers are checked for having ended by themselves.
@@ -130,6 +131,13 @@ class AgentWork:
                     continue
                 server.reported = True
                 self._emit({"event": "exited", "target": name, "code": code})
+
+    def packages(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The distributions each target's server and app load, probed with this host's Python
+        (runner.records.provenance.packages_of)."""
+        specs = dict(message["targets"])
+        targets = {str(name): Target.model_validate(spec) for name, spec in specs.items()}
+        return {"packages": packages_of(targets)}
 
     # --- sampling ---------------------------------------------------------------------------
 

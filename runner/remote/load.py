@@ -72,6 +72,8 @@ class Placement:
     ) -> StepLoad:
         remote = server if isinstance(server, RemoteServer) else None
         try:
+            for session in {*self.k6_sessions, *([remote.session] if remote else [])}:
+                session.refresh_clock()
             if not self.k6_sessions:
                 return self._k6_here(
                     step, server, remote, experiment, k6_path, work_dir, on_live, script, watch

@@ -7,13 +7,14 @@ id: `{"event": "sample", ...}` (a sample of a process tree, on the agent's clock
 `{"event": "exited", "target": ..., "code": ...}` (a server ended by itself).
 
 Requests (the agent's answer after the arrow):
-  hello {heartbeat_s}            -> protocol, pid, python, cores, cpu_model; the agent exits
+  hello {heartbeat_s}            -> protocol, pid, python, cores, cpus, cpu_model; the agent exits
                                     when it hears nothing for heartbeat_s
   clock                          -> time: the agent's time.time(), answered at once
   ping                           (no answer: the heartbeat)
   start {target, spec, address, port, cpus, env}  -> pid, port, command, cores
   stop {target, grace_s}         -> code, log (the server's whole log)
   log_tail {target, lines}       -> text
+  packages {targets}             -> packages: per target, the distributions it loads there
   sample_start {server, interval_s, memory_interval_s, uss}  -> (nothing more)
   sample_stop                    -> (nothing more; every sample was sent before this answer)
   script {data}                  -> path: a k6 archive (base64) kept for the session

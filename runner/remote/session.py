@@ -12,6 +12,7 @@ import itertools
 import shlex
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -29,6 +30,8 @@ HEARTBEAT_INTERVAL_S = 5.0
 HEARTBEAT_TIMEOUT_S = 30.0  # the agent ends after this long without a word
 CALL_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 30.0
+# A host's clock offset is measured again, between steps, once it is this old.
+CLOCK_MAX_AGE_S = 600.0
 LOG_TAIL_LINES = 10
 # Always given: never ask for a password. The user's options come next (ssh keeps the first
 # value it gets for an option), then these defaults, which notice a dead network.
@@ -62,6 +65,7 @@ class AgentSession:
         self.name = name
         self.log_path = log_path
         self.offset = ClockOffset(0.0, 0.0, 0)
+        self._clock_at = time.monotonic()
         self.facts: dict[str, Any] = {}
         self.exited: dict[str, int] = {}  # servers that ended by themselves: exit codes
         self._ids = itertools.count(1)
@@ -87,7 +91,18 @@ class AgentSession:
                 f"the sweepbench on {self.name} speaks protocol {self.facts.get('protocol')}, "
                 f"this one {PROTOCOL}: install the same version there"
             )
+        self.measure_clock()
+
+    def measure_clock(self) -> None:
+        """The clock offset, NTP-style (runner.remote.clock)."""
         self.offset = measure_offset(lambda: float(self.call("clock")["time"]))
+        self._clock_at = time.monotonic()
+
+    def refresh_clock(self, max_age_s: float = CLOCK_MAX_AGE_S) -> None:
+        """Measure the offset again once it is older than `max_age_s` (between steps: a
+        host's clock may drift over a long run, NTP keeps it to milliseconds an hour)."""
+        if time.monotonic() - self._clock_at >= max_age_s:
+            self.measure_clock()
 
     @property
     def open(self) -> bool:

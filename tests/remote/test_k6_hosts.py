@@ -14,6 +14,7 @@ from runner.config.experiment import Sampler, k6_hosts, used_hosts
 from runner.errors import UserError
 from runner.measure.cpu_accounting import CounterReading
 from runner.measure.usage import Sample
+from runner.remote.hosts import check_pinning_there
 from runner.remote.k6_split import carried_total
 from runner.remote.session import AgentSession
 from tests.remote.test_remote import BENCH, experiment
@@ -80,5 +81,41 @@ def test_a_hosts_per_core_counters_come_home_on_this_clock(tmp_path: Path) -> No
         assert len(counters) >= 3
         assert all(before - 1 <= c.at <= time.time() for c in counters)
         assert counters[-1].snapshot().cores and counters[-1].runner_cpu_s > 0
+    finally:
+        session.close()
+
+
+def test_pinned_cores_are_checked_on_each_host() -> None:
+    """What runs on a host is pinned there: its cores must be that host's (hello's `cpus`)."""
+    made = experiment({"host": "bench"}, {"k6_host": ["gen1", "gen2"]}, hosts=GENERATORS)
+    bench, gen1, _gen2 = used_hosts(made)
+    check_pinning_there(made, bench, {"cpus": [0, 1]})  # the server's core 0 is there
+    check_pinning_there(made, gen1, {"cpus": [0, 1]})  # k6's core 1 too
+    with pytest.raises(UserError, match=r"'pinning.client_cpus' names CPU core\(s\) \[1\] that "):
+        check_pinning_there(made, gen1, {"cpus": [0]})
+    check_pinning_there(made, bench, {"cpus": [0]})  # k6 does not run on bench
+    check_pinning_there(made, gen1, {})  # an older agent's hello: nothing to check
+
+
+def test_a_hosts_clock_offset_is_measured_again_when_old(tmp_path: Path) -> None:
+    session = AgentSession("here", [sys.executable, "-m", "runner.remote.agent"], tmp_path / "a")
+    try:
+        session.greet()
+        first = session.offset
+        session.refresh_clock(max_age_s=3600)  # fresh: kept
+        assert session.offset is first
+        session.refresh_clock(max_age_s=0)  # old: measured again, over as many round trips
+        assert session.offset is not first and session.offset.tries == first.tries
+    finally:
+        session.close()
+
+
+def test_a_targets_packages_are_probed_by_its_hosts_agent(tmp_path: Path) -> None:
+    session = AgentSession("here", [sys.executable, "-m", "runner.remote.agent"], tmp_path / "a")
+    try:
+        session.greet()
+        spec = {"app": "targets.fastapi_app:app", "server": "uvicorn"}
+        reply = session.call("packages", targets={"api": spec})
+        assert {"fastapi", "uvicorn"} <= set(reply["packages"]["api"])
     finally:
         session.close()

@@ -135,6 +135,7 @@ def test_a_step_with_the_server_in_one_namespace_and_k6_in_the_other(
     assert server_ns.clock is not None and server_ns.clock.tries == 5
     assert abs(server_ns.clock.offset_ms) < 50  # one machine, one clock
     assert "10.77.0.2" in record.provenance.server_commands["api"]
+    assert "uvicorn" in record.provenance.target_packages["api"]  # probed by its host's agent
     assert (run_dir / "logs" / "api.log").is_file()
     report = (run_dir / "report.md").read_text()
     assert "clock offset of server_ns: " in report and "round trips of at best" in report
