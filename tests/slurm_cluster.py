@@ -158,7 +158,7 @@ def slurm_cluster(directory: Path) -> Iterator[SlurmCluster]:
         _wait_for(lambda: munge_socket.exists(), "munged made no socket", cluster)
         env = {**os.environ, **cluster.env}
         _start(cleanup, directory, "slurmctld", ["-D", "-i", "-f", str(conf)], env)
-        _start(cleanup, directory, "slurmd", ["-D", "-f", str(conf)], env)
+        _start(cleanup, directory, "slurmd", ["-D", "-N", node, "-f", str(conf)], env)
         cleanup.callback(_cancel_all, cluster)
         _wait_for(lambda: _node_idle(cluster), "the node never became idle", cluster)
         yield cluster

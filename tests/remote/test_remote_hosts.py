@@ -198,10 +198,11 @@ def test_a_cpu_hog_on_the_k6_host_marks_its_step_invalid(
     reads its per-core counters, and the step is judged disturbed as a local one would be."""
     run_dir = tmp_path / "run"
     client_core = "1"  # the default pinning: k6 on core 1
-    busy = [sys.executable, "-c", "while True: pass"]
-    hog = subprocess.Popen(
-        ["ip", "netns", "exec", hosts.client2_ns, "timeout", "60", "taskset", "-c", client_core]
-        + busy
+    # Bounded by itself too: a minute at most, whatever happens to this test.
+    busy = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass"
+    hog = subprocess.Popen(  # `ip netns exec` and taskset exec: `hog` is the busy loop itself
+        ["ip", "netns", "exec", hosts.client2_ns, "taskset", "-c", client_core]
+        + [sys.executable, "-c", busy]
     )
     try:
         runner = start_runner(
@@ -248,7 +249,8 @@ def wait_for_k6(hosts: NamespaceHosts, runner: subprocess.Popen[str]) -> bool:
     while time.monotonic() < deadline and runner.poll() is None:
         for pid in hosts.leftovers(hosts.client_ns):
             try:
-                if psutil.Process(pid).name() == "k6":
+                command = psutil.Process(pid).cmdline()
+                if command and Path(command[0]).name == "k6" and command[1:2] == ["run"]:
                     time.sleep(1.5)  # into the measured window
                     return True
             except psutil.Error:
