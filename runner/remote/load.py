@@ -9,7 +9,8 @@ samples from every host.
 
 With k6 on one other host, this machine's per-core counters say nothing about the step: that
 host's agent reads its own in the same ticks as k6's tree, and they judge interference and
-steal on k6's cores there. With k6 split over several hosts none are judged yet.
+steal on k6's cores there; a server's host does the same for the server's cores. With k6 split
+over several hosts no k6 host's counters are judged yet.
 """
 
 from __future__ import annotations
@@ -101,12 +102,14 @@ class Placement:
         watch: StepWatch | None,
     ) -> StepLoad:
         """k6 here exactly as for a local server; the server's tree sampled on its host."""
+        server_counters: list[CounterReading] = []
         with ExitStack() as stack:
-            there = _server_sampling(stack, remote, experiment)
+            there = _server_sampling(stack, remote, experiment, server_counters)
             loaded = load_and_sample(
                 step, server, experiment, k6_path, work_dir, on_live, script, watch
             )
-        return StepLoad(loaded.run, {**loaded.samples, **there}, loaded.counters)
+        samples = {**loaded.samples, **there}
+        return StepLoad(loaded.run, samples, loaded.counters, server_counters)
 
     def _k6_there(
         self,
@@ -125,9 +128,11 @@ class Placement:
         # One k6 host's per-core counters judge interference and steal on its client cores, as
         # this machine's judge a local k6 (the agent's own CPU in the runner's place).
         counters: list[CounterReading] | None = [] if len(sessions) == 1 else None
+        # The server's host's own counters (the same readings when it is k6's host too).
+        shared = remote is not None and remote.session is sessions[0] and counters is not None
+        server_counters: list[CounterReading] = counters if shared and counters is not None else []
         with ExitStack() as stack:
-            shared = remote is not None and remote.session is sessions[0]
-            there = _server_sampling(stack, remote, experiment, counters if shared else None)
+            there = _server_sampling(stack, remote, experiment, server_counters)
             per_host = [
                 there  # one agent samples both trees
                 if remote is not None and remote.session is session
@@ -148,11 +153,12 @@ class Placement:
                 command = k6.k6_command(k6_path, script, options, work_dir, free_port())
                 split = k6.SplitRun([Instance(Segment(0, 1), command)], [run])
         if len(sessions) == 1:
-            return StepLoad(split, {**per_host[0], **there}, counters or [])
+            return StepLoad(split, {**per_host[0], **there}, counters or [], server_counters)
         trees = [instance.segment.tree for instance in split.instances]
         k6_series = [samples.get(CLIENT_TREE, []) for samples in per_host]
         samples = {**there, **dict(zip(trees, k6_series, strict=True))}
-        return StepLoad(split, {**samples, CLIENT_TREE: carried_total(k6_series)}, [])
+        total = {**samples, CLIENT_TREE: carried_total(k6_series)}
+        return StepLoad(split, total, [], server_counters)
 
 
 def lost_host_text(step: Step, error: RemoteError) -> str:

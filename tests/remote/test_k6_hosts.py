@@ -13,6 +13,7 @@ import pytest
 from runner.config.experiment import Sampler, k6_hosts, used_hosts
 from runner.errors import UserError
 from runner.measure.cpu_accounting import CounterReading
+from runner.measure.judging import remote_server_sets
 from runner.measure.usage import Sample
 from runner.remote.hosts import check_pinning_there
 from runner.remote.k6_split import carried_total
@@ -119,3 +120,20 @@ def test_a_targets_packages_are_probed_by_its_hosts_agent(tmp_path: Path) -> Non
         assert {"fastapi", "uvicorn"} <= set(reply["packages"]["api"])
     finally:
         session.close()
+
+
+def test_a_remote_servers_cores_are_judged_when_pinning_sets_them_apart() -> None:
+    pinned = experiment({"host": "bench"}, hosts=GENERATORS)
+    [server] = remote_server_sets(pinned)
+    assert (server.role, server.cores, server.trees, server.with_runner) == (
+        "server",
+        frozenset(pinned.pinning.server_cpus),
+        ("server",),
+        True,  # the host's agent, in the runner's place
+    )
+    assert (
+        remote_server_sets(
+            experiment({"host": "bench"}, hosts=GENERATORS, pinning={"enabled": False})
+        )
+        == []
+    )

@@ -136,6 +136,9 @@ def test_a_step_with_the_server_in_one_namespace_and_k6_in_the_other(
     assert abs(server_ns.clock.offset_ms) < 50  # one machine, one clock
     assert "10.77.0.2" in record.provenance.server_commands["api"]
     assert "uvicorn" in record.provenance.target_packages["api"]  # probed by its host's agent
+    # Judged on both machines: k6's cores here, the server's there (its agent's counters).
+    assert step.validity is not None
+    assert {"client_interference", "server_interference"} <= set(step.validity.measured)
     assert (run_dir / "logs" / "api.log").is_file()
     report = (run_dir / "report.md").read_text()
     assert "clock offset of server_ns: " in report and "round trips of at best" in report
@@ -191,23 +194,29 @@ def test_a_step_split_over_two_k6_hosts(hosts: NamespaceHosts, tmp_path: Path) -
     )
 
 
-def test_a_cpu_hog_on_the_k6_host_marks_its_step_invalid(
-    hosts: NamespaceHosts, tmp_path: Path
+@pytest.mark.parametrize(
+    ("namespace", "core", "role", "placed"),
+    [
+        ("client2_ns", "1", "client", ["load.k6_host=client2_ns"]),  # k6's core there
+        ("server_ns", "0", "server", []),  # the server's core on its host, k6 here
+    ],
+    ids=["k6_host", "server_host"],
+)
+def test_a_cpu_hog_on_a_hosts_measured_core_marks_the_step_invalid(
+    hosts: NamespaceHosts, tmp_path: Path, namespace: str, core: str, role: str, placed: list[str]
 ) -> None:
-    """Other work on k6's core of its host (a busy loop in its namespace): that host's agent
-    reads its per-core counters, and the step is judged disturbed as a local one would be."""
+    """Other work on a core the step uses on another host (a busy loop in its namespace): that
+    host's agent reads its per-core counters, and the step is judged disturbed as a local one
+    would be."""
     run_dir = tmp_path / "run"
-    client_core = "1"  # the default pinning: k6 on core 1
     # Bounded by itself too: a minute at most, whatever happens to this test.
     busy = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass"
     hog = subprocess.Popen(  # `ip netns exec` and taskset exec: `hog` is the busy loop itself
-        ["ip", "netns", "exec", hosts.client2_ns, "taskset", "-c", client_core]
+        ["ip", "netns", "exec", getattr(hosts, namespace), "taskset", "-c", core]
         + [sys.executable, "-c", busy]
     )
     try:
-        runner = start_runner(
-            hosts, run_dir, "load.k6_host=client2_ns", "retry.max_attempts=1", judged=True
-        )
+        runner = start_runner(hosts, run_dir, *placed, "retry.max_attempts=1", judged=True)
         code = finished(runner, run_dir)
     finally:
         hog.kill()
@@ -217,7 +226,7 @@ def test_a_cpu_hog_on_the_k6_host_marks_its_step_invalid(
     assert step.validity is not None and not step.validity.valid
     reasons = {reason.code: reason for reason in step.validity.reasons}
     assert "interference" in reasons, step.validity
-    assert step.validity.measured.get("client_interference", 0) > 0.3, step.validity.measured
+    assert step.validity.measured.get(f"{role}_interference", 0) > 0.3, step.validity.measured
 
 
 def test_killing_the_runner_leaves_no_process_in_any_namespace(
