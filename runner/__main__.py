@@ -6,9 +6,9 @@ import os
 import sys
 
 from runner.config import tree
-from runner.errors import EXIT_BAD_INPUT, Interrupted, UserError
+from runner.errors import EXIT_BAD_INPUT, EXIT_RUN_FAILED, Interrupted, UserError
 from runner.measure import launch
-from runner.run import interrupts, machine_lock, multirun, usage
+from runner.run import cluster_jobs, interrupts, machine_lock, multirun, usage
 from runner.run.terminal import console, report_error
 
 
@@ -37,11 +37,27 @@ def _run_hydra() -> int:
             "with hydra.run.dir=DIR."
         )
         return EXIT_BAD_INPUT
+    except Exception as error:
+        if not cluster_jobs.lost_job(error):
+            raise
+        return _after_lost_job(error)
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         # Hydra exits with 1 for errors it reports itself (argument parsing): bad input.
         return EXIT_BAD_INPUT if code == 1 and not job_statuses else code
     return max([*job_statuses, *multirun.collected_statuses()], default=0)
+
+
+def _after_lost_job(error: BaseException) -> int:
+    """A job on a cluster ended without its result: said in one paragraph, counted as failed,
+    and the matrix report written from what the jobs stored."""
+    from runner.run.callbacks import end_of_multirun
+
+    report_error(cluster_jobs.lost_job_text(error))
+    sweep_dir = cluster_jobs.noted_sweep()
+    if sweep_dir is not None:
+        end_of_multirun(sweep_dir)
+    return max([EXIT_RUN_FAILED, *multirun.collected_statuses()])
 
 
 def main() -> None:
@@ -54,6 +70,8 @@ def main() -> None:
     status = EXIT_BAD_INPUT
     # Jobs that a launcher runs in other processes tell their statuses apart from ours by it.
     multirun.mark_launcher()
+    # submitit's warning at every failed sacct poll (accounting off), said once instead.
+    cluster_jobs.quiet_sacct_polls(lambda line: console.print(line, highlight=False))
     try:
         tree.check_before_compose(sys.argv[1:])
         with machine_lock.passed_on_to_jobs():

@@ -70,6 +70,17 @@ def core_sets(experiment: Experiment, server_sampled: bool) -> list[CoreSet]:
     return [CoreSet("server", server, ("server",), False), *sets] if server_sampled else sets
 
 
+def remote_server_sets(experiment: Experiment) -> list[CoreSet]:
+    """The server's cores on its own host, judged by that host's counters: the server tree and
+    the host's agent (in the runner's place) are measured work there; nothing when pinning does
+    not set the server's cores apart."""
+    pinning = experiment.pinning
+    server, client = frozenset(pinning.server_cpus), frozenset(pinning.client_cpus)
+    if not pinning.enabled or server & client:
+        return []
+    return [CoreSet("server", server, ("server",), True)]
+
+
 def _span(counters: Sequence[CounterReading], start: float, end: float) -> tuple[int, int] | None:
     """Indices of the last reading before `start` (or the first inside) and the last inside."""
     inside = [i for i, c in enumerate(counters) if start <= c.at <= end]

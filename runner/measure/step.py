@@ -13,7 +13,13 @@ from runner.config.experiment import Experiment
 from runner.errors import TargetError
 from runner.measure import k6
 from runner.measure.ceiling.levels import step_vus
-from runner.measure.judging import Judging, core_sets, judged, window_interference
+from runner.measure.judging import (
+    Judging,
+    core_sets,
+    judged,
+    remote_server_sets,
+    window_interference,
+)
 from runner.measure.server import ServerHandle
 from runner.measure.stalls import StallProbe
 from runner.measure.step_load import (
@@ -125,6 +131,11 @@ def run_step(
     # This machine's cores: the server's tree is judged there only when it runs here.
     sets = core_sets(experiment, server_sampled=bool(roots))
     found = window_interference(loaded.counters, samples, window_start, window_end, sets)
+    if loaded.server_counters:  # the server on another host: judged there
+        there = remote_server_sets(experiment)
+        found += window_interference(
+            loaded.server_counters, samples, window_start, window_end, there
+        )
     bound = experiment.targets[step.target].concurrency_bound
     judging = replace(judging or Judging(experiment.validity), concurrency=bound)
     return judged(result, metrics, found, judging, step_vus(load, step.level))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -56,7 +56,9 @@ class StepWatch(Protocol):
 class StepLoad:
     run: k6.SplitRun
     samples: dict[str, list[Sample]]  # by tree; `k6` is every instance's together
-    counters: list[CounterReading]
+    counters: list[CounterReading]  # the per-core counters of k6's machine
+    # A server on another host: that host's counters (its agent's CPU in the runner's place).
+    server_counters: list[CounterReading] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,20 @@ PROBE_TIMEOUT_S = 60
 
 
 def target_packages(experiment: Experiment) -> dict[str, dict[str, str | None]]:
-    """Per target, every installed distribution its server and app load, with its version.
+    """Per target, every installed distribution its server and app load, with its version."""
+    return packages_of(experiment.targets)
+
+
+def packages_of(targets: Mapping[str, Target]) -> dict[str, dict[str, str | None]]:
+    """Per target, every distribution installed here that its server and app load (a host's
+    agent runs this for the targets it serves, runner.remote.agent_work).
 
     Each app is imported in a child interpreter with the target's environment, as the server
     will import it, so a framework nobody listed in PACKAGES (Flask, Litestar...) is found too.
     """
     owners = importlib.metadata.packages_distributions()
     # A `url` target runs elsewhere: there is nothing here to import.
-    started = {name: t for name, t in experiment.targets.items() if t.app and t.server}
+    started = {name: t for name, t in targets.items() if t.app and t.server}
     probes = {name: _start_probe(target) for name, target in started.items()}
     found: dict[str, dict[str, str | None]] = {}
     for name, target in started.items():
@@ -157,5 +164,14 @@ def collect(
             "physical_cores": psutil.cpu_count(logical=False),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "os": platform.platform(),
+            "slurm_job": slurm_job(),
         },
     }
+
+
+def slurm_job() -> str | None:
+    """The SLURM job this process runs in, as squeue and scancel name it; None outside SLURM."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID") or None

@@ -66,6 +66,11 @@ class Machine(Record):
     physical_cores: int | None = None
     memory_gib: float | None = None
     os: str = ""
+    slurm_job: str | None = Field(
+        default=None,
+        description="The SLURM job the run ran as (ARRAYID_TASK for a job array's task, as "
+        "squeue and scancel name it); null outside SLURM.",
+    )
 
 
 class LoadDestination(Record):

@@ -8,12 +8,13 @@ Modules, in the order they build on each other:
   agent_work what the agent does for each request (servers, sampling, k6)
   session    AgentSession: one agent over ssh, its requests, replies and streamed samples
   server     RemoteServer, remote_server: a target's server on another host, for a session
+  k6_split   k6 over several hosts: one execution segment per host, raw samples brought home
   load       a step whose server or k6 runs elsewhere: load, samples on this machine's clock
   script     the k6 script archived once for k6 on another host
   hosts      RemoteHosts: the sessions of a run, opened at its start, closed at its end
   record     what the run record keeps: where everything ran and each host's clock offset
   describe   the report's and the dry run's words for it
 
-The `hosts:` map, `targets.X.host` and `load.k6_host` are part of the experiment model
+The `hosts:` map, `targets.X.host` and `load.k6_host` (one host or a list) are part of the experiment model
 (runner.config.experiment.hosts). Nothing is imported here.
 """

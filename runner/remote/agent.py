@@ -32,6 +32,9 @@ from runner.remote.protocol import IMMEDIATE_OPS, PROTOCOL, ProtocolError, decod
 DEFAULT_HEARTBEAT_S = 60.0
 # How often the main thread looks at the heartbeat while no request comes.
 IDLE_CHECK_S = 0.5
+# Once the session is over, the main thread has this long to stop everything; a main thread
+# stuck (writing to a connection that no longer drains) is then cut short by the watchdog.
+WATCHDOG_GRACE_S = 10.0
 
 
 class Agent:
@@ -43,12 +46,14 @@ class Agent:
         self._heard_at = time.monotonic()
         self._heartbeat_s = DEFAULT_HEARTBEAT_S
         self._stop_k6_reason: str | None = None
+        self._done = threading.Event()  # everything stopped: the agent is about to exit
         self.work = AgentWork(self.emit, self._k6_stop_reason)
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "hello": self._hello,
             "start": self.work.start,
             "stop": self.work.stop,
             "log_tail": self.work.log_tail,
+            "packages": self.work.packages,
             "sample_start": self.work.sample_start,
             "sample_stop": self.work.sample_stop,
             "script": self.work.script,
@@ -69,6 +74,7 @@ class Agent:
     def serve(self, stdin: BinaryIO) -> int:
         """Answer requests until `bye`, the end of stdin or a silent runner; then stop it all."""
         threading.Thread(target=self._read, args=(stdin,), name="stdin", daemon=True).start()
+        threading.Thread(target=self._watchdog, name="watchdog", daemon=True).start()
         try:
             while not self._session_over():
                 try:
@@ -84,7 +90,20 @@ class Agent:
                 self._answer(message)
         finally:
             self.work.close()
+            self._done.set()
         return 0
+
+    def _watchdog(self) -> None:
+        """The host's own guard, apart from the main thread: once the session is over (the
+        runner silent for heartbeat_s, or gone), everything must stop within WATCHDOG_GRACE_S;
+        if the main thread has not managed, the servers' groups are killed and the agent
+        exits (k6 and the servers are tied to its life, runner.measure.launch)."""
+        while not self._session_over():
+            if self._done.wait(IDLE_CHECK_S):
+                return
+        if not self._done.wait(WATCHDOG_GRACE_S):
+            self.work.kill_all()
+            os._exit(1)
 
     def _session_over(self) -> bool:
         silent_s = time.monotonic() - self._heard_at
@@ -141,6 +160,7 @@ class Agent:
             "python": platform.python_version(),
             "executable": sys.executable,
             "cores": len(os.sched_getaffinity(0)),
+            "cpus": sorted(os.sched_getaffinity(0)),
             "cpu_model": cpu_model(),
             "hostname": platform.node(),
         }

@@ -9,9 +9,11 @@ Each method answers one request of runner.remote.protocol with the reply's field
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -24,11 +26,14 @@ from typing import Any
 from runner.config.experiment import Target
 from runner.measure import launch
 from runner.measure.k6.binary import find_k6
-from runner.measure.k6.process import run_k6
-from runner.measure.ports import free_port
+from runner.measure.k6.process import k6_command, run_k6_instances
+from runner.measure.k6.raw import RAW_FILE
+from runner.measure.k6.segments import Segment
+from runner.measure.ports import HOST, free_port
 from runner.measure.sampler import TreeSampler
 from runner.measure.server.command import server_command, server_env
 from runner.measure.usage import Sample
+from runner.records.provenance import packages_of
 from runner.remote.protocol import sample_message
 
 # How often servers are checked for having ended by themselves.
@@ -127,6 +132,13 @@ class AgentWork:
                 server.reported = True
                 self._emit({"event": "exited", "target": name, "code": code})
 
+    def packages(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The distributions each target's server and app load, probed with this host's Python
+        (runner.records.provenance.packages_of)."""
+        specs = dict(message["targets"])
+        targets = {str(name): Target.model_validate(spec) for name, spec in specs.items()}
+        return {"packages": packages_of(targets)}
+
     # --- sampling ---------------------------------------------------------------------------
 
     def sample_start(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -139,16 +151,22 @@ class AgentWork:
             float(message["interval_s"]),
             float(message["memory_interval_s"]),
             bool(message.get("uss", True)),
+            cpu_counters=bool(message.get("counters")),
             on_sample=self._stream,
         )
         self._sampler = sampler.__enter__()
         return {}
 
     def sample_stop(self, _message: dict[str, Any]) -> dict[str, Any]:
+        """Stop sampling; with counters asked for, this host's per-core readings of every tick
+        (agent's clock; `runner_cpu_s` is the agent's own CPU time)."""
         sampler, self._sampler = self._sampler, None
-        if sampler is not None:
-            sampler.__exit__(None, None, None)
-        return {}
+        if sampler is None:
+            return {}
+        sampler.__exit__(None, None, None)
+        if sampler.counters is None:
+            return {}
+        return {"counters": [[c.at, c.proc_stat, c.runner_cpu_s] for c in sampler.counters]}
 
     def _stream(self, tree: str, sample: Sample) -> None:
         self._emit(sample_message(tree, sample))
@@ -163,19 +181,32 @@ class AgentWork:
         return {"path": str(path)}
 
     def run_k6(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One k6 run from the archive; with a `segment` [index, count], that share of the step,
+        its raw samples sent back whole (gzipped CSV, base64) for the runner to merge."""
         if self._archive is None:
             raise ValueError("no k6 script was sent (request 'script' first)")
         sampler = self._sampler
         cpus = message.get("cpus")
-        run = run_k6(
+        given = message.get("segment")
+        segment = Segment(int(given[0]), int(given[1])) if given else None
+        work_dir = self._dir / "k6"
+        raw_path = work_dir / RAW_FILE if segment is not None else None
+        command = k6_command(
             find_k6(),
             self._archive,
             dict(message["options"]),
+            work_dir,
+            free_port(HOST),
+            segment,
+            raw_path,
+        )
+        on_spawn = functools.partial(_track, sampler) if sampler is not None else None
+        (run,) = run_k6_instances(
+            [command],
             {str(k): str(v) for k, v in dict(message["env"]).items()},
-            self._dir / "k6",
             cpus,
             float(message["timeout_s"]),
-            on_spawn=functools.partial(sampler.track, "k6") if sampler is not None else None,
+            on_spawn=on_spawn,
             stop_when=self._should_stop_k6,
         )
         return {
@@ -187,6 +218,7 @@ class AgentWork:
             "output_tail": run.output_tail,
             "stopped_because": run.stopped_because,
             "cores": len(cpus) if cpus else len(os.sched_getaffinity(0)),
+            "raw": _read_base64(raw_path) if raw_path is not None else None,
         }
 
     # --- the end ----------------------------------------------------------------------------
@@ -200,6 +232,12 @@ class AgentWork:
         self._servers.clear()
         shutil.rmtree(self._dir, ignore_errors=True)
 
+    def kill_all(self) -> None:
+        """The watchdog's last resort: SIGKILL to every server's process group, at once."""
+        for server in list(self._servers.values()):
+            with contextlib.suppress(OSError):
+                os.killpg(server.process.pid, signal.SIGKILL)
+
 
 def _check_port_free(address: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as sock:
@@ -208,6 +246,18 @@ def _check_port_free(address: str, port: int) -> None:
             sock.bind((address, port))
         except OSError as error:
             raise ValueError(f"port {port} on {address} is not free ({error.strerror})") from None
+
+
+def _track(sampler: TreeSampler, _index: int, pid: int) -> None:
+    sampler.track("k6", pid)
+
+
+def _read_base64(path: Path) -> str | None:
+    """A file's bytes for a JSON reply; None when k6 wrote none (it failed or was stopped)."""
+    try:
+        return base64.b64encode(path.read_bytes()).decode()
+    except OSError:
+        return None
 
 
 def _read_tail(path: Path, limit: int) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from runner.config.experiment import (
     Experiment,
@@ -19,11 +20,12 @@ from runner.config.experiment import (
     used_hosts,
 )
 from runner.errors import UserError
+from runner.records.provenance import PROBE_TIMEOUT_S, packages_of
 from runner.remote.load import Placement
 from runner.remote.record import HostClock, RemoteHost, RunHosts
 from runner.remote.script import k6_archive
 from runner.remote.server import RemoteServer, remote_server
-from runner.remote.session import AgentSession, RemoteError, agent_command
+from runner.remote.session import CALL_TIMEOUT_S, AgentSession, RemoteError, agent_command
 from runner.run.plan import Step
 
 # Characters a host's name may hold that have no place in a file name.
@@ -71,6 +73,7 @@ class RemoteHosts:
         self.sessions[host.name] = session
         try:
             session.greet()
+            check_pinning_there(self.experiment, host, session.facts)
             if host.name in {h.name for h in k6_hosts(self.experiment)}:
                 k6_path, script, step = self._k6
                 archive = k6_archive(k6_path, script, self.experiment, step)
@@ -117,15 +120,38 @@ class RemoteHosts:
             env,
         )
 
+    def target_packages(self) -> dict[str, dict[str, str | None]]:
+        """Per target, the distributions its server and app load, probed where it runs: on
+        this machine, or by its host's agent."""
+        experiment = self.experiment
+        here = {name: t for name, t in experiment.targets.items() if self.runs_here(name)}
+        found = packages_of(here)
+        for host in used_hosts(experiment):
+            served = {
+                name: target.model_dump(mode="json", by_alias=True)
+                for name, target in experiment.targets.items()
+                if server_host(experiment, name) == host
+            }
+            if not served:
+                continue
+            try:
+                reply = self.sessions[host.name].call(
+                    "packages", wait_s=PROBE_TIMEOUT_S + CALL_TIMEOUT_S, targets=served
+                )
+            except RemoteError:
+                continue  # the host is gone: its targets fail when they start
+            found.update(reply.get("packages") or {})
+        return found
+
     def runs_here(self, target: str) -> bool:
         return server_host(self.experiment, target) is None
 
     def placement(self, target: str) -> Placement | None:
         """How a step of `target` runs its load; None when its server and k6 both run here."""
-        k6_host = next(iter(k6_hosts(self.experiment)), None)
-        if k6_host is None and self.runs_here(target):
+        hosts = k6_hosts(self.experiment)
+        if not hosts and self.runs_here(target):
             return None
-        return Placement(self.sessions[k6_host.name] if k6_host else None)
+        return Placement([self.sessions[host.name] for host in hosts])
 
     def record(self) -> RunHosts:
         """Where each started server and k6 ran, and every host with its clock offset."""
@@ -149,6 +175,27 @@ class RemoteHosts:
         ]
         k6_where: list[str | None] = [*k6] or [None]
         return RunHosts(servers=servers, k6=k6_where, remote=remote)
+
+
+def check_pinning_there(experiment: Experiment, host: NamedHost, facts: Mapping[str, Any]) -> None:
+    """The pinned cores of what runs on `host` (a server's, k6's) must be cores it offers."""
+    pinning = experiment.pinning
+    offered = facts.get("cpus")
+    if not pinning.enabled or not isinstance(offered, list):
+        return
+    keys = []
+    if any(server_host(experiment, name) == host for name in experiment.targets):
+        keys.append("server_cpus")
+    if host in k6_hosts(experiment):
+        keys.append("client_cpus")
+    for key in keys:
+        missing = sorted(set(getattr(pinning, key)) - set(offered))
+        if missing:
+            raise UserError(
+                f"'pinning.{key}' names CPU core(s) {missing} that the host '{host.name}' does "
+                f"not offer (available there: {offered}). Change the cores or set "
+                "pinning.enabled=false."
+            )
 
 
 def _remote_record(host: NamedHost, roles: list[str], session: AgentSession) -> RemoteHost:

@@ -7,17 +7,20 @@ id: `{"event": "sample", ...}` (a sample of a process tree, on the agent's clock
 `{"event": "exited", "target": ..., "code": ...}` (a server ended by itself).
 
 Requests (the agent's answer after the arrow):
-  hello {heartbeat_s}            -> protocol, pid, python, cores, cpu_model; the agent exits
+  hello {heartbeat_s}            -> protocol, pid, python, cores, cpus, cpu_model; the agent exits
                                     when it hears nothing for heartbeat_s
   clock                          -> time: the agent's time.time(), answered at once
   ping                           (no answer: the heartbeat)
   start {target, spec, address, port, cpus, env}  -> pid, port, command, cores
   stop {target, grace_s}         -> code, log (the server's whole log)
   log_tail {target, lines}       -> text
+  packages {targets}             -> packages: per target, the distributions it loads there
   sample_start {server, interval_s, memory_interval_s, uss}  -> (nothing more)
   sample_stop                    -> (nothing more; every sample was sent before this answer)
   script {data}                  -> path: a k6 archive (base64) kept for the session
-  k6 {options, env, cpus, timeout_s}  -> the K6Run fields (agent's clock), cores
+  k6 {options, env, cpus, timeout_s, segment?}  -> the K6Run fields (agent's clock), cores;
+                                    with segment [index, count] that share of the step, and
+                                    raw: its raw samples (gzipped CSV, base64)
   stop_k6 {reason}               (no answer: the k6 run answers, stopped with this reason)
   bye                            -> stops every server and k6, then the agent exits
 Closing the agent's stdin (the SSH session ended) does what `bye` does.
@@ -32,7 +35,7 @@ from typing import Any
 from runner.errors import SweepbenchError
 from runner.measure.usage import Sample
 
-PROTOCOL = 1
+PROTOCOL = 2
 # Requests the agent's stdin reader answers or acts on itself, without waiting for the one
 # in progress (a k6 run): the clock must answer fast, and stopping k6 must reach it.
 IMMEDIATE_OPS = frozenset({"clock", "ping", "stop_k6"})

@@ -46,7 +46,10 @@ class RemoteServer:
         if self.name in self.session.exited:
             return f"{launch.describe_exit(self.session.exited[self.name])} on {self.host.name}"
         if not self.session.open:
-            return f"the SSH session to {self.host.name} ended"
+            return (
+                f"lost with its host: {self.session.ended_text()}; the host's agent stops the "
+                "server by itself"
+            )
         return "still running"
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:

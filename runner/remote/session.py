@@ -12,6 +12,7 @@ import itertools
 import shlex
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from runner.config.experiment import Host, Sampler
 from runner.errors import SweepbenchError
 from runner.measure import launch
+from runner.measure.cpu_accounting import CounterReading
 from runner.measure.usage import Sample
 from runner.remote.clock import ClockOffset, measure_offset
 from runner.remote.protocol import PROTOCOL, ProtocolError, decode, encode, sample_from
@@ -28,6 +30,8 @@ HEARTBEAT_INTERVAL_S = 5.0
 HEARTBEAT_TIMEOUT_S = 30.0  # the agent ends after this long without a word
 CALL_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 30.0
+# A host's clock offset is measured again, between steps, once it is this old.
+CLOCK_MAX_AGE_S = 600.0
 LOG_TAIL_LINES = 10
 # Always given: never ask for a password. The user's options come next (ssh keeps the first
 # value it gets for an option), then these defaults, which notice a dead network.
@@ -61,6 +65,7 @@ class AgentSession:
         self.name = name
         self.log_path = log_path
         self.offset = ClockOffset(0.0, 0.0, 0)
+        self._clock_at = time.monotonic()
         self.facts: dict[str, Any] = {}
         self.exited: dict[str, int] = {}  # servers that ended by themselves: exit codes
         self._ids = itertools.count(1)
@@ -86,7 +91,18 @@ class AgentSession:
                 f"the sweepbench on {self.name} speaks protocol {self.facts.get('protocol')}, "
                 f"this one {PROTOCOL}: install the same version there"
             )
+        self.measure_clock()
+
+    def measure_clock(self) -> None:
+        """The clock offset, NTP-style (runner.remote.clock)."""
         self.offset = measure_offset(lambda: float(self.call("clock")["time"]))
+        self._clock_at = time.monotonic()
+
+    def refresh_clock(self, max_age_s: float = CLOCK_MAX_AGE_S) -> None:
+        """Measure the offset again once it is older than `max_age_s` (between steps: a
+        host's clock may drift over a long run, NTP keeps it to milliseconds an hour)."""
+        if time.monotonic() - self._clock_at >= max_age_s:
+            self.measure_clock()
 
     @property
     def open(self) -> bool:
@@ -120,9 +136,12 @@ class AgentSession:
                 self._mark_closed()
 
     @contextmanager
-    def sampling(self, server: str | None, settings: Sampler) -> Iterator[dict[str, list[Sample]]]:
+    def sampling(
+        self, server: str | None, settings: Sampler, counters: list[CounterReading] | None = None
+    ) -> Iterator[dict[str, list[Sample]]]:
         """The agent samples the server's tree (and k6's, once it runs there) while inside;
-        the samples, on this machine's clock, by tree."""
+        the samples, on this machine's clock, by tree. Given a `counters` list, the host's
+        per-core readings of every tick are added to it on the way out (this machine's clock)."""
         collected: dict[str, list[Sample]] = {}
         self._collecting = collected
         try:
@@ -132,12 +151,21 @@ class AgentSession:
                 interval_s=settings.interval,
                 memory_interval_s=settings.memory_interval,
                 uss=settings.uss,
+                counters=counters is not None,
             )
             yield collected
         finally:
             if self.open:
-                self.call("sample_stop")
+                stopped = self.call("sample_stop")
+                if counters is not None:
+                    counters += self._counters(stopped.get("counters") or [])
             self._collecting = None
+
+    def _counters(self, readings: list[list[Any]]) -> list[CounterReading]:
+        offset = self.offset.offset_s
+        return [
+            CounterReading(float(at) - offset, str(text), float(cpu)) for at, text, cpu in readings
+        ]
 
     def close(self) -> None:
         """Ask the agent to stop everything and end; make sure ssh is gone."""
@@ -145,7 +173,8 @@ class AgentSession:
             with suppress(RemoteError):
                 self.call("bye", wait_s=CLOSE_TIMEOUT_S)
         if self._process.stdin is not None:
-            self._process.stdin.close()
+            with suppress(OSError):  # ssh already gone: what was buffered has nowhere to go
+                self._process.stdin.close()
         launch.wait_or_kill(self._process, CLOSE_TIMEOUT_S)
         self._reader.join(timeout=CLOSE_TIMEOUT_S)
 
@@ -186,6 +215,10 @@ class AgentSession:
                 if self._changed.wait_for(lambda: self._closed, timeout=HEARTBEAT_INTERVAL_S):
                     return
             self.send({"op": "ping"})
+
+    def ended_text(self) -> str:
+        """Why the session ended, as ssh said it (a timeout: the host stopped answering)."""
+        return f"the SSH session to {self.name} ended{self._log_tail()}"
 
     def _log_tail(self) -> str:
         try:

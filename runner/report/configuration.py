@@ -4,7 +4,7 @@ provenance."""
 from __future__ import annotations
 
 from runner.analysis import formatting as fmt
-from runner.config.experiment import Experiment, LevelRange, Target
+from runner.config.experiment import Experiment, LevelRange, Target, k6_hosts
 from runner.records.results import Machine, Provenance, RunRecord
 from runner.remote.describe import hosts_text
 from runner.report.attempts import attempts_text
@@ -121,16 +121,19 @@ def _pinning_text(experiment: Experiment) -> str:
 def _split_rows(experiment: Experiment) -> list[list[CellValue]]:
     """How each step's load was split over k6 processes; nothing for the usual one k6."""
     model, instances = experiment.load.kind, experiment.load.k6_instances
+    hosts = [host.name for host in k6_hosts(experiment)]
+    instances = len(hosts) if len(hosts) > 1 else instances
     if instances == 1:
         return []
     share = "arrival rate" if model.fixed_rate else "virtual users"
     cores = (
         f"core(s) {experiment.pinning.client_cpus}" if experiment.pinning.enabled else "any core"
     )
+    where = f"one on each of {', '.join(hosts)}" if len(hosts) > 1 else f"side by side on {cores}"
     return [
         [
             "k6 instances",
-            f"{instances} k6 processes per step, side by side on {cores}, each running 1/"
+            f"{instances} k6 processes per step, {where}, each running 1/"
             f"{instances} of the {share} (k6 execution segments); counts and rates summed, "
             "latency percentiles computed from their pooled raw samples of the measured window",
         ]

@@ -57,6 +57,7 @@ class Job:
     host: str = "unknown"  # the host it ran on
     letter: str = "A"  # its kind of host (matrix_hosts)
     mark: str = ""  # " [host B]" when the jobs ran on more than one kind of host
+    slurm_job: str | None = None  # the SLURM job it ran as, if any
 
     @property
     def label(self) -> str:
@@ -88,7 +89,11 @@ def load_matrix(sweep_dir: Path) -> Matrix:
         settings = ", ".join(varying) or f"job {directory.name}"
         host = hosts.jobs[index]
         analysis, capacity, mark = analyze(record), record.capacity, hosts.mark(index)
-        jobs.append(Job(directory, settings, analysis, capacity, host.name, host.letter, mark))
+        machine = record.provenance.machine
+        slurm = machine.slurm_job if machine else None
+        jobs.append(
+            Job(directory, settings, analysis, capacity, host.name, host.letter, mark, slurm)
+        )
     return Matrix(jobs, hosts)
 
 
@@ -163,7 +168,8 @@ def peak_sentence(matrix: Matrix, target: str, label: str) -> str:
 
 
 def job_line(job: Job) -> str:
-    return f"`{job.directory.name}`: {text(job.label)}, on {text(job.host)}"
+    slurm = f" (SLURM job {job.slurm_job})" if job.slurm_job else ""
+    return f"`{job.directory.name}`: {text(job.label)}, on {text(job.host)}{slurm}"
 
 
 def hosts_lines(matrix: Matrix) -> list[str]:

@@ -21,17 +21,26 @@ class MatrixReportCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # A sweep directory used again: the statuses of its earlier jobs are not this sweep's.
+        from runner.run.cluster_jobs import note_sweep
         from runner.run.multirun import clear_statuses
 
         clear_statuses(Path(config.hydra.sweep.dir))
+        note_sweep(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from runner.report.matrix import MatrixReportCallback as MatrixReport
-        from runner.run.multirun import collect_statuses
+        end_of_multirun(Path(config.hydra.sweep.dir))
 
-        # Jobs that ran in other processes or on other hosts have stored their statuses.
-        collect_statuses(Path(config.hydra.sweep.dir))
-        MatrixReport().on_multirun_end(config, **kwargs)
+
+def end_of_multirun(sweep_dir: Path) -> None:
+    """The statuses the jobs stored (those that ran elsewhere), then the matrix report; also
+    after a job lost on a cluster ended Hydra's sweep early (runner.run.cluster_jobs)."""
+    from runner.report.matrix import write_matrix_report
+    from runner.run.multirun import collect_statuses
+
+    collect_statuses(sweep_dir)
+    if sweep_dir.is_dir():
+        for path in write_matrix_report(sweep_dir):
+            print(f"matrix report: {path}")
 
 
 class RunDirCallback(Callback):

@@ -18,7 +18,6 @@ from runner.measure.judging import Judging
 from runner.measure.server import ServerHandle
 from runner.measure.stalls import StallProbe
 from runner.measure.step import run_step
-from runner.records import provenance
 from runner.records.results import Failure, RunRecord, StepResult
 from runner.records.store import ResultStore
 from runner.remote.hosts import RemoteHosts
@@ -79,7 +78,7 @@ def run_experiment(
             found["steal_floor"] = floor.model_dump(mode="json") if floor else None
             # Imports every app once: CPU work, so only while this run holds the machine, and
             # before the runner confines itself (and so its children) to the client's cores.
-            found["target_packages"] = provenance.target_packages(experiment)
+            found["target_packages"] = hosts.target_packages()
             # A resumed run keeps the ceiling its first steps were judged against.
             ceiling = stored_ceiling(run_dir) if done else None
             # k6 on another host: this machine's ceiling would say nothing of it.

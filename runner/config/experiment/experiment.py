@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from runner.config.experiment.base import NAME, NAME_PATTERN, Strict
 from runner.config.experiment.database import Database
-from runner.config.experiment.hosts import Host, NamedHost, resolve
+from runner.config.experiment.hosts import Host, NamedHost, resolve, resolve_all
 from runner.config.experiment.labels import target_label
 from runner.config.experiment.load import Load
 from runner.config.experiment.scenario import Scenario
@@ -170,10 +170,24 @@ def server_host(experiment: Experiment, target: str) -> NamedHost | None:
 
 
 def k6_hosts(experiment: Experiment) -> list[NamedHost]:
-    """The hosts k6 runs on; [] for this machine. A list, so that load split over several
-    hosts fits later."""
-    found = resolve(experiment.load.k6_host, experiment.hosts)
-    return [found] if found is not None else []
+    """The hosts k6 runs on, in order (instance n on the n-th); [] for this machine."""
+    return resolve_all(experiment.load.k6_host, experiment.hosts)
+
+
+def _check_k6_hosts(experiment: Experiment) -> None:
+    hosts = [host.name for host in k6_hosts(experiment)]
+    if hosts and experiment.load.k6_instances > 1:
+        raise ValueError(
+            f"'load.k6_instances' ({experiment.load.k6_instances}) splits the load over k6 "
+            "processes on this machine; with 'load.k6_host' k6 runs as one instance per host: "
+            "to split a step over several hosts, list them ('load.k6_host: [gen1, gen2]')"
+        )
+    repeated = sorted({name for name in hosts if hosts.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"'load.k6_host' lists {', '.join(repeated)} more than once: one k6 instance per "
+            "host (for more k6 on one host, give it more cores)"
+        )
 
 
 def used_hosts(experiment: Experiment) -> list[NamedHost]:
@@ -194,7 +208,8 @@ def check_hosts(experiment: Experiment) -> None:
     Raises ValueError with a message naming the keys (the model's one-paragraph errors).
     """
     refs = [(f"targets.{name}.host", t.host) for name, t in experiment.targets.items()]
-    refs.append(("load.k6_host", experiment.load.k6_host))
+    k6_refs = experiment.load.k6_host
+    refs += [("load.k6_host", ref) for ref in (k6_refs if isinstance(k6_refs, list) else [k6_refs])]
     for key, ref in refs:
         if isinstance(ref, str) and ref not in experiment.hosts:
             defined = ", ".join(sorted(experiment.hosts)) or "none"
@@ -210,12 +225,7 @@ def check_hosts(experiment: Experiment) -> None:
                 "would run on this machine's loopback, out of its reach: give each a "
                 "'targets.NAME.host' (or leave 'load.k6_host' unset)"
             )
-    if experiment.load.k6_host is not None and experiment.load.k6_instances > 1:
-        raise ValueError(
-            f"'load.k6_instances' ({experiment.load.k6_instances}) splits the load over k6 "
-            "processes on this machine; with 'load.k6_host' k6 runs as one instance on that "
-            "host (several k6 hosts are not supported yet): set one of them"
-        )
+    _check_k6_hosts(experiment)
     uses_hosts = experiment.load.k6_host is not None or any(
         t.host is not None for t in experiment.targets.values()
     )

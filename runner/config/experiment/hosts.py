@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from runner.config.experiment.base import Strict
 
-__all__ = ["Host", "HostRef", "NamedHost", "resolve"]
+__all__ = ["Host", "HostRef", "HostRefs", "NamedHost", "resolve", "resolve_all"]
 
 # `host`, `user@host`, or an alias of the user's ssh config; never an option (leading '-').
 _DESTINATION = re.compile(r"^(?!-)(?:[A-Za-z0-9_.+-]+@)?[A-Za-z0-9_.:\[\]-]+$")
@@ -107,12 +107,31 @@ def _problems(error: ValidationError) -> str:
 HostRef = Annotated[str | Host, BeforeValidator(_host_or_name)]
 
 
+def _hosts_or_name(value: object) -> object:
+    """One host, or a list of them (`load.k6_host: [gen1, gen2]`), each checked as one."""
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ValueError("give at least one host, or leave it unset for this machine")
+        return [_host_or_name(item) for item in value]
+    return _host_or_name(value)
+
+
+# One host, or several (k6 split over them, one execution segment each).
+HostRefs = Annotated[str | Host | list[str | Host], BeforeValidator(_hosts_or_name)]
+
+
 @dataclass(frozen=True)
 class NamedHost:
     """A resolved host: its name (the `hosts:` key, or the destination of one given in place)."""
 
     name: str
     host: Host
+
+
+def resolve_all(refs: HostRefs | None, hosts: dict[str, Host]) -> list[NamedHost]:
+    """The hosts one reference or a list of them stands for; [] for this machine."""
+    listed = refs if isinstance(refs, list) else [refs]
+    return [found for ref in listed if (found := resolve(ref, hosts)) is not None]
 
 
 def resolve(ref: HostRef | None, hosts: dict[str, Host]) -> NamedHost | None:

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from runner.config.experiment.base import K6_MIN_SCENARIO_S, Strict, parse_duration
 from runner.config.experiment.base import check_duration as _check_duration
 from runner.config.experiment.capacity import CapacitySettings
-from runner.config.experiment.hosts import HostRef
+from runner.config.experiment.hosts import HostRefs
 from runner.config.load_model import LoadModel, LoadModelName, load_model
 
 __all__ = [
@@ -69,10 +69,12 @@ class Load(Strict):
         "cores. Above 1 each instance also writes its raw samples, and the step's latency "
         "percentiles are computed from them pooled; see docs/running.md for what that costs.",
     )
-    k6_host: HostRef | None = Field(
+    k6_host: HostRefs | None = Field(
         default=None,
         description="The host k6 runs on, reached over SSH: a name of `hosts`, or a host "
-        "described in place (docs/remote.md); this machine when unset.",
+        "described in place (docs/remote.md); this machine when unset. A list of hosts splits "
+        "each step's load over them, one k6 execution segment each, the step's figures merged "
+        "from their raw samples as for `k6_instances`.",
     )
     capacity: CapacitySettings | None = Field(
         default=None,

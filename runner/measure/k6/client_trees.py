@@ -14,7 +14,7 @@ from runner.measure.k6.segments import CLIENT_TREE
 from runner.measure.sampler import TreeSampler
 from runner.measure.usage import Sample
 
-__all__ = ["combined_latest", "combined_series", "with_client_total"]
+__all__ = ["combined_latest", "combined_series", "summed", "with_client_total"]
 
 
 def combined_series(samples: dict[str, list[Sample]], names: Sequence[str]) -> list[Sample]:
@@ -56,11 +56,16 @@ def combined_latest(sampler: TreeSampler, names: Sequence[str]) -> Sample | None
     latest = [sample for name in names if (sample := sampler.latest(name)) is not None]
     if not latest:
         return None
-    memory = [s.rss_mib for s in latest if s.rss_mib is not None]
+    return summed(max(s.at for s in latest), latest)
+
+
+def summed(at: float, present: Sequence[Sample]) -> Sample:
+    """Readings of several trees as one at `at`: CPU, memory, processes and CPU seconds added."""
+    memory = [s.rss_mib for s in present if s.rss_mib is not None]
     return Sample(
-        at=max(s.at for s in latest),
-        cpu_percent=sum(s.cpu_percent for s in latest),
+        at=at,
+        cpu_percent=sum(s.cpu_percent for s in present),
         rss_mib=sum(memory) if memory else None,
-        processes=sum(s.processes for s in latest),
-        cpu_seconds=sum(s.cpu_seconds for s in latest),
+        processes=sum(s.processes for s in present),
+        cpu_seconds=sum(s.cpu_seconds for s in present),
     )
