@@ -40,13 +40,12 @@ def measured_window(job_dir: Path) -> tuple[float, float]:
     return start, max(s["started_at"] + s["duration_s"] for s in steps)
 
 
-@pytest.mark.slow
-def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -> None:
+def local_matrix(tmp_path: Path, *overrides: str) -> list[str]:
+    """`-m` arguments: ONE_TARGET with workers=1,2 through submitit_local, into tmp_path/sweep."""
     experiments = tmp_path / "conf" / "experiment"
     experiments.mkdir(parents=True)
     (experiments / "one_target.yaml").write_text(ONE_TARGET)
-    sweep = tmp_path / "sweep"
-    result = run_cli(
+    return [
         "-m",
         "--config-dir",
         str(tmp_path / "conf"),
@@ -54,10 +53,16 @@ def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -
         "hydra.launcher.timeout_min=3",
         "+experiment=one_target",
         "targets.api.workers=1,2",
-        f"hydra.sweep.dir={sweep}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
         *NEVER_INVALID,
-        timeout=120,
-    )
+        *overrides,
+    ]
+
+
+@pytest.mark.slow
+def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_cli(*local_matrix(tmp_path), timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     report = (sweep / "matrix.md").read_text()
     assert "2 job(s)" in report
@@ -86,21 +91,9 @@ def test_a_job_killed_outright_is_one_paragraph_and_a_failure(tmp_path: Path) ->
     """A job's process killed with SIGKILL mid-step leaves no result: submitit raises in the
     launching process, which says so in one paragraph (no traceback), writes the matrix report
     from what the jobs stored and exits non-zero; no server or k6 is left."""
-    experiments = tmp_path / "conf" / "experiment"
-    experiments.mkdir(parents=True)
-    (experiments / "one_target.yaml").write_text(ONE_TARGET)
     sweep = tmp_path / "sweep"
     launcher = start_cli(
-        "-m",
-        "--config-dir",
-        str(tmp_path / "conf"),
-        "hydra/launcher=submitit_local",
-        "hydra.launcher.timeout_min=3",
-        "+experiment=one_target",
-        "targets.api.workers=1,2",
-        "load.duration=20s",
-        f"hydra.sweep.dir={sweep}",
-        *NEVER_INVALID,
+        *local_matrix(tmp_path, "load.duration=20s"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
