@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from runner.run.multirun import STATUS_DIR
-from tests.conftest import NEVER_INVALID, run_cli, server_like_processes
+from tests.conftest import NEVER_INVALID, run_cli, server_like_processes, start_cli
 
 ONE_TARGET = """# @package _global_
 defaults:
@@ -38,13 +40,12 @@ def measured_window(job_dir: Path) -> tuple[float, float]:
     return start, max(s["started_at"] + s["duration_s"] for s in steps)
 
 
-@pytest.mark.slow
-def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -> None:
+def local_matrix(tmp_path: Path, *overrides: str) -> list[str]:
+    """`-m` arguments: ONE_TARGET with workers=1,2 through submitit_local, into tmp_path/sweep."""
     experiments = tmp_path / "conf" / "experiment"
     experiments.mkdir(parents=True)
     (experiments / "one_target.yaml").write_text(ONE_TARGET)
-    sweep = tmp_path / "sweep"
-    result = run_cli(
+    return [
         "-m",
         "--config-dir",
         str(tmp_path / "conf"),
@@ -52,10 +53,16 @@ def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -
         "hydra.launcher.timeout_min=3",
         "+experiment=one_target",
         "targets.api.workers=1,2",
-        f"hydra.sweep.dir={sweep}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
         *NEVER_INVALID,
-        timeout=120,
-    )
+        *overrides,
+    ]
+
+
+@pytest.mark.slow
+def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_cli(*local_matrix(tmp_path), timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     report = (sweep / "matrix.md").read_text()
     assert "2 job(s)" in report
@@ -77,3 +84,48 @@ def test_two_by_one_matrix_through_the_submitit_local_launcher(tmp_path: Path) -
     first, second = sorted(measured_window(sweep / job) for job in "01")
     assert first[1] <= second[0], (first, second)
     assert server_like_processes() == []
+
+
+@pytest.mark.slow
+def test_a_job_killed_outright_is_one_paragraph_and_a_failure(tmp_path: Path) -> None:
+    """A job's process killed with SIGKILL mid-step leaves no result: submitit raises in the
+    launching process, which says so in one paragraph (no traceback), writes the matrix report
+    from what the jobs stored and exits non-zero; no server or k6 is left."""
+    sweep = tmp_path / "sweep"
+    launcher = start_cli(
+        *local_matrix(tmp_path, "load.duration=20s"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        job = job_loading(launcher)
+        assert job is not None, "no job reached its step"
+        job.kill()  # its server and k6 are tied to its life
+        output, _ = launcher.communicate(timeout=120)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    assert launcher.returncode not in (0, None), output
+    assert "A job of the matrix ended without leaving its result" in output, output
+    assert "Traceback" not in output, output
+    assert (sweep / "matrix.md").is_file()
+    deadline = time.monotonic() + 15
+    while server_like_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server_like_processes() == []
+
+
+def job_loading(launcher: subprocess.Popen[str]) -> psutil.Process | None:
+    """The job process whose k6 is running, once it has loaded for a moment."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and launcher.poll() is None:
+        for process in server_like_processes():
+            try:
+                if process.name() == "k6":
+                    time.sleep(1.5)
+                    return process.parent()
+            except psutil.Error:
+                continue
+        time.sleep(0.2)
+    return None
