@@ -107,19 +107,27 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="replay an existing --pairs file")
     args = parser.parse_args()
     print_figure("loadavg at start", " ".join(Path("/proc/loadavg").read_text().split()[:3]))
-    if args.reuse and args.pairs.is_file():
-        pool = json.loads(args.pairs.read_text())["pairs"]
-    else:
-        with machine_lock():
+    # One hold of the machine for the collection and the live decisions: others wait once.
+    with machine_lock():
+        if args.reuse and args.pairs.is_file():
+            pool = json.loads(args.pairs.read_text())["pairs"]
+        else:
             pool = collect(args.collect, args.pairs)
+        report_replay(pool, args.sequences)
+        for candidate, name in [("twin", "A/A"), ("tenth", "10% more work")][: args.live]:
+            live(candidate, name)
+    print_figure("loadavg at end", " ".join(Path("/proc/loadavg").read_text().split()[:3]))
+
+
+def report_replay(pool: list[dict[str, float]], sequences: int) -> None:
     spread = statistics.pstdev(p["ok_rps"] for p in pool)
     mean = float(np.exp(statistics.fmean(p["ok_rps"] for p in pool)))
     print_figure("A/A throughput ratio", mean, spec=".4f", note=f"spread per pair {spread:.2%}")
     cases = [("A/A", 0.0, 0.02), ("2% slower, margin 1%", 0.02, 0.01),
              ("5% slower, margin 2%", 0.05, 0.02), ("10% slower, margin 2%", 0.10, 0.02)]  # fmt: skip
     for name, slowdown, margin in cases:
-        counts, times = replay(pool, slowdown, margin, args.sequences, seed=7)
-        slower = counts.get("slower", 0) / args.sequences
+        counts, times = replay(pool, slowdown, margin, sequences, seed=7)
+        slower = counts.get("slower", 0) / sequences
         goal = {0.0: ("<= 5%", slower <= 0.05), 0.02: (">= 80%", slower >= 0.8),
                 0.05: (">= 95%", slower >= 0.95)}.get(slowdown)  # fmt: skip
         print_figure(f"replay {name}: called slower", slower, spec=".1%",
@@ -132,11 +140,6 @@ def main() -> None:
                          within=median <= 60 if slowdown == 0.10 else None)  # fmt: skip
     print_figure("runner.compare, for reference", "see bench/aa_replay.py",
                  note="issue #21: 3 repetitions a side find a 10% slowdown in 3% of compares")  # fmt: skip
-    if args.live:
-        with machine_lock():
-            for candidate, name in [("twin", "A/A"), ("tenth", "10% more work")][: args.live]:
-                live(candidate, name)
-    print_figure("loadavg at end", " ".join(Path("/proc/loadavg").read_text().split()[:3]))
 
 
 if __name__ == "__main__":

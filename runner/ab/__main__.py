@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from runner import ab as package
-from runner.ab.settings import AbSettings, parse_budget, parse_margin
+from runner.ab.settings import APP_DIR_ARGS, AbSettings, parse_budget, parse_margin
 from runner.config.experiment.servers import SERVERS
 from runner.errors import EXIT_BAD_INPUT, Interrupted, UserError
 from runner.measure import launch
@@ -88,6 +88,13 @@ def settings_from(args: argparse.Namespace) -> AbSettings:
     if args.app:
         if not all(revisions) or args.baseline or args.candidate:
             raise UserError("--app takes --baseline-rev and --candidate-rev (and no --baseline).")
+        if args.server not in APP_DIR_ARGS:
+            raise UserError(
+                f"--baseline-rev/--candidate-rev serve each revision from its worktree, which "
+                f"runner.ab can tell {' and '.join(sorted(APP_DIR_ARGS))} only, not "
+                f"{args.server}: use one of those, or check the revisions out yourself and "
+                "pass --baseline and --candidate."
+            )
         apps = (args.app, args.app)
     elif args.baseline and args.candidate and not any(revisions):
         apps = (args.baseline, args.candidate)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.ab.load import PausedK6
-from runner.ab.settings import AbSettings
+from runner.ab.settings import APP_DIR_ARGS, AbSettings
 from runner.config.experiment import Request, Target
 from runner.errors import TargetError, UserError
 from runner.measure.k6.binary import find_k6
@@ -19,8 +19,6 @@ from runner.measure.server.session import running_server
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
-# How each server is told where to import the app from (a revision's worktree).
-APP_DIR_ARGS = {"uvicorn": "--app-dir", "gunicorn": "--chdir"}
 
 
 @dataclass(frozen=True)

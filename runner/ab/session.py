@@ -99,6 +99,8 @@ def _sides(
     with ExitStack() as stack:
         order = [str(side) for side in run.assignment["start_order"]]  # type: ignore[attr-defined]
         sides = stack.enter_context(started_sides(settings, order, run_dir))
+        # The ports are free ones the system handed out: recorded beside the drawn order.
+        run.assignment["ports"] = {name: side.server.port for name, side in sides.items()}
         for side in sides.values():
             say(f"{side.name}: {side.app} on {side.url} (server pid {side.server.pid})")
         yield sides

@@ -7,11 +7,16 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.analysis.settling import MIN_PAIRS, SettlingRule
-from runner.config.experiment import Load
 from runner.errors import UserError
+
+if TYPE_CHECKING:
+    from runner.analysis.settling import SettlingRule
+
+# Pairs before the first look, as runner.analysis.settling.MIN_PAIRS (imported on first use: the
+# command line's --help and refusals do without the statistics; a test keeps the two equal).
+MIN_PAIRS = 4
 
 # The metrics of every pair, as the decision and the output name them: (name, higher is better).
 METRICS: dict[str, bool] = {"ok_rps": True, "p50": False, "p95": False, "p99": False}
@@ -21,6 +26,8 @@ METRIC_LABELS = {
     "p95": "p95 latency",
     "p99": "p99 latency",
 }
+# How each server is told where to import the app from (a revision's worktree).
+APP_DIR_ARGS = {"uvicorn": "--app-dir", "gunicorn": "--chdir"}
 _BUDGET = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
 
@@ -48,14 +55,10 @@ class AbSettings:
     revisions: tuple[str, str] | None = None
 
     @property
-    def load(self) -> Load:
-        return Load(model=self.model, duration=f"{self.block_s}s")  # type: ignore[arg-type]
-
-    @property
     def primary(self) -> str:
         """The metric 'the same' and 'faster' rest on: throughput with fixed users, p95 latency
         under a fixed rate (as a sweep's levels are decided, runner.config.load_model)."""
-        return "p95" if self.load.kind.fixed_rate else "ok_rps"
+        return "p95" if self.model == "open" else "ok_rps"
 
     @property
     def pair_s(self) -> float:
@@ -73,6 +76,8 @@ class AbSettings:
     @property
     def rule(self) -> SettlingRule:
         """alpha split over the metrics (confidence) and over the looks (SettlingRule.looks)."""
+        from runner.analysis.settling import SettlingRule
+
         return SettlingRule(
             min_effect=self.margin,
             confidence=1 - self.alpha / len(METRICS),

@@ -29,6 +29,7 @@ def call(*argv: str) -> tuple[int, str]:
         ["--baseline", "a:app", "--candidate", "b:app", "--margin", "lots"],
         ["--baseline", "a:app", "--candidate", "b:app", "--budget", "soon"],
         ["--config", "no/such/file.yaml"],
+        ["--app", "a:app", "--baseline-rev", "r1", "--candidate-rev", "r2", "--server", "granian"],
     ],
 )
 def test_bad_input_is_refused_in_one_paragraph(argv: list[str], tmp_path: Path) -> None:

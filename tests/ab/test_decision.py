@@ -124,3 +124,10 @@ def test_margins() -> None:
     assert parse_margin("0.01") == pytest.approx(0.01)
     with pytest.raises(UserError):
         parse_margin("80%")
+
+
+def test_the_settings_wait_for_as_many_pairs_as_the_rule() -> None:
+    from runner.ab import settings
+    from runner.analysis import settling
+
+    assert settings.MIN_PAIRS == settling.MIN_PAIRS
