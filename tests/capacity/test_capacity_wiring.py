@@ -158,3 +158,18 @@ def test_resuming_keeps_finished_searches_and_reruns_unfinished_ones(tmp_path: P
     stored_search(tmp_path / "done", finished=True)
     assert ResultStore(tmp_path / "done").resume(spec) == {("api", 20, 1)}
     assert len(load_run(tmp_path / "done").capacity.trials) == 3  # type: ignore[union-attr]
+
+
+def test_a_capacity_stored_before_the_interval_fields_still_reads_and_reports() -> None:
+    older = {
+        "kind": "capacity", "target": "api", "label": "API", "capacity_rps": 30,
+        "at_least": False, "headline": "30 RPS", "highest_pass": 30, "lowest_fail": 40,
+        "confidence": "sure", "stop_reason": "interference", "stop_text": "3 invalid trials",
+        "trials": 3, "search_s": 15, "wall_s": 17,
+    }  # fmt: skip
+    found = TargetCapacity.model_validate(older)
+    assert found.failed_confirmations == [] and found.disturbed_trials == 0
+    assert found.noise_sigma is None and found.stop_reason == "interference"
+    from runner.report.capacity import disturbed_text, interval_text
+
+    assert (interval_text(found), disturbed_text(found)) == ("30-40", "0")
