@@ -93,7 +93,7 @@ def test_a_job_killed_outright_is_one_paragraph_and_a_failure(tmp_path: Path) ->
     from what the jobs stored and exits non-zero; no server or k6 is left."""
     sweep = tmp_path / "sweep"
     launcher = start_cli(
-        *local_matrix(tmp_path, "load.duration=20s"),
+        *local_matrix(tmp_path, "load.duration=8s"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
