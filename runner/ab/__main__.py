@@ -105,17 +105,12 @@ def settings_from(args: argparse.Namespace) -> AbSettings:
         )
     if not (args.block > 0 and args.warmup >= 0 and 0 < args.alpha < 0.5):
         raise UserError("--block must be > 0, --warmup >= 0 and --alpha between 0 and 0.5.")
-    if args.rate:
-        raise UserError(
-            "--rate (an open model) is not supported by runner.ab yet: k6 pauses a running test "
-            "only with a fixed number of virtual users. Use --level N."
-        )
-    level = args.level or 10
+    level = args.rate if args.rate is not None else (args.level or 10)
     if level < 1:
         raise UserError("--level and --rate must be 1 or more.")
     return AbSettings(
         baseline=apps[0], candidate=apps[1], server=args.server, level=level,
-        model="open" if args.rate else "closed", path=args.path,
+        model="open" if args.rate is not None else "closed", path=args.path,
         budget_s=parse_budget(args.budget), margin=parse_margin(args.margin), alpha=args.alpha,
         block_s=args.block, warmup_s=args.warmup,
         seed=args.seed if args.seed is not None else random.SystemRandom().randrange(10**6),

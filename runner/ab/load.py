@@ -1,8 +1,10 @@
 """The load of an A/B run: one k6 per server, started paused and kept running, resumed for that
 server's blocks and paused between them (k6's REST API, `PATCH /v1/status`), so no block pays
-for a k6 start. k6 pauses a started test only under its `externally-controlled` executor, so the
-load is closed: a fixed number of virtual users, each sending its next request when the last is
-answered (an open model's arrival rate cannot be paused).
+for a k6 start. k6 pauses a started test only under its `externally-controlled` executor: a
+closed load, a fixed number of virtual users, each sending its next request when the last is
+answered. An open model's arrival rate cannot be paused, so under `--rate` each block starts a
+k6 of its own at the rate and stops it at the block's end (RateK6): its start, about a quarter
+of a second, is counted in the run's load time.
 
 A block's figures are the change in k6's cumulative counters (`GET /v1/metrics`) between the
 end of its warmup and its end: requests, failures, the summed request time and a fine latency
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.capacity.watch import bucket_edges, histogram_percentile
+from runner.config.experiment.load import Load
 from runner.errors import UserError
 from runner.measure import launch
 from runner.measure.k6.live import read_metrics, set_paused
@@ -133,19 +136,28 @@ class PausedK6:
             "noUsageReport": True,
         }
         self.k6 = k6
+        self.cpus: list[int] = []
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, requests_json: str, cpus: list[int]) -> None:
+        self._prepare(requests_json, cpus)
+        self._spawn(paused=True)
+
+    def _prepare(self, requests_json: str, cpus: list[int]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "k6-options.json").write_text(json.dumps(self.options, indent=2))
+        self.env["SWEEPBENCH_REQUESTS"] = requests_json
+        self.cpus = cpus
+
+    def _spawn(self, paused: bool) -> None:
         config = self.dir / "k6-options.json"
-        config.write_text(json.dumps(self.options, indent=2))
-        argv = [str(self.k6), "run", "--paused", "--quiet", "--no-color", "--config", str(config)]
-        argv += ["--address", f"{HOST}:{self.port}", str(STANDARD_SCRIPT)]
-        env = {**self.env, "SWEEPBENCH_REQUESTS": requests_json}
+        argv = [str(self.k6), "run", *(["--paused"] if paused else []), "--quiet", "--no-color"]
+        argv += ["--config", str(config), "--address", f"{HOST}:{self.port}", str(STANDARD_SCRIPT)]
         with (self.dir / "k6.log").open("ab") as log:
             self.process = launch.spawn(
-                argv, cpus=cpus, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
-            )
+                argv, cpus=self.cpus, env={**os.environ, **self.env}, stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -178,6 +190,48 @@ class PausedK6:
     def stop(self) -> None:
         if self.process is not None:
             launch.stop_group(self.process, STOP_GRACE_S)
+
+
+class RateK6(PausedK6):
+    """The open model's k6 for one side: a fresh k6 per block at the arrival rate, since k6
+    cannot pause an arrival rate. Between blocks nothing of it runs."""
+
+    def __init__(
+        self, name: str, base_url: str, rate: int, run_dir: Path, k6: Path, block_run_s: float
+    ) -> None:
+        super().__init__(name, base_url, rate, run_dir, k6)
+        # Virtual users as a sweep's open-model step preallocates them (Load.open_vus).
+        preallocated, maximum = OPEN_LOAD.open_vus(rate)
+        self.options["scenarios"] = {
+            "measure": {
+                "executor": "constant-arrival-rate",
+                "rate": rate,
+                "timeUnit": "1s",
+                # Longer than a block: the block's end stops it, not the duration.
+                "duration": f"{math.ceil(block_run_s) + 30}s",
+                "preAllocatedVUs": preallocated,
+                "maxVUs": maximum,
+            }
+        }
+
+    def start(self, requests_json: str, cpus: list[int]) -> None:
+        self._prepare(requests_json, cpus)
+
+    def wait_ready(self) -> None:
+        """Nothing runs until the first block."""
+
+    def resume(self) -> None:
+        self._spawn(paused=False)
+        super().wait_ready()
+
+    def pause(self) -> None:
+        # The block's counters are read: nothing of this k6 is needed any more.
+        if self.process is not None:
+            launch.stop_group(self.process, 0.2)
+            self.process = None
+
+
+OPEN_LOAD = Load.model_validate({"model": "open", "duration": "1s"})
 
 
 def bucket_index(ms: float) -> int:

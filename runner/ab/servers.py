@@ -9,7 +9,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.ab.load import PausedK6
+from runner.ab.load import PausedK6, RateK6
 from runner.ab.settings import APP_DIR_ARGS, AbSettings
 from runner.config.experiment import Request, Target
 from runner.errors import TargetError, UserError
@@ -37,9 +37,9 @@ class Side:
         return self.server.log_path
 
     @property
-    def k6_pid(self) -> int:
-        assert self.k6.process is not None
-        return self.k6.process.pid
+    def k6_pid(self) -> int | None:
+        """Its k6's pid; None between blocks under --rate (a k6 per block)."""
+        return self.k6.process.pid if self.k6.process is not None else None
 
 
 def target_for(settings: AbSettings, side: str) -> Target:
@@ -56,6 +56,16 @@ def target_for(settings: AbSettings, side: str) -> Target:
 
 def requests_json(path: str) -> str:
     return json.dumps([{"name": path, "method": "GET", "path": path, "headers": {}, "body": None}])
+
+
+def side_k6(
+    settings: AbSettings, side: str, base_url: str, run_dir: Path, k6_path: Path
+) -> PausedK6:
+    """A paused k6 kept for the run (closed model), or a k6 per block at the rate (open)."""
+    if settings.model == "open":
+        block_run_s = settings.warmup_s + settings.block_s
+        return RateK6(side, base_url, settings.level, run_dir, k6_path, block_run_s)
+    return PausedK6(side, base_url, settings.level, run_dir, k6_path)
 
 
 @contextmanager
@@ -82,7 +92,7 @@ def started_sides(
                 ) from None
         sides = {}
         for side in order:
-            k6 = PausedK6(side, servers[side].base_url, settings.level, run_dir, k6_path)
+            k6 = side_k6(settings, side, servers[side].base_url, run_dir, k6_path)
             k6.start(requests_json(settings.path), settings.client_cpus)
             stack.callback(k6.stop)
             sides[side] = Side(side, target_for(settings, side).app or "", servers[side], k6)

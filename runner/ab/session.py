@@ -160,15 +160,17 @@ def _block(
 ) -> Block:
     k6 = sides[side].k6
     servers = [s.server.pid for s in sides.values()]
-    k6_pids = [s.k6_pid for s in sides.values()]
     started_at = time.time()
     resumed = time.monotonic()
     k6.resume()
+    # After the resume: under --rate, this block's k6 has only now started.
+    k6_pids = [pid for s in sides.values() if (pid := s.k6_pid) is not None]
+    active = sides[side].k6_pid or 0
     time.sleep(settings.warmup_s)
-    cpu_before, counters_before = read_cpu(servers, k6_pids, sides[side].k6_pid), k6.read()
+    cpu_before, counters_before = read_cpu(servers, k6_pids, active), k6.read()
     time.sleep(max(settings.block_s - (time.monotonic() - counters_before.at), 0.0))
     counters_after = k6.read()
-    cpu_after = read_cpu(servers, k6_pids, sides[side].k6_pid)
+    cpu_after = read_cpu(servers, k6_pids, active)
     k6.pause()
     run.load_s += time.monotonic() - resumed
     figures = block_figures(counters_before, counters_after)

@@ -33,6 +33,26 @@ def record(tmp_path: Path) -> dict:  # type: ignore[type-arg]
     return json.loads((tmp_path / "run" / "ab.json").read_text())  # type: ignore[no-any-return]
 
 
+def test_at_a_fixed_rate_thirty_percent_more_work_is_slower_on_latency(tmp_path: Path) -> None:
+    """--rate: an open model, a k6 per block at 200 requests per second (the app serves about
+    800 on one core): the heavier candidate's latency is what changes."""
+    out = tmp_path / "run"
+    done = run_cli(
+        "--baseline", f"{APPS}:app", "--candidate", f"{APPS}:heavier", "--rate", "200",
+        "--block", "1", "--warmup", "0.5", "--seed", "3", "--budget", "1m",
+        "--output", str(out), module="runner.ab", timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    stored = record(tmp_path)
+    assert stored["settings"]["model"] == "open" and stored["settings"]["level"] == 200
+    assert stored["verdict"] == "slower"
+    blocks = stored["blocks"]
+    # Each block offered the rate: its throughput near 200 RPS, whichever side it loaded.
+    assert all(150 <= b["figures"]["requests"] / b["figures"]["window_s"] <= 250 for b in blocks)
+    assert "200 RPS offered (open model)" in (out / "summary.md").read_text()
+    assert server_like_processes() == []
+
+
 def test_thirty_percent_more_work_is_called_slower(tmp_path: Path) -> None:
     markdown = tmp_path / "summary.md"
     done = ab(

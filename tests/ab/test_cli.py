@@ -25,7 +25,7 @@ def call(*argv: str) -> tuple[int, str]:
     [
         ["--baseline", "a:app"],
         ["--app", "a:app", "--baseline-rev", "main"],
-        ["--baseline", "a:app", "--candidate", "b:app", "--rate", "100"],
+        ["--baseline", "a:app", "--candidate", "b:app", "--rate", "0"],
         ["--baseline", "a:app", "--candidate", "b:app", "--margin", "lots"],
         ["--baseline", "a:app", "--candidate", "b:app", "--budget", "soon"],
         ["--config", "no/such/file.yaml"],

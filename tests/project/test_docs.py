@@ -16,7 +16,10 @@ QUICKSTART = (
     "python3 -m venv .venv && .venv/bin/pip install -e . && "
     ".venv/bin/python -m runner +experiment=quickstart"
 )
-TESTS = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+TESTS = (
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
+    '.venv/bin/python -m pytest -m "not slow" -n 2 && .venv/bin/python -m pytest -m slow'
+)
 
 
 def prose(page: Path) -> str:

@@ -104,8 +104,8 @@ def test_auto_stops_at_the_minimum_for_targets_3x_apart(tmp_path: Path) -> None:
 
 @TWO_CORES
 def test_auto_twins_never_name_a_winner(tmp_path: Path) -> None:
-    # At most 4 rounds: equivalence or the maximum, either way no winner.
-    record = auto_run(tmp_path, "targets.heavy.env.WEIGHTED_BUSY_MS='1'", "auto_repetitions.max=4")
+    # At most 3 rounds (the minimum): equivalence or the maximum, either way no winner.
+    record = auto_run(tmp_path, "targets.heavy.env.WEIGHTED_BUSY_MS='1'", "auto_repetitions.max=3")
     (level,) = record.provenance.rounds
     assert level.stopped in ("equivalent", "max rounds"), level
     assert analyze(record).winners[4].target is None
