@@ -52,6 +52,7 @@ class Analysis:
     # (target, level) -> a cell of client-bound steps where no valid step gives one: its
     # throughput is a floor for the server's (runner.analysis.floors); kept out of `cells`.
     floors: dict[tuple[str, int], Cell] = field(default_factory=dict)
+    stopped_early: bool = False  # the run stopped before its last step: a partial report
 
     @property
     def level_name(self) -> str:
@@ -126,6 +127,7 @@ def analyze(record: RunRecord) -> Analysis:
             and not (is_floor_step(s) and (s.target, s.level) in floors)
         ),
         floors=floors,
+        stopped_early=not record.complete,
     )
 
 

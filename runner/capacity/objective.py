@@ -50,7 +50,7 @@ TRIAL_RULE = (
     f"error rate within a factor {CLOSE_ERROR_FACTOR:g} of the limit (either side). A trial that "
     "is invalid for a cause that passes (other work on the cores, steal, the platform's stalls) "
     "is repeated after a pause and not counted; one whose load generator was the bottleneck "
-    "(client-bound) ends the search."
+    "(client-bound) is not counted either (see the search rule for where it ends the search)."
 )
 
 

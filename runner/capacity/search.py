@@ -13,10 +13,11 @@ a stored search can be resumed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from runner.capacity.noise import NOISE_PRIOR, NOISE_RULE, PRIOR_WEIGHT, Z_ONE_SIDED
 from runner.capacity.objective import Objective
+from runner.capacity.repeat import repeat_of_invalid
 from runner.capacity.result import CapacityResult, Stop
 from runner.capacity.standing import Standing, standing_of
 from runner.capacity.trials import PlanKind, Trial, TrialPlan
@@ -33,7 +34,9 @@ SEARCH_RULE = (
     "planned only if it and a confirmation trial still fit in the time budget; trials stopped "
     "early count at the seconds they ran. A confirmation trial, longer, then runs at the highest "
     "settled pass: when it fails, that rate and every rate above it count as failing and the "
-    "search goes on below it while the budget allows."
+    "search goes on below it while the budget allows. A rate the load generator could not offer "
+    "(client-bound) ends the search at the highest pass ('at least'), unless a fail lies below "
+    "that rate (a failed confirmation, for one): then the search brackets the capacity below it."
 )
 CONFIDENCE_RULE = (
     "Capacity interval: from the highest settled pass to the lowest settled fail; the headline "
@@ -143,26 +146,21 @@ def _move(config: SearchConfig, standing: Standing) -> TrialPlan | Stop:
     return _short(config, middle, "bisect", f"bisect {low.rate}-{high.rate} RPS ({width:.0%} wide)")
 
 
-def invalid_run(trials: Sequence[Trial]) -> int:
-    """How many trials at the end were invalid (a passing cause), one after the other."""
-    count = 0
-    for trial in reversed(trials):
-        if trial.judgement.verdict != "invalid":
-            break
-        count += 1
-    return count
+def client_limit(trials: Sequence[Trial]) -> int | None:
+    """The lowest rate the load generator could not offer (a client-bound trial), if any."""
+    rates = [t.rate for t in trials if t.judgement.verdict == "client-bound"]
+    return min(rates, default=None)
 
 
-def _retry(config: SearchConfig, trials: Sequence[Trial]) -> TrialPlan | None:
-    """A repeat of an invalid trial after a pause that doubles while they stay invalid."""
-    run = invalid_run(trials)
-    if run == 0:
+def _at_client_limit(standing: Standing, limit: int) -> Stop | None:
+    """The end of the search when k6 could not offer `limit` RPS and no fail lies below it:
+    close to its limit k6's own delays already raise the latency it measures, so trials just
+    below it would judge k6, not the server. None when a fail lies below the limit (a failed
+    confirmation, for one), or a pass at or above it: the usual bracket decides."""
+    low, high = standing.highest_pass, standing.lowest_fail
+    if (high is not None and high.rate <= limit) or (low is not None and low.rate >= limit):
         return None
-    last = trials[-1]
-    pause = min(config.pause_s * 2 ** (run - 1), config.most_pause_s)
-    why = f"repeat after {pause:g} s: previous trial invalid ({last.judgement.why})"
-    kind: PlanKind = "confirm" if last.plan.kind == "confirm" else "retry"
-    return replace(last.plan, kind=kind, reason=why, pause_s=pause)
+    return Stop("client limit", f"the load generator could not offer {limit} RPS")
 
 
 def _settling(
@@ -223,15 +221,15 @@ def _confirm_or(config: SearchConfig, trials: Sequence[Trial], stop: Stop) -> Tr
 
 def next_step(config: SearchConfig, trials: Sequence[Trial]) -> TrialPlan | Stop:
     """The next trial to run, or why the search is over, from the trials so far."""
-    retry = _retry(config, trials)
+    retry = repeat_of_invalid(trials, config.pause_s, config.most_pause_s)
     if retry is not None:
         fits = _within_budget(config, trials, retry)
         return fits if isinstance(fits, TrialPlan) else _confirm_or(config, trials, fits)
-    bound = next((t for t in trials if t.judgement.verdict == "client-bound"), None)
-    if bound is not None:
-        stop = Stop("client limit", f"the load generator could not offer {bound.rate} RPS")
-        return _confirm_or(config, trials, stop)
     standing = config.standing(trials)
+    limit = client_limit(trials)
+    at_limit = _at_client_limit(standing, limit) if limit is not None else None
+    if at_limit is not None:
+        return _confirm_or(config, trials, at_limit)
     step = _settling(config, trials, standing) or _move(config, standing)
     if isinstance(step, TrialPlan):
         step = _within_budget(config, trials, step)

@@ -155,6 +155,8 @@ def step_facts(
         target_rps=result.target_rps,
         dropped_iterations=result.dropped_iterations,
         max_vus=result.max_vus,
+        vus_preallocated=result.vus_preallocated,
+        vus_initialised=result.vus_initialised,
         p99_ms=result.latency_ms.p99,
         concurrency=workers,
         concurrency_words=workers_words,

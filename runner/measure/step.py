@@ -167,7 +167,9 @@ def _with_context(
         else None,
     }
     if experiment.load.kind.fixed_rate:
-        update["max_vus"] = experiment.load.open_vus(step.level)[1]
+        preallocated, update["max_vus"] = experiment.load.open_vus(step.level)
+        scenarios = 2 if experiment.load.warmup_s > 0 else 1  # warmup and window, each its own
+        update["vus_preallocated"] = preallocated * scenarios
     return result.model_copy(update=update)
 
 
@@ -226,6 +228,7 @@ def _step_result(
         rps=round(metrics.requests / duration_s, 2),
         target_rps=float(step.level) if fixed_rate else None,
         dropped_iterations=metrics.dropped_iterations if fixed_rate else None,
+        vus_initialised=metrics.vus_initialised if fixed_rate else None,
         failed_requests=metrics.failed_requests,
         error_rate=round(error_rate, 6),
         errors=metrics.errors,

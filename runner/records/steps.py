@@ -94,6 +94,17 @@ class StepResult(Record):
         "virtual user was still waiting for the server (k6 `dropped_iterations`).",
     )
     max_vus: int | None = Field(default=None, description="Open model: k6's virtual-user cap.")
+    vus_preallocated: int | None = Field(
+        default=None,
+        description="Open model: virtual users k6 started before the load, over its scenarios "
+        "(warmup and window).",
+    )
+    vus_initialised: int | None = Field(
+        default=None,
+        description="Open model: virtual users k6 had initialised at the most (k6 `vus_max`), "
+        "preallocated ones included; above `vus_preallocated`, every one was busy at some "
+        "point and k6 had to start more.",
+    )
     failed_requests: int
     error_rate: float = Field(description="Failed / all requests, a fraction (0.01 = 1%).")
     errors: dict[str, int] = Field(description="Failed requests by cause.")

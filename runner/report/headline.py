@@ -96,6 +96,8 @@ def _where(analysis: Analysis, group: list[LevelAnswer]) -> str:
     if len(levels) == 1:
         return f"at {analysis.model.level_words(levels[0])}"
     span = f"{fmt.count(levels[0])}-{fmt.count(levels[-1])} {analysis.level_unit}"
+    if group[0].outcome is Outcome.ALONE and _others_unmeasured(analysis, group):
+        return f"at {span}"
     every = "at every level" if levels == analysis.levels else "at every level ranked"
     return f"{every} ({span})"
 
@@ -113,7 +115,8 @@ def _stretch(analysis: Analysis, group: list[LevelAnswer]) -> str:
     first = group[0]
     leader = analysis.labels[first.leader.target] if first.leader else ""
     if first.outcome is Outcome.ALONE:
-        return f"only {leader} has a valid step"
+        measured = "was measured" if _others_unmeasured(analysis, group) else "has a valid step"
+        return f"only {leader} {measured}"
     assert first.runner_up is not None  # WON, TIED and CANNOT_RANK rank two
     runner_up = analysis.labels[first.runner_up.target]
     if first.outcome is Outcome.CANNOT_RANK:
@@ -129,6 +132,14 @@ def _stretch(analysis: Analysis, group: list[LevelAnswer]) -> str:
         why = "both reached k6's limit" if first.bound is Bound.UNKNOWN else "a figure of 0"
         return f"{leader} won over {runner_up} by a ratio the figures cannot give ({why})"
     return _won(analysis, leader, runner_up, first.bound)(_times(analysis, group))
+
+
+def _others_unmeasured(analysis: Analysis, group: list[LevelAnswer]) -> bool:
+    """No other target has a step at these levels: never measured (a run stopped early, a
+    target that failed to start), not measured and found invalid."""
+    leader = group[0].leader
+    others = [t for t in analysis.targets if leader is None or t != leader.target]
+    return bool(others) and not any(a.unranked for a in group)
 
 
 def _times(analysis: Analysis, group: list[LevelAnswer]) -> str:
@@ -171,6 +182,7 @@ def _tie(analysis: Analysis, group: list[LevelAnswer], leader: str, runner_up: s
 
 def _caveats(analysis: Analysis, answers: list[LevelAnswer]) -> list[str]:
     found = [
+        _stopped_early(analysis),
         _provisional(analysis, answers),
         _left_out(analysis),
         _no_valid_step(analysis, answers),
@@ -178,6 +190,12 @@ def _caveats(analysis: Analysis, answers: list[LevelAnswer]) -> list[str]:
         _not_measured(analysis),
     ]
     return [caveat for caveat in found if caveat]
+
+
+def _stopped_early(analysis: Analysis) -> str:
+    if not analysis.stopped_early:
+        return ""
+    return f"partial: the run stopped after {fmt.count(analysis.step_count)} steps, before its last"
 
 
 def _provisional(analysis: Analysis, answers: list[LevelAnswer]) -> str:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from runner.capacity.early_stop import EarlyStopRule
-from runner.capacity.objective import Objective, TrialOutcome
+from runner.capacity.objective import CLIENT_BOUND, Objective, TrialOutcome
 from runner.capacity.result import Stop
 from runner.capacity.run import CapacitySearch, run_search
 from runner.capacity.search import SearchConfig, next_step
@@ -219,6 +219,33 @@ def test_a_client_bound_trial_ends_the_search_with_at_least() -> None:
     assert result.capacity_rps == 100 and result.at_least
     assert result.headline() == "at least 100 RPS (client limit)"
     assert result.confirmation is not None and result.confirmation.rate == 100
+
+
+def fastapi_as_measured(plan: TrialPlan) -> TrialOutcome:
+    """FastAPI on this VM: its short trial at 1,600 RPS passed, k6 could not offer 3,200 (94%
+    of its core), and the 15 s confirmation at 1,600 failed (p99 84 ms): capacity near 1,400."""
+    if plan.rate > 3000:
+        bound = outcome(plan, 416.0, achieved_rps=2539.0, dropped_iterations=2389)
+        return replace(bound, valid=False, invalid_reasons=(CLIENT_BOUND,))
+    if plan.rate == 1600:
+        return outcome(plan, 84.0 if plan.kind == "confirm" else 26.0)
+    return outcome(plan, 10.0 if plan.rate <= 1400 else 200.0)
+
+
+def test_a_failed_confirmation_below_the_clients_limit_is_bracketed_not_at_least() -> None:
+    """The search once ended "at least 800 RPS (client limit)" here: the failed confirmation
+    put the capacity below 1,600, and the client-bound trial at 3,200 ended the search."""
+    config = replace(CONFIG, start_rate=200, short_s=5, long_s=10, confirmation_s=15)
+    result = run_search(config, fastapi_as_measured)
+    rates = [(t.rate, t.plan.kind) for t in result.trials]
+    assert rates[:6] == [
+        (200, "start"), (400, "double"), (800, "double"), (1600, "double"),
+        (3200, "double"), (1600, "confirm"),
+    ]  # fmt: skip
+    assert result.trials[6].plan.kind == "bisect" and result.trials[6].rate == 1200
+    assert result.stop.reason == "converged" and not result.at_least
+    assert result.capacity_rps is not None and 1300 <= result.capacity_rps <= 1400
+    assert result.confirmed and result.headline() == f"{result.capacity_rps} RPS"
 
 
 def test_the_upper_bound_passing_says_at_least() -> None:

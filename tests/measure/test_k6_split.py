@@ -45,6 +45,7 @@ def metrics(requests: int, durations: list[float], **extra: Any) -> K6Metrics:
         errors=errors,
         dropped_iterations=extra.pop("dropped", 0),
         iteration_duration_avg_ms=extra.pop("iteration_ms", None),
+        vus_initialised=extra.pop("vus", None),
     )
 
 
@@ -128,6 +129,16 @@ def test_merge_sums_counts_and_pools_samples_never_averaging_percentiles() -> No
     averaged = (first.latency_ms["p99"] or 0) / 2 + (second.latency_ms["p99"] or 0) / 2
     assert merged.latency_ms["p99"] != pytest.approx(averaged)
     assert merged.latency_ms["max"] == 500.0 and merged.latency_ms["min"] == 1.0
+
+
+def test_virtual_users_initialised_are_summed_and_read_from_vus_max() -> None:
+    first, second = metrics(1, [1.0], vus=310), metrics(1, [1.0], vus=307)
+    assert merge_metrics([first, second], np.ones(2)).vus_initialised == 617
+    unknown = metrics(1, [1.0])
+    assert merge_metrics([first, unknown], np.ones(2)).vus_initialised is None
+    summary = {"metrics": {"vus_max": {"value": 617, "min": 608, "max": 617}}}
+    assert k6.parse_summary(summary).vus_initialised == 617
+    assert k6.parse_summary({"metrics": {}}).vus_initialised is None
 
 
 def test_an_instance_without_requests_changes_nothing() -> None:

@@ -103,6 +103,19 @@ def test_left_out_steps_and_unranked_targets_are_caveats() -> None:
     )
 
 
+def test_a_run_stopped_early_says_it_is_partial_and_who_was_not_measured() -> None:
+    rec = record([step("a", 10, 4_000), step("a", 20, 6_000)], labels=LABELS)
+    first = rec.experiment.targets["a"]
+    targets = {t: first.model_copy(update={"label": LABELS[t]}) for t in ("a", "b", "c")}
+    experiment = rec.experiment.model_copy(update={"targets": targets})
+    stopped = rec.model_copy(update={"complete": False, "experiment": experiment})
+    assert headline(analyze(stopped)) == [
+        "only FastAPI was measured at 10-20 virtual users.",
+        "Partial: the run stopped after 2 steps, before its last; "
+        "not measured: Django WSGI, Django ASGI.",
+    ]
+
+
 def test_a_floor_makes_the_ratio_a_bound() -> None:
     """A client-bound figure that counts (a run stored before validity) is k6's limit: the
     winner's ratio is then at least what was measured."""

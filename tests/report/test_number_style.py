@@ -36,7 +36,7 @@ PROSE_STYLES = {
 
 
 # A percentile the step's requests do not support (runner.measure.validity), in place of its value.
-WITHHELD = "too few"
+WITHHELD = r"too few \([\d,]+ < [\d,]+ requests\)"
 
 
 def column_style(header: str) -> str | None:

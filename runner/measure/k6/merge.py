@@ -70,4 +70,11 @@ def merge_metrics(
         errors={cause: sum(m.errors.get(cause, 0) for m in instances) for cause in ERROR_CAUSES},
         dropped_iterations=sum(m.dropped_iterations for m in instances),
         iteration_duration_avg_ms=_mean_iteration_ms(instances),
+        vus_initialised=_sum_known([m.vus_initialised for m in instances]),
     )
+
+
+def _sum_known(values: Sequence[int | None]) -> int | None:
+    """The sum, or None when any instance did not report it."""
+    known = [v for v in values if v is not None]
+    return sum(known) if len(known) == len(values) else None

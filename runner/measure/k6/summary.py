@@ -27,6 +27,9 @@ class K6Metrics:
     errors: dict[str, int]
     dropped_iterations: int = 0  # open model: requests k6 could not start on time
     iteration_duration_avg_ms: float | None = None  # None: k6 reported no iteration time
+    # k6's `vus_max` at its highest (warmup and window): the virtual users initialised,
+    # preallocated ones included; more than preallocated means every one was busy at some point.
+    vus_initialised: int | None = None
 
 
 def _metric(summary: dict[str, Any], name: str) -> dict[str, Any]:
@@ -62,4 +65,8 @@ def parse_summary(summary: dict[str, Any]) -> K6Metrics:
     iterations = int(_metric(summary, f"iterations{MEASURE}").get("count", 0))
     dropped = int(_metric(summary, f"dropped_iterations{MEASURE}").get("count", 0))
     iteration_ms = _metric(summary, f"iteration_duration{MEASURE}").get("avg")
-    return K6Metrics(requests, failed, iterations, latency, errors, dropped, iteration_ms)
+    vus_max = _metric(summary, "vus_max").get("max")
+    initialised = int(vus_max) if vus_max is not None else None
+    return K6Metrics(
+        requests, failed, iterations, latency, errors, dropped, iteration_ms, initialised
+    )

@@ -77,6 +77,10 @@ class StepFacts:
     target_rps: float | None = None  # open model; the level if None
     dropped_iterations: int | None = None
     max_vus: int | None = None  # open model: k6's virtual-user cap
+    # Open model: k6's preallocated virtual users (all scenarios) and the most it initialised
+    # (k6 `vus_max`); more than preallocated: all were busy at some point. None: not known.
+    vus_preallocated: int | None = None
+    vus_initialised: int | None = None
     p99_ms: float | None = None
     # Requests the server serves at once when each worker holds one until answered (gunicorn
     # sync: workers; gthread: workers x threads), and what sets it; None: no such bound.

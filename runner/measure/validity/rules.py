@@ -174,9 +174,25 @@ def _open_rate_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Rea
         reasons.append(
             Reason(
                 code="inconsistent_load",
-                text=f"k6 dropped {facts.dropped_iterations:,} iterations: every allowed "
-                "virtual user was still waiting for the server",
+                text=f"k6 dropped {facts.dropped_iterations:,} iterations {_k6_short(facts, settings)}",
                 figures={"dropped_iterations": float(facts.dropped_iterations)},
             )
         )
     return reasons
+
+
+def _k6_short(facts: StepFacts, settings: ValiditySettings) -> str:
+    """Why dropped iterations are k6's shortfall, not the server's (validity.open_rate)."""
+    cpu = facts.client_cpu_share
+    if cpu is None:
+        return "and k6's CPU was not measured: the server cannot be shown to be the cause"
+    if cpu >= settings.client_cpu_limit:
+        return (
+            f"while k6 used {cpu:.0%} of its cores (limit {settings.client_cpu_limit:.0%}): "
+            "k6 could not keep the rate"
+        )
+    busy = f"{facts.at_server:,.1f} of {facts.max_vus:,}" if facts.max_vus else "some"
+    return (
+        f"while its virtual users were free ({busy} busy on average, none started beyond those "
+        "preallocated): k6 could not keep the rate"
+    )

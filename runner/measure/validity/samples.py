@@ -47,7 +47,7 @@ def too_few_samples_reasons(facts: StepFacts, settings: ValiditySettings) -> lis
     return reasons
 
 
-# A percentile's cell when the step has too few requests for it (the rule says how many).
+# A percentile's cell when the step has too few requests for it, with how many it has and needs.
 WITHHELD = "too few"
 
 
@@ -57,4 +57,4 @@ def withheld_cell(p: float, requests: int | None, samples_per_tail: float = 10.0
     needed = requests_needed(p, samples_per_tail)
     if requests is None or requests >= needed:
         return None
-    return WITHHELD
+    return f"{WITHHELD} ({requests:,} < {needed:,} requests)"
