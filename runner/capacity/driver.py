@@ -16,10 +16,12 @@ from runner.capacity.run import CapacitySearch
 from runner.capacity.search import SearchConfig, summarize
 from runner.capacity.settings import search_config_of
 from runner.capacity.settle import quiet_latency_ms, settle
+from runner.capacity.steal import floor_words, trial_steal_floor
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import Trial, TrialPlan
 from runner.config.experiment import Experiment
 from runner.errors import SweepbenchError
+from runner.measure.judging import Judging
 from runner.measure.server import ServerHandle
 from runner.measure.stalls import StallProbe
 from runner.records.results import Failure, TargetCapacity, TrialRecord
@@ -27,6 +29,7 @@ from runner.records.store import ResultStore
 from runner.run import interrupts
 from runner.run.plan import STEP_OVERHEAD_S, Step
 from runner.run.progress import SweepProgress
+from runner.run.sweep_platform import measured_cores
 
 __all__ = ["SearchSetup", "TrialFailed", "search_config", "search_target"]
 
@@ -50,6 +53,9 @@ class SearchSetup:
     run_dir: Path
     script: Path
     stalls: StallProbe | None = None  # the platform's stalls on the measured cores
+    # The run's judging (k6's ceiling, the idle steal floor); the trial's steal floor is set
+    # per trial (runner.capacity.steal).
+    judging: Judging | None = None
 
 
 def search_config(experiment: Experiment) -> SearchConfig:
@@ -137,6 +143,7 @@ class _Trials:
         self.request = setup.experiment.scenario.requests[0]
         self.quiet_ms = quiet_latency_ms(setup.server, self.request)
         self.label = setup.experiment.label(setup.step.target)
+        self.records: list[TrialRecord] = []
 
     def run(self, plan: TrialPlan) -> None:
         setup, number = self.setup, len(self.search.trials) + 1
@@ -149,6 +156,7 @@ class _Trials:
         ran = run_trial(
             plan, number, setup.step.target, setup.server, setup.experiment, setup.k6_path,
             work_dir, setup.script, on_live=self.progress.live, stalls=setup.stalls,
+            judging=self._judging(),
         )  # fmt: skip
         if isinstance(ran, Failure):
             raise TrialFailed(ran)
@@ -157,9 +165,19 @@ class _Trials:
             settled = settle(setup.server, self.request, objective, self.quiet_ms)
             ran = replace(ran, outcome=replace(ran.outcome, settle_s=settled))
         record = _record(setup, self.search.record(plan, ran.outcome), number, ran)
+        self.records.append(record)
         with interrupts.deferred():
             self.store.append(record)
         self.progress.step_finished(_line(record), ran.step)
+
+    def _judging(self) -> Judging:
+        """The run's judging with this trial's steal floor (runner.capacity.steal)."""
+        setup = self.setup
+        judging = setup.judging or Judging(setup.experiment.validity)
+        steps = [trial.step for trial in self.records]
+        cores = measured_cores(setup.experiment)
+        floor = trial_steal_floor(judging.steal_floor, steps, cores)
+        return replace(judging, steal_floor=floor, steal_floor_words=floor_words())
 
     def result(self) -> CapacityResult:
         step = self.search.next_step()

@@ -20,6 +20,7 @@ from runner.capacity.watch import TrialWatch
 from runner.config.experiment import Experiment
 from runner.config.load_model import CAPACITY
 from runner.measure import k6
+from runner.measure.judging import Judging
 from runner.measure.server import ServerHandle
 from runner.measure.stalls import StallProbe
 from runner.measure.step import run_step
@@ -123,6 +124,7 @@ def run_trial(
     script: Path = k6.STANDARD_SCRIPT,
     on_live: Callable[[k6.LiveView], None] | None = None,
     stalls: StallProbe | None = None,
+    judging: Judging | None = None,
 ) -> RanTrial | Failure:
     """Run one trial (trial `number` of the target's search); a Failure when k6 failed."""
     settings = experiment.load.capacity
@@ -138,6 +140,7 @@ def run_trial(
         on_live=on_live,
         script=script,
         watch=watch,
+        judging=judging,
         stalls=stalls,
     )
     if isinstance(entry, Failure):

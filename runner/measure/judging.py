@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runner.config.experiment import Experiment
 from runner.config.load_model import load_model
@@ -44,6 +44,7 @@ class Judging:
     concurrency: tuple[int, str] | None = None
     # Each core's steal with nothing running, measured at the run's start (None: not measured).
     steal_floor: Mapping[int, float] | None = None
+    steal_floor_words: str = "idle floor"  # how a steal reason names the floor
 
     def ceiling_rps(self, vus: int) -> float | None:
         """k6's ceiling with the step's virtual users (runner.measure.ceiling.levels)."""
@@ -218,6 +219,7 @@ def judged(
     facts = step_facts(
         result, metrics, found, ceiling_rps, judging.concurrency, judging.steal_floor
     )
+    facts = replace(facts, steal_floor_words=judging.steal_floor_words)
     lower = judging.previous
     previous = step_facts(lower, concurrency=judging.concurrency) if lower else None
     validity = judge_step(facts, judging.settings, previous)

@@ -215,6 +215,7 @@ def _one_step(
             shared.run_dir,
             shared.script,
             shared.stalls,
+            judging,
         )
         search_target(setup, shared.store, shared.progress)
         return None

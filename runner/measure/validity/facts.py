@@ -97,6 +97,7 @@ class StepFacts:
     # role -> core -> steal share; with this machine's idle floor per core (runner.measure.steal_floor)
     steal_by_core: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
     steal_floor: Mapping[int, float] | None = None
+    steal_floor_words: str = "idle floor"  # how a steal reason names the floor
     stalls: StepStalls | None = None  # the stall probe's figures; None: no probe
 
     @property

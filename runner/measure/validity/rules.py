@@ -62,7 +62,7 @@ def _steal_above_floor(
                 continue
             text = (
                 f"steal took {share:.1%} of {role} core {core}, {share - idle:.1%} above its "
-                f"idle floor of {idle:.1%} (limit {settings.max_steal:.0%} above it)"
+                f"{facts.steal_floor_words} of {idle:.1%} (limit {settings.max_steal:.0%} above it)"
             )
             figures = {f"{role}_steal": share, "core": float(core), "floor": idle}
             reasons.append(
