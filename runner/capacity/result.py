@@ -89,6 +89,8 @@ class CapacityResult:
         'none (objective unmet at the lowest rate)'."""
         failed = self.failed_confirmations
         unconfirmed = f"unconfirmed: the confirmation failed at {failed[0]} RPS" if failed else ""
+        if self.trials and len(self.disturbed) == len(self.trials):
+            return f"not measured: {self._all_disturbed()} ({self.stop.reason})"
         if self.capacity_rps is None:
             return f"none ({'; '.join(filter(None, [self.stop.reason, unconfirmed]))})"
         figure = f"{self.capacity_rps} RPS"
@@ -101,3 +103,16 @@ class CapacityResult:
         elif self.stop.reason != "converged":
             tags.append(self.stop.reason)
         return f"{figure} ({'; '.join(tags)})" if tags else figure
+
+    def _all_disturbed(self) -> str:
+        """'all 11 trials disturbed by other work or steal on the cores'."""
+        causes = {_CAUSE_WORDS.get(t.judgement.why, t.judgement.why) for t in self.disturbed}
+        return f"all {len(self.trials)} trials disturbed by {' and '.join(sorted(causes))}"
+
+
+# A disturbed trial's reasons (runner.capacity.trial: steal counts as other work), in words.
+_CAUSE_WORDS = {
+    "interference": "other work or steal on the cores",
+    "stalls": "the platform's stalls",
+    "interference, stalls": "other work, steal or stalls on the cores",
+}

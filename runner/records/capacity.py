@@ -109,5 +109,5 @@ class CapacityRun(Record):
 
     @property
     def unmet(self) -> list[TargetCapacity]:
-        """Targets at which no rate met the objective."""
+        """Targets without a capacity: no rate met the objective, or none was measured."""
         return [t for t in self.targets if t.capacity_rps is None]

@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 
 from runner.config.experiment import Experiment, Target
-from runner.measure.server.command import PROJECT_ROOT, server_env
+from runner.records.package_probe import app_modules
 
 PACKAGES = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "django", "gunicorn")
 # The harness itself: psutil does the sampling, so its version matters to the CPU figures.
@@ -67,14 +67,6 @@ def package_versions(names: tuple[str, ...] = PACKAGES + HARNESS_PACKAGES) -> di
     return {name: _version(name) for name in names}
 
 
-# Run in a fresh interpreter set up as the server will be: import the app, list what got loaded.
-_IMPORT_PROBE = (
-    "import importlib, sys; before = set(sys.modules); importlib.import_module(sys.argv[1]); "
-    "print('\\n'.join(sorted({name.split('.')[0] for name in set(sys.modules) - before})))"
-)
-PROBE_TIMEOUT_S = 60
-
-
 def target_packages(experiment: Experiment) -> dict[str, dict[str, str | None]]:
     """Per target, every installed distribution its server and app load, with its version."""
     return packages_of(experiment.targets)
@@ -90,38 +82,14 @@ def packages_of(targets: Mapping[str, Target]) -> dict[str, dict[str, str | None
     owners = importlib.metadata.packages_distributions()
     # A `url` target runs elsewhere: there is nothing here to import.
     started = {name: t for name, t in targets.items() if t.app and t.server}
-    probes = {name: _start_probe(target) for name, target in started.items()}
+    loaded = app_modules(started)
     found: dict[str, dict[str, str | None]] = {}
     for name, target in started.items():
         modules = {str(target.server), (target.worker_class or "").split(".")[0]}
-        modules |= _probe_modules(probes[name])
+        modules |= loaded[name]
         distributions = {dist for module in modules for dist in owners.get(module, [])}
         found[name] = {dist: _version(dist) for dist in sorted(distributions)}
     return found
-
-
-def _start_probe(target: Target) -> subprocess.Popen[str]:
-    module = str(target.app).split(":")[0]
-    return subprocess.Popen(
-        [sys.executable, "-c", _IMPORT_PROBE, module],
-        cwd=PROJECT_ROOT,
-        env=server_env(target),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def _probe_modules(probe: subprocess.Popen[str]) -> set[str]:
-    """Top-level modules the app loaded; none if it does not import (start-up reports why)."""
-    try:
-        output, _ = probe.communicate(timeout=PROBE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        probe.kill()
-        probe.communicate()
-        return set()
-    return set(output.split()) if probe.returncode == 0 else set()
 
 
 def cpu_model() -> str:

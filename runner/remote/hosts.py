@@ -20,7 +20,8 @@ from runner.config.experiment import (
     used_hosts,
 )
 from runner.errors import UserError
-from runner.records.provenance import PROBE_TIMEOUT_S, packages_of
+from runner.records.package_probe import PROBE_TIMEOUT_S
+from runner.records.provenance import packages_of
 from runner.remote.load import Placement
 from runner.remote.record import HostClock, RemoteHost, RunHosts
 from runner.remote.script import k6_archive

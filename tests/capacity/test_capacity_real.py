@@ -144,6 +144,7 @@ def test_a_search_limited_by_the_client_says_at_least(tmp_path: Path) -> None:
         "load.script=busy_client.js",
         "scenario.requests.0.path=/json",
         "~scenario.requests.0.query",
+        "load.capacity.start_rate=100",  # k6 offers about 300 here: two doublings reach it
         "load.capacity.max_rate=1600",
     )
     assert status == 0, output
@@ -165,6 +166,7 @@ def test_a_matrix_of_capacity_runs_reports_capacity_per_configuration(tmp_path: 
         f"hydra.sweep.dir={tmp_path}",
         "load.capacity.latency_ms=30,60",
         "+load.capacity.precision=0.5",
+        "load.capacity.start_rate=50",  # 50 and 100 RPS bracket it (about 85) within 50%
         "load.capacity.short_trial=2s",
         "load.capacity.confirmation=2s",
         "load.capacity.budget=16s",

@@ -208,7 +208,10 @@ def test_invalid_trials_alone_never_end_a_search_before_the_budget() -> None:
     pauses = [t.plan.pause_s for t in result.trials]
     assert pauses[:6] == [0, 2, 4, 8, 8, 8]  # doubling, at most 8 s
     assert result.capacity_rps is None and result.confirmation is None
-    assert result.headline() == "none (budget spent)"
+    assert result.headline() == (
+        f"not measured: all {len(result.trials)} trials disturbed by other work or steal on the "
+        "cores (budget spent)"
+    )
 
 
 def test_a_client_bound_trial_ends_the_search_with_at_least() -> None:

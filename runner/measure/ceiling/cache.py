@@ -13,17 +13,11 @@ import json
 import os
 from pathlib import Path
 
+from runner.machine_cache import cache_dir
 from runner.measure.ceiling.levels import CEILING_VUS
 from runner.records.results import ClientCeiling
 
 CACHE_FILE = "client_ceiling.json"
-
-
-def cache_dir() -> Path:
-    if explicit := os.environ.get("SWEEPBENCH_CACHE_DIR"):
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sweepbench"
 
 
 def cache_path() -> Path:
