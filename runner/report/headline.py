@@ -19,6 +19,7 @@ from runner.analysis.answers import Bound, LevelAnswer, Outcome, level_answers
 from runner.analysis.floors import figure_text
 from runner.analysis.left_out import invalid_reasons
 from runner.analysis.significance import confidence_text
+from runner.analysis.verdicts import winner_metric
 
 
 def headline(analysis: Analysis) -> list[str]:
@@ -115,6 +116,8 @@ def _stretch(analysis: Analysis, group: list[LevelAnswer]) -> str:
     first = group[0]
     leader = analysis.labels[first.leader.target] if first.leader else ""
     if first.outcome is Outcome.ALONE:
+        if len(analysis.targets) == 1:
+            return _alone(analysis, group, leader)
         measured = "was measured" if _others_unmeasured(analysis, group) else "has a valid step"
         return f"only {leader} {measured}"
     assert first.runner_up is not None  # WON, TIED and CANNOT_RANK rank two
@@ -132,6 +135,17 @@ def _stretch(analysis: Analysis, group: list[LevelAnswer]) -> str:
         why = "both reached k6's limit" if first.bound is Bound.UNKNOWN else "a figure of 0"
         return f"{leader} won over {runner_up} by a ratio the figures cannot give ({why})"
     return _won(analysis, leader, runner_up, first.bound)(_times(analysis, group))
+
+
+def _alone(analysis: Analysis, group: list[LevelAnswer], leader: str) -> str:
+    """The one target of an experiment: its deciding figure over the stretch, as measured."""
+    values = [winner_metric(a.leader, analysis.model).median for a in group if a.leader]
+    low, high = min(values), max(values)
+    if analysis.model.higher_is_better:
+        span = fmt.rps(low) if fmt.rps(low) == fmt.rps(high) else f"{fmt.rps(low)}-{fmt.rps(high)}"
+        return f"{leader} served {span} successful RPS"
+    span = fmt.ms(low) if fmt.ms(low) == fmt.ms(high) else f"{fmt.ms(low)}-{fmt.ms(high)}"
+    return f"{leader}'s p95 latency was {span} ms"
 
 
 def _others_unmeasured(analysis: Analysis, group: list[LevelAnswer]) -> bool:

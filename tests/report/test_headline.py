@@ -116,6 +116,16 @@ def test_a_run_stopped_early_says_it_is_partial_and_who_was_not_measured() -> No
     ]
 
 
+def test_the_one_target_of_an_experiment_gets_its_figure_not_only() -> None:
+    steps = [step("a", 10, 4_000), step("a", 20, 6_000)]
+    assert lines_of(steps)[0] == (
+        "FastAPI served 4,000-6,000 successful RPS at every level (10-20 virtual users)."
+    )
+    assert lines_of([step("a", 500, 500, p95=4.0)], load_model="open")[0] == (
+        "FastAPI's p95 latency was 4.0 ms at rate 500 RPS."
+    )
+
+
 def test_a_floor_makes_the_ratio_a_bound() -> None:
     """A client-bound figure that counts (a run stored before validity) is k6's limit: the
     winner's ratio is then at least what was measured."""
