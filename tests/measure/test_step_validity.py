@@ -225,7 +225,14 @@ def test_a_cpu_hog_on_the_server_core_invalidates_the_steps_under_it(tmp_path: P
     for s in before:
         if _interference(s).get("client", 0.0) > 0.1:
             pytest.skip(f"a neighbour loaded the client core too before the hog: {s['validity']}")
+        stolen = max(v for k, v in s["validity"]["measured"].items() if k.endswith("_steal"))
+        if stolen > STOLEN:
+            pytest.skip(f"the hypervisor took {stolen:.0%} of a core before the hog (steal)")
         assert "interference" not in _codes(s), s["validity"]
+
+
+# Steal before the hog above which the step before it cannot be quiet (other work counts steal).
+STOLEN = 0.05
 
 
 def _window(s: dict[str, object]) -> tuple[float, float]:

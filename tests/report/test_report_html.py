@@ -256,3 +256,12 @@ def test_latency_spectrum_has_a_line_per_level_on_a_percentile_axis(tmp_path: Pa
         # Three levels, each with p50, p90, p95, p99 and, with enough requests, p99.9 (these
         # records store no p75 or p99.99).
         assert 3 * 4 <= len(chart["values"]) <= 3 * 5
+
+
+def test_a_withheld_percentile_keeps_its_counts_in_a_tooltip() -> None:
+    """On the page "too few" stays as narrow as before; the counts are its tooltip."""
+    from runner.report.templating import inline
+
+    cell = str(inline("too few (890 < 1,000 requests)"))
+    assert cell == '<span title="890 &lt; 1,000 requests">too few</span>'
+    assert str(inline("1,234.5")) == "1,234.5"
