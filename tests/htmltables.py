@@ -13,6 +13,7 @@ class _Tables(HTMLParser):
         self._cell: list[str] | None = None
         self._count = 0
         self._skip_row = False
+        self._titles: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -30,9 +31,14 @@ class _Tables(HTMLParser):
                 self._current.append([])
         elif tag in ("td", "th") and self._current is not None and not self._skip_row:
             self._cell = []
+        elif tag == "span" and self._cell is not None and attributes.get("title"):
+            # A cell's tooltip (a withheld percentile's counts) reads as the Markdown's "(...)".
+            self._titles.append(str(attributes["title"]))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None and self._current is not None:
+        if tag == "span" and self._cell is not None and self._titles:
+            self._cell.append(f" ({self._titles.pop()})")
+        elif tag in ("td", "th") and self._cell is not None and self._current is not None:
             self._current[-1].append("".join(self._cell).strip())
             self._cell = None
         elif tag == "table":
