@@ -16,7 +16,7 @@ from runner.capacity.run import CapacitySearch
 from runner.capacity.search import SearchConfig, summarize
 from runner.capacity.settings import search_config_of
 from runner.capacity.settle import quiet_latency_ms, settle
-from runner.capacity.steal import floor_words, trial_steal_floor
+from runner.capacity.steal import FLOOR_WORDS, trial_steal_floor
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import Trial, TrialPlan
 from runner.config.experiment import Experiment
@@ -177,7 +177,7 @@ class _Trials:
         steps = [trial.step for trial in self.records]
         cores = measured_cores(setup.experiment)
         floor = trial_steal_floor(judging.steal_floor, steps, cores)
-        return replace(judging, steal_floor=floor, steal_floor_words=floor_words())
+        return replace(judging, steal_floor=floor, steal_floor_words=FLOOR_WORDS)
 
     def result(self) -> CapacityResult:
         step = self.search.next_step()

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from runner.records.results import StepResult
 
-__all__ = ["MOST_STEAL_FLOOR", "STEAL_TRIALS", "floor_words", "steal_of", "trial_steal_floor"]
+__all__ = ["FLOOR_WORDS", "MOST_STEAL_FLOOR", "STEAL_TRIALS", "steal_of", "trial_steal_floor"]
 
 STEAL_TRIALS = 3  # the trials whose median steal is the recent level
 MOST_STEAL_FLOOR = 0.10  # above this the machine is too contended to measure: trials stay invalid
@@ -43,6 +43,5 @@ def trial_steal_floor(
     return {core: max(idle.get(core, 0.0), recent) for core in {*cores, *idle}}
 
 
-def floor_words() -> str:
-    """How a trial's steal reason names its floor."""
-    return f"floor (idle, or the last {STEAL_TRIALS} trials' median steal)"
+# How a trial's steal reason names its floor.
+FLOOR_WORDS = f"floor (idle, or the last {STEAL_TRIALS} trials' median steal)"
