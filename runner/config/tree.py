@@ -54,17 +54,25 @@ def requested_experiments(argv: list[str]) -> list[str]:
     return names
 
 
-def check_yaml(dirs: list[Path]) -> None:
-    """Every YAML file of the tree must parse; report the file, line and problem if not."""
+def check_yaml(dirs: list[Path]) -> bool:
+    """Every YAML file of the tree must parse; report the file, line and problem if not.
+    True when a file sets `hydra.mode` (see sets_hydra_mode)."""
+    mode_set = False
     for directory in dirs:
         for path in sorted(directory.rglob("*.yaml")):
             try:
-                yaml.safe_load(path.read_text())
+                document = yaml.safe_load(path.read_text())
             except yaml.YAMLError as error:
                 mark = getattr(error, "problem_mark", None)
                 where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
                 problem = getattr(error, "problem", None) or str(error)
                 raise UserError(f"Malformed YAML in {path}{where}: {problem}.") from None
+            hydra = document.get("hydra") if isinstance(document, dict) else None
+            mode_set = mode_set or (isinstance(hydra, dict) and "mode" in hydra)
+    return mode_set
+
+
+_MODE_OVERRIDE = re.compile(r"^[+~]{0,2}hydra\.mode(=|$)")
 
 
 # Hydra's modes; it takes one at a time and refuses more with a bare ValueError (a traceback).
@@ -82,11 +90,13 @@ _MODE_FLAGS = {
 }
 
 
-def check_before_compose(argv: list[str]) -> None:
-    """Fail fast, before Hydra, on the mistakes it would not report clearly."""
+def check_before_compose(argv: list[str]) -> bool:
+    """Fail fast, before Hydra, on the mistakes it would not report clearly. True when the
+    command line or a config file sets `hydra.mode` (or the command is not a run): only then
+    does Hydra need to compose the config to learn the mode (runner.__main__)."""
     _one_mode_at_most(argv)
     if _HELP_ARGS.intersection(argv) or any(a.startswith("--cfg") for a in argv):
-        return
+        return True
     dirs = config_dirs(argv)
     known = available_experiments(dirs)
     names = requested_experiments(argv)
@@ -102,7 +112,8 @@ def check_before_compose(argv: list[str]) -> None:
                 f"Unknown experiment '{name}': there is no experiment/{name}.yaml in "
                 f"{', '.join(str(d) for d in dirs)}. Known experiments: {listing}."
             )
-    check_yaml(dirs)
+    mode_in_files = check_yaml(dirs)
+    return mode_in_files or any(_MODE_OVERRIDE.match(arg) for arg in argv)
 
 
 def _one_mode_at_most(argv: list[str]) -> None:

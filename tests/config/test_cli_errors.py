@@ -60,6 +60,30 @@ def test_every_pair_of_hydra_modes_is_refused_before_hydra(argv: list[str]) -> N
         check_before_compose([*argv, "+experiment=quickstart"])
 
 
+def test_hydra_composes_once_unless_a_file_or_the_command_line_sets_its_mode(
+    tmp_path: Path,
+) -> None:
+    # runner.__main__ skips Hydra's extra compose (to read hydra.mode) only when nothing sets it.
+    assert check_before_compose(["+experiment=quickstart"]) is False
+    assert check_before_compose(["+experiment=quickstart", "hydra.mode=MULTIRUN"]) is True
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "moded.yaml").write_text(
+        "# @package _global_\nhydra:\n  mode: MULTIRUN\n"
+    )
+    assert check_before_compose(["--config-dir", str(tmp_path), "+experiment=moded"]) is True
+
+
+def test_hydra_mode_on_the_command_line_still_makes_a_multirun(tmp_path: Path) -> None:
+    result = run_cli(
+        "+experiment=quickstart",
+        "hydra.mode=MULTIRUN",
+        "runner.dry_run=true",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Launching 1 jobs locally" in result.stdout + result.stderr
+
+
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     experiment_dir = tmp_path / "experiment"
     experiment_dir.mkdir()
