@@ -20,6 +20,7 @@ from runner.analysis.left_out import (
     valid_for_verdicts,
     with_left_out,
 )
+from runner.analysis.steal_spell import SpellSteps, spell_steps
 from runner.analysis.verdicts import Verdict, winner_at, winner_rule
 from runner.config.experiment import ReportSettings
 from runner.config.load_model import CLOSED, LoadModel
@@ -53,6 +54,8 @@ class Analysis:
     # throughput is a floor for the server's (runner.analysis.floors); kept out of `cells`.
     floors: dict[tuple[str, int], Cell] = field(default_factory=dict)
     stopped_early: bool = False  # the run stopped before its last step: a partial report
+    # Valid steps measured in a steal spell, by target (runner.analysis.steal_spell).
+    steal_spell: tuple[SpellSteps, ...] = ()
 
     @property
     def level_name(self) -> str:
@@ -128,6 +131,7 @@ def analyze(record: RunRecord) -> Analysis:
         ),
         floors=floors,
         stopped_early=not record.complete,
+        steal_spell=spell_steps(record, steps),
     )
 
 

@@ -16,12 +16,12 @@ from runner.capacity.run import CapacitySearch
 from runner.capacity.search import SearchConfig, summarize
 from runner.capacity.settings import search_config_of
 from runner.capacity.settle import quiet_latency_ms, settle
-from runner.capacity.steal import FLOOR_WORDS, trial_steal_floor
 from runner.capacity.trial import RanTrial, run_trial
 from runner.capacity.trials import Trial, TrialPlan
 from runner.config.experiment import Experiment
 from runner.errors import SweepbenchError
 from runner.measure.judging import Judging
+from runner.measure.recent_steal import FLOOR_WORDS, recent_floor
 from runner.measure.server import ServerHandle
 from runner.measure.stalls import StallProbe
 from runner.records.results import Failure, TargetCapacity, TrialRecord
@@ -54,7 +54,7 @@ class SearchSetup:
     script: Path
     stalls: StallProbe | None = None  # the platform's stalls on the measured cores
     # The run's judging (k6's ceiling, the idle steal floor); the trial's steal floor is set
-    # per trial (runner.capacity.steal).
+    # per trial (runner.measure.recent_steal).
     judging: Judging | None = None
 
 
@@ -171,12 +171,12 @@ class _Trials:
         self.progress.step_finished(_line(record), ran.step)
 
     def _judging(self) -> Judging:
-        """The run's judging with this trial's steal floor (runner.capacity.steal)."""
+        """The run's judging with this trial's steal floor (runner.measure.recent_steal)."""
         setup = self.setup
         judging = setup.judging or Judging(setup.experiment.validity)
         steps = [trial.step for trial in self.records]
         cores = measured_cores(setup.experiment)
-        floor = trial_steal_floor(judging.steal_floor, steps, cores)
+        floor = recent_floor(judging.steal_floor, steps, cores)
         return replace(judging, steal_floor=floor, steal_floor_words=FLOOR_WORDS)
 
     def result(self) -> CapacityResult:

@@ -18,6 +18,11 @@ from runner.measure.cpu_accounting import core_usage, read_cpu_snapshot
 # Long enough for /proc/stat's 10 ms ticks to resolve 1% of a core (2 ticks in 200), short
 # enough to cost little at every run's start.
 FLOOR_SECONDS = 2.0
+# A step's floor rises to the median steal of the last RECENT_STEPS steps, at most
+# MOST_STEAL_FLOOR (runner.measure.recent_steal): beyond it the machine is too contended to
+# measure and its steps stay invalid.
+RECENT_STEPS = 3
+MOST_STEAL_FLOOR = 0.10
 
 
 class StealFloor(BaseModel):

@@ -202,6 +202,7 @@ def _caveats(analysis: Analysis, answers: list[LevelAnswer]) -> list[str]:
         _no_valid_step(analysis, answers),
         _unranked(analysis, answers),
         _not_measured(analysis),
+        _steal_spell(analysis),
     ]
     return [caveat for caveat in found if caveat]
 
@@ -256,6 +257,23 @@ def _not_measured(analysis: Analysis) -> str:
     measured = {target for target, _ in analysis.measured}
     missing = [analysis.labels[t] for t in analysis.targets if t not in measured]
     return f"not measured: {', '.join(missing)}" if missing else ""
+
+
+def _steal_spell(analysis: Analysis) -> str:
+    """Valid steps that met more steal than the idle floor allows (runner.analysis.steal_spell)."""
+    if not analysis.steal_spell:
+        return ""
+    allowance = f"{analysis.validity.max_steal:.0%}"
+    listed = ", ".join(
+        f"{analysis.labels[s.target]} {fmt.count(s.steps)} step{'s' if s.steps > 1 else ''} "
+        f"{'up to ' if s.steps > 1 else 'at '}{s.highest:.1%}"
+        for s in analysis.steal_spell
+    )
+    return (
+        f"measured in a steal spell (a core's steal over the idle floor by more than "
+        f"{allowance}, judged against the last steps' steal): {listed}; such a step's server "
+        "had that much less of a core"
+    )
 
 
 def _sentence(parts: list[str]) -> str:

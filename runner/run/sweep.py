@@ -15,6 +15,7 @@ from runner.config.experiment import Experiment, k6_hosts
 from runner.errors import TargetError
 from runner.measure.ceiling import for_experiment as client_ceiling
 from runner.measure.judging import Judging
+from runner.measure.recent_steal import FLOOR_WORDS, recent_floor
 from runner.measure.server import ServerHandle
 from runner.measure.stalls import StallProbe
 from runner.measure.step import run_step
@@ -219,7 +220,8 @@ def _one_step(
         )
         search_target(setup, shared.store, shared.progress)
         return None
-    return _measure(queued, server, shared, _with_previous(judging, queued.step, attempts))
+    judging = _with_recent_steal(_with_previous(judging, queued.step, attempts), attempts)
+    return _measure(queued, server, shared, judging)
 
 
 def _after_attempt(
@@ -282,3 +284,13 @@ def _with_previous(judging: Judging, step: Step, attempts: list[StepResult]) -> 
     ]
     previous = measured[max(lower, key=lambda key: key.level)] if lower else None
     return replace(judging, previous=previous)
+
+
+def _with_recent_steal(judging: Judging, attempts: list[StepResult]) -> Judging:
+    """Steal judged above the idle floor or the last steps' steal, when higher
+    (runner.measure.recent_steal); a run without an idle floor keeps the fixed limit."""
+    if judging.steal_floor is None:
+        return judging
+    # The idle floor was read on the measured cores: they are the floor's keys.
+    floor = recent_floor(judging.steal_floor, attempts, cores=())
+    return replace(judging, steal_floor=floor, steal_floor_words=FLOOR_WORDS)

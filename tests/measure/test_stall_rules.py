@@ -110,8 +110,10 @@ def test_steal_is_judged_above_the_machines_idle_floor() -> None:
 def test_the_rule_texts_name_the_floor_and_the_stall_thresholds() -> None:
     texts = rule_texts(SETTINGS, steal_floor={0: 0.031, 1: 0.025})
     assert texts["steal"] == (
-        "Steal: invalid when the hypervisor took more than 2% of a core above this machine's "
-        "idle floor (measured at the run's start: 3.1% on core 0, 2.5% on core 1)."
+        "Steal: invalid when the hypervisor took more than 2% of a core above its floor: this "
+        "machine's idle steal (measured at the run's start: 3.1% on core 0, 2.5% on core 1), or "
+        "the median steal of the last 3 steps when higher, at most 10% (steal every recent step "
+        "met is the machine's state; the report names the steps measured in it)."
     )
     assert "more than 2% of any core" in rule_texts(SETTINGS)["steal"]
     assert "more than 5% of the window" in texts["stalls"]

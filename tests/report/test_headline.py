@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from runner.analysis import analyze
 from runner.analysis.significance import welch_estimate
-from runner.records.results import Failure, StepResult
+from runner.measure.steal_floor import StealFloor
+from runner.measure.validity import Validity
+from runner.records.results import Failure, RunRecord, StepResult
 from runner.report import html, markdown
 from runner.report.headline import headline
 from tests.factories import record, step
@@ -173,3 +175,36 @@ def test_a_floor_above_the_others_wins_at_least_and_one_below_cannot_rank() -> N
         "c=20: cannot rank FastAPI 9,000 RPS and Django WSGI ≥ 4,000 RPS (k6's limit): "
         "k6, not the server, set a floor."
     )
+
+
+def in_spell(target: str, level: int, rps: float, steal: float) -> StepResult:
+    """A valid step whose worst core met `steal` (judged against the last steps' steal)."""
+    measured = {"server_interference": 0.01, "server_steal": 0.001, "client_steal": steal}
+    validity = Validity(valid=True, reasons=[], measured=measured)
+    return step(target, level, rps).model_copy(update={"validity": validity})
+
+
+def with_idle_floor(steps: list[StepResult], floor: dict[int, float]) -> RunRecord:
+    rec = record(steps, labels=LABELS)
+    measured = StealFloor(shares=floor, measured_at=1_700_000_000.0, seconds=2.0)
+    provenance = rec.provenance.model_copy(update={"steal_floor": measured})
+    return rec.model_copy(update={"provenance": provenance})
+
+
+def test_steps_measured_in_a_steal_spell_are_named_by_target() -> None:
+    # 0.5% idle floor, 2% allowed above it: 3.1% and 6.8% are past it, 2.4% is not.
+    steps = [in_spell("a", 10, 4_000, 0.031), in_spell("a", 20, 5_000, 0.068)]
+    steps += [in_spell("b", 10, 2_000, 0.024), in_spell("b", 20, 2_100, 0.035)]
+    caveats = headline(analyze(with_idle_floor(steps, {0: 0.005, 1: 0.005})))[1]
+    assert (
+        "measured in a steal spell (a core's steal over the idle floor by more than 2%, judged "
+        "against the last steps' steal): FastAPI 2 steps up to 6.8%, Django WSGI 1 step at "
+        "3.5%; such a step's server had that much less of a core"
+    ) in caveats
+
+
+def test_no_spell_is_named_without_an_idle_floor_or_below_its_allowance() -> None:
+    steps = [in_spell("a", 10, 4_000, 0.031), in_spell("b", 10, 2_000, 0.024)]
+    assert "steal spell" not in " ".join(headline(analyze(record(steps, labels=LABELS))))
+    quiet = headline(analyze(with_idle_floor(steps, {0: 0.02, 1: 0.02})))
+    assert "steal spell" not in " ".join(quiet)

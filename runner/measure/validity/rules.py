@@ -5,34 +5,54 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from runner.measure.steal_floor import MOST_STEAL_FLOOR, RECENT_STEPS
 from runner.measure.validity.facts import Reason, StepFacts, ValiditySettings
 from runner.measure.validity.open_rate import server_could_not_hold, target_rate
 
 INTERFERENCE_RULE = (
     "Interference: invalid when work other than the server tree, k6 and the runner (the "
-    "hypervisor's steal included) took more than {max_interference:.0%} of the server's or k6's "
-    "cores over the window."
+    "hypervisor's steal included, less the steal floor the steal rule allows) took more than "
+    "{max_interference:.0%} of the server's or k6's cores over the window."
 )
 
 
 def interference_reasons(facts: StepFacts, settings: ValiditySettings) -> list[Reason]:
-    return [
-        Reason(
-            code="interference",
-            text=f"other work (steal included) took {share:.0%} of the {role} cores "
-            f"(limit {settings.max_interference:.0%})",
-            figures={f"{role}_interference": share, "limit": settings.max_interference},
+    reasons = []
+    for role, share in sorted(facts.interference.items()):
+        allowed = floor_steal_share(facts, role)
+        if share - allowed <= settings.max_interference:
+            continue
+        less = f", {share - allowed:.0%} beyond the steal floor" if allowed >= 0.005 else ""
+        text = (
+            f"other work (steal included) took {share:.0%} of the {role} cores{less} "
+            f"(limit {settings.max_interference:.0%})"
         )
-        for role, share in sorted(facts.interference.items())
-        if share > settings.max_interference
-    ]
+        figures = {f"{role}_interference": share, "limit": settings.max_interference}
+        if allowed > 0:
+            figures["floor_steal"] = allowed
+        reasons.append(Reason(code="interference", text=text, figures=figures))
+    return reasons
+
+
+def floor_steal_share(facts: StepFacts, role: str) -> float:
+    """The steal a role's cores met up to their floor, as a share of those cores: the
+    machine's state the steal rule allows (runner.measure.recent_steal), not other work."""
+    cores = facts.steal_by_core.get(role, {})
+    if facts.steal_floor is None or not cores:
+        return 0.0
+    floor = facts.steal_floor
+    return sum(min(floor.get(core, 0.0), share) for core, share in cores.items()) / len(cores)
 
 
 STEAL_RULE = "Steal: invalid when the hypervisor took more than {max_steal:.0%} of any core."
-# With this machine's idle floor measured at the run's start (runner.measure.steal_floor).
+# With this machine's idle floor measured at the run's start (runner.measure.steal_floor), raised
+# to the steal the last steps met (runner.measure.recent_steal).
 STEAL_FLOOR_RULE = (
-    "Steal: invalid when the hypervisor took more than {max_steal:.0%} of a core above this "
-    "machine's idle floor (measured at the run's start: {steal_floor})."
+    "Steal: invalid when the hypervisor took more than {max_steal:.0%} of a core above its "
+    "floor: this machine's idle steal (measured at the run's start: {steal_floor}), or the "
+    f"median steal of the last {RECENT_STEPS} steps when higher, at most {MOST_STEAL_FLOOR:.0%} "
+    "(steal every recent step met is the machine's state; the report names the steps measured "
+    "in it)."
 )
 
 
