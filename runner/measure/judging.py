@@ -42,7 +42,8 @@ class Judging:
     previous: StepResult | None = None  # same target and repetition, the next lower level
     # The target's requests served at once and what sets it (Target.concurrency_bound).
     concurrency: tuple[int, str] | None = None
-    # Each core's steal with nothing running, measured at the run's start (None: not measured).
+    # Each core's steal floor: its steal with nothing running, measured at the run's start, or
+    # the last steps' steal when higher (runner.measure.recent_steal); None: not measured.
     steal_floor: Mapping[int, float] | None = None
     steal_floor_words: str = "idle floor"  # how a steal reason names the floor
 

@@ -13,15 +13,20 @@ spell had less CPU than one measured outside it.
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from runner.measure.steal_floor import MOST_STEAL_FLOOR, RECENT_STEPS
 from runner.records.results import StepResult
 
+# Steal older than this says nothing of the machine now (a resumed run's kept steps).
+RECENT_WITHIN_S = 600.0
+
 __all__ = [
     "FLOOR_WORDS",
     "MOST_STEAL_FLOOR",
     "RECENT_STEPS",
+    "RECENT_WITHIN_S",
     "recent_floor",
     "recent_steal",
     "steal_of",
@@ -35,17 +40,26 @@ def steal_of(step: StepResult) -> float | None:
     return max(values, default=None)
 
 
-def recent_steal(steps: Sequence[StepResult]) -> float:
-    """The median of the last RECENT_STEPS steps' steal, at most MOST_STEAL_FLOOR (0: none)."""
-    recent = [s for s in map(steal_of, steps[-RECENT_STEPS:]) if s is not None]
-    return min(statistics.median(recent), MOST_STEAL_FLOOR) if recent else 0.0
+def recent_steal(steps: Sequence[StepResult], now: float | None = None) -> float:
+    """The median steal of the last RECENT_STEPS steps, at most MOST_STEAL_FLOOR; 0 (the idle
+    floor holds) until that many steps that started in the last RECENT_WITHIN_S measured it:
+    one disturbed step does not raise the floor, nor do a resumed run's steps of hours ago."""
+    now = time.time() if now is None else now
+    fresh = [step for step in steps if now - step.started_at <= RECENT_WITHIN_S]
+    recent = [s for s in map(steal_of, fresh[-RECENT_STEPS:]) if s is not None]
+    if len(recent) < RECENT_STEPS:
+        return 0.0
+    return min(statistics.median(recent), MOST_STEAL_FLOOR)
 
 
 def recent_floor(
-    idle: Mapping[int, float] | None, steps: Sequence[StepResult], cores: Iterable[int]
+    idle: Mapping[int, float] | None,
+    steps: Sequence[StepResult],
+    cores: Iterable[int],
+    now: float | None = None,
 ) -> dict[int, float]:
     """Each measured core's floor for the next step: its idle floor or the recent steal."""
-    recent = recent_steal(steps)
+    recent = recent_steal(steps, now)
     idle = idle or {}
     return {core: max(idle.get(core, 0.0), recent) for core in {*cores, *idle}}
 

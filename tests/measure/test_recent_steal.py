@@ -4,6 +4,7 @@ this VM the hypervisor takes 2-7% of a busy core for minutes while an idle one s
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from runner.measure.judging import Judging
 from runner.measure.recent_steal import MOST_STEAL_FLOOR, recent_floor, recent_steal, steal_of
@@ -15,7 +16,7 @@ from tests.factories import step
 
 def stolen(server: float, client: float) -> StepResult:
     measured = {"server_interference": 0.01, "server_steal": server, "client_steal": client}
-    return step("a", 200, 200.0).model_copy(
+    return step("a", 200, 200.0, started_at=time.time() - 30).model_copy(
         update={"validity": Validity(valid=True, reasons=[], measured=measured)}
     )
 
@@ -32,6 +33,16 @@ def test_the_floor_follows_the_last_three_trials_and_never_drops_below_idle() ->
     assert floor == {0: 0.044, 1: 0.044}
     quiet = recent_floor({0: 0.005, 1: 0.0}, [], [0, 1])
     assert quiet == {0: 0.005, 1: 0.0}  # the first trial: the run's idle floor
+
+
+def test_the_floor_rises_only_once_three_recent_steps_met_the_steal() -> None:
+    spell = [stolen(0.06, 0.06)] * 3
+    assert recent_steal(spell[:2]) == 0.0  # one or two disturbed steps do not raise it
+    assert recent_steal(spell) == 0.06
+    # A resumed run's kept steps, measured an hour ago, say nothing of the machine now.
+    assert recent_steal(spell, now=time.time() + 3_600) == 0.0
+    unmeasured = [step("a", 200, 200.0, started_at=time.time())] * 3  # no validity figures
+    assert recent_steal([*spell[:2], *unmeasured]) == 0.0
 
 
 def test_a_machine_stolen_beyond_the_cap_keeps_its_trials_invalid() -> None:
@@ -89,5 +100,5 @@ def test_steal_up_to_its_floor_is_not_counted_as_other_work() -> None:
     assert judged_in_sweep(idle, spell, busy) == []  # 12% less the 5.0% floor: 7%
     quiet = judged_in_sweep(idle, [], busy)
     (other,) = [text for text in quiet if text.startswith("other work")]
-    assert other.startswith("other work (steal included) took 12% of the client cores, ")
+    assert other.startswith("other work (steal included) took 12.0% of the client cores, ")
     assert other.endswith("beyond the steal floor (limit 10%)")

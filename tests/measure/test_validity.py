@@ -69,7 +69,7 @@ def test_interference_on_either_core_set_invalidates_with_its_share() -> None:
     [reason] = verdict.reasons
     assert reason.code == "interference"
     assert reason.figures["server_interference"] == pytest.approx(0.45)
-    assert "45% of the server cores" in reason.text
+    assert "45.0% of the server cores" in reason.text
     assert codes(dataclasses.replace(SOUND, interference={"server": 0.10})) == []
 
 

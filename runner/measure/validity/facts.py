@@ -94,7 +94,8 @@ class StepFacts:
     client_ceiling_rps: float | None = None  # k6 against a minimal responder, same pinning
     interference: Mapping[str, float] = field(default_factory=dict)  # role -> share
     steal: Mapping[str, float] = field(default_factory=dict)  # role -> worst core's share
-    # role -> core -> steal share; with this machine's idle floor per core (runner.measure.steal_floor)
+    # role -> core -> steal share; with each core's floor: this machine's idle steal
+    # (runner.measure.steal_floor) or the last steps' steal when higher (.recent_steal)
     steal_by_core: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
     steal_floor: Mapping[int, float] | None = None
     steal_floor_words: str = "idle floor"  # how a steal reason names the floor

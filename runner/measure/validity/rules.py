@@ -22,9 +22,10 @@ def interference_reasons(facts: StepFacts, settings: ValiditySettings) -> list[R
         allowed = floor_steal_share(facts, role)
         if share - allowed <= settings.max_interference:
             continue
-        less = f", {share - allowed:.0%} beyond the steal floor" if allowed >= 0.005 else ""
+        # One decimal: "took 10% (limit 10%)" would not say why it is over.
+        less = f", {share - allowed:.1%} beyond the steal floor" if allowed >= 0.0005 else ""
         text = (
-            f"other work (steal included) took {share:.0%} of the {role} cores{less} "
+            f"other work (steal included) took {share:.1%} of the {role} cores{less} "
             f"(limit {settings.max_interference:.0%})"
         )
         figures = {f"{role}_interference": share, "limit": settings.max_interference}
