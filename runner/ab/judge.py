@@ -1,7 +1,8 @@
 """Each block judged by the step validity rules that apply to a block (runner.measure.validity):
 interference on the servers' or k6's core (steal up to the idle floor not counted), steal above
-this machine's idle floor, and k6 on its core as the limit (client-bound). The CPU figures come from /proc/stat's per-core counters
-(runner.measure.cpu_accounting) and the process trees' CPU times, read at the block's ends."""
+this machine's idle floor, and k6 on its core as the limit (client-bound). The CPU figures come
+from /proc/stat's per-core counters (runner.measure.cpu_accounting) and the process trees' CPU
+times, read at the block's ends."""
 
 from __future__ import annotations
 

@@ -47,11 +47,11 @@ def _roles_over(
     measured = step.validity.measured if step.validity else {}
     over = {}
     for name, share in measured.items():
+        if not name.endswith("_steal"):
+            continue
         role = name.removesuffix("_steal")
-        if name.endswith("_steal"):
-            allowed = _role_floor(experiment, role, floor) + experiment.validity.max_steal
-            if share > allowed:
-                over[role] = share
+        if share > _role_floor(experiment, role, floor) + experiment.validity.max_steal:
+            over[role] = share
     return over
 
 

@@ -56,7 +56,7 @@ def requested_experiments(argv: list[str]) -> list[str]:
 
 def check_yaml(dirs: list[Path]) -> bool:
     """Every YAML file of the tree must parse; report the file, line and problem if not.
-    True when a file sets `hydra.mode` (see sets_hydra_mode)."""
+    True when a file sets `hydra.mode` (Hydra must then compose once more to read it)."""
     mode_set = False
     for directory in dirs:
         for path in sorted(directory.rglob("*.yaml")):

@@ -45,8 +45,8 @@ def recent_steal(steps: Sequence[StepResult], now: float | None = None) -> float
     floor holds) until that many steps that started in the last RECENT_WITHIN_S measured it:
     one disturbed step does not raise the floor, nor do a resumed run's steps of hours ago."""
     now = time.time() if now is None else now
-    fresh = [step for step in steps if now - step.started_at <= RECENT_WITHIN_S]
-    recent = [s for s in map(steal_of, fresh[-RECENT_STEPS:]) if s is not None]
+    last = [step for step in steps[-RECENT_STEPS:] if now - step.started_at <= RECENT_WITHIN_S]
+    recent = [s for s in map(steal_of, last) if s is not None]
     if len(recent) < RECENT_STEPS:
         return 0.0
     return min(statistics.median(recent), MOST_STEAL_FLOOR)
