@@ -4,14 +4,16 @@ trial's validity, the stored records and the report section."""
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner.analysis import analyze
+from runner.capacity.driver import SearchSetup, _Trials
 from runner.capacity.objective import CLIENT_BOUND, INTERFERENCE
-from runner.capacity.trial import trial_reasons
+from runner.capacity.trial import outcome_of, trial_reasons
 from runner.capacity.watch import (
     BUCKET_COUNT,
     QUANTILES,
@@ -20,12 +22,18 @@ from runner.capacity.watch import (
     histogram_percentile,
 )
 from runner.config.experiment import validate_experiment
+from runner.config.load_model import CAPACITY as CAPACITY_MODEL
 from runner.errors import UserError
+from runner.measure.cpu_accounting import CoreUsage, Interference
+from runner.measure.judging import Judging, judged
+from runner.measure.k6 import K6Metrics
+from runner.measure.server.handles import ExternalServer
 from runner.measure.validity import Reason, Validity
-from runner.records.results import TargetCapacity, TrialRecord
+from runner.records.results import StepResult, TargetCapacity, TrialRecord
 from runner.records.store import ResultStore, load_run
 from runner.report.capacity import capacity_section
 from runner.report.markdown import render
+from runner.run.plan import Step
 from tests import factories
 
 CAPACITY = {"latency_ms": 50, "start_rate": 20, "budget": "40s", "confirmation": "10s"}
@@ -173,3 +181,58 @@ def test_a_capacity_stored_before_the_interval_fields_still_reads_and_reports() 
     from runner.report.capacity import disturbed_text, interval_text
 
     assert (interval_text(found), disturbed_text(found)) == ("30-40", "0")
+
+
+def trial_step(client_steal: float | None) -> StepResult:
+    """A trial's step that held its 200 RPS, 30 s ago; judged with `client_steal` on k6's core
+    (None: not judged yet)."""
+    validity = None
+    if client_steal is not None:
+        measured = {"server_steal": 0.001, "client_steal": client_steal}
+        validity = Validity(valid=True, reasons=[], measured=measured)
+    return factories.step("api", 200, 200.0, started_at=time.time() - 30).model_copy(
+        update={"model": "capacity", "target_rps": 200.0, "dropped_iterations": 0,
+                "client_cores": 1, "validity": validity}
+    )  # fmt: skip
+
+
+def trial_judging(steals: list[float]) -> Judging:
+    """The judging the driver gives the next trial after trials with these steals (each core's
+    idle floor 0.5%); _Trials is made without its __init__, which probes a running server."""
+    spec = validate_experiment(experiment({"model": "capacity", "capacity": CAPACITY}), "test")
+    idle = Judging(spec.validity, steal_floor={0: 0.005, 1: 0.005})
+    server = ExternalServer("api", "http://127.0.0.1:9")
+    setup = SearchSetup(Step("api", 20, 1, CAPACITY_MODEL), server, spec, Path("k6"),
+                        Path("run"), Path("script.js"), judging=idle)  # fmt: skip
+    trials = _Trials.__new__(_Trials)
+    trials.setup = setup
+    trials.records = [
+        TrialRecord(
+            target="api", label="api", number=n, rate=200, planned_s=5, plan="start",
+            reason="why", long=False, verdict="pass", close=False, why="pass", percentile="p99",
+            percentile_ms=15.0, step=trial_step(steal),
+        )
+        for n, steal in enumerate(steals, 1)
+    ]  # fmt: skip
+    return trials._judging()
+
+
+def trial_outcome(judging: Judging, client_steal: float) -> tuple[bool, tuple[str, ...], list[str]]:
+    """The trial's verdict as the search reads it (valid, why not) and its step's reason codes."""
+    usage = CoreUsage((1,), window_s=5.0, busy_s=2.0, steal_s=client_steal * 5.0,
+                      steal_s_by_core={1: client_steal * 5.0})  # fmt: skip
+    found = [Interference("client", usage, trees_cpu_s=2.0)]
+    metrics = K6Metrics(1_000, 0, 1_000, latency_ms={}, errors={})
+    entry = judged(trial_step(None), metrics, found, judging)
+    outcome = outcome_of(entry, TrialWatch(factories_objective(), None))
+    assert entry.validity is not None
+    codes: list[str] = [r.code for r in entry.validity.reasons if r.invalidates]
+    return outcome.valid, outcome.invalid_reasons, codes
+
+
+def test_a_trial_is_judged_against_the_steal_its_last_trials_met() -> None:
+    spell = trial_judging([0.058, 0.060, 0.062])  # median 6%
+    assert trial_outcome(spell, 0.065) == (True, (), [])  # 0.5% above it
+    assert trial_outcome(spell, 0.09) == (False, (INTERFERENCE,), ["steal"])  # 3% above it
+    # The search's first trial: the idle floor (0.5%) alone, 6.0% above it.
+    assert trial_outcome(trial_judging([]), 0.065) == (False, (INTERFERENCE,), ["steal"])

@@ -6,11 +6,14 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from runner.measure.judging import Judging
+from runner.measure.cpu_accounting import CoreUsage, Interference
+from runner.measure.judging import Judging, judged
+from runner.measure.k6 import K6Metrics
 from runner.measure.recent_steal import MOST_STEAL_FLOOR, recent_floor, recent_steal, steal_of
 from runner.measure.validity import StepFacts, Validity, ValiditySettings, judge_step
 from runner.records.results import StepResult
-from runner.run.sweep import _with_recent_steal
+from runner.run.plan import Step
+from runner.run.sweep import _with_previous, _with_recent_steal
 from tests.factories import step
 
 
@@ -102,3 +105,33 @@ def test_steal_up_to_its_floor_is_not_counted_as_other_work() -> None:
     (other,) = [text for text in quiet if text.startswith("other work")]
     assert other.startswith("other work (steal included) took 12.0% of the client cores, ")
     assert other.endswith("beyond the steal floor (limit 10%)")
+
+
+def window(role: str, core: int, steal: float) -> Interference:
+    """A role's core over a 3 s window: its trees ran all its busy time; `steal` of it stolen."""
+    usage = CoreUsage((core,), window_s=3.0, busy_s=1.0, steal_s=steal * 3.0,
+                      steal_s_by_core={core: steal * 3.0})  # fmt: skip
+    return Interference(role, usage, trees_cpu_s=1.0)
+
+
+def sweep_verdict(before: list[StepResult]) -> Validity:
+    """A step with 6.5% steal on k6's core, judged as the sweep's _one_step has it judged (the
+    judging it builds, then runner.measure.judging.judged, which run_step calls after k6)."""
+    idle = Judging(ValiditySettings(), steal_floor={0: 0.0, 1: 0.005})
+    judging = _with_recent_steal(_with_previous(idle, Step("d", 10, 1), before), before)
+    result = step("d", 10, 2_000.0).model_copy(update={"client_cores": 1})
+    # 2,000 iterations/s of 5 ms keep the 10 users busy (Little's law holds).
+    metrics = K6Metrics(10_000, 0, 10_000, latency_ms={}, errors={}, iteration_duration_avg_ms=5.0)
+    verdict = judged(result, metrics, [window("server", 0, 0.004), window("client", 1, 0.065)],
+                     judging).validity  # fmt: skip
+    assert verdict is not None
+    return verdict
+
+
+def test_a_sweep_steps_verdict_is_judged_against_the_recent_steal_floor() -> None:
+    spell = [stolen(0.001, s) for s in (0.058, 0.060, 0.062)]  # 30 s ago: median 6%
+    in_spell = sweep_verdict(spell)
+    assert in_spell.valid and in_spell.reasons == []  # 0.5% above the spell's 6%
+    # No recent steps: the idle floor alone (0.5%), 6.0% above it.
+    alone = sweep_verdict([])
+    assert not alone.valid and [r.code for r in alone.reasons] == ["steal"]
