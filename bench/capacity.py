@@ -1,9 +1,9 @@
 """Capacity search: how right, how repeatable, and how much cheaper than an exhaustive sweep.
 
     python bench/capacity.py [--parts known,shipped,sweep] [--service-ms 1,2,5] [--repeats 5]
-                             [--targets fastapi,django_wsgi,django_asgi] [--experiment capacity]
-                             [--rates 15] [--repetitions 3] [--step 10s] [--span 0.4]
-                             [OVERRIDE ...]
+                             [--targets fastapi,django_wsgi,django_asgi] [--reference 2]
+                             [--experiment capacity] [--rates 15] [--repetitions 3] [--step 10s]
+                             [--span 0.4] [OVERRIDE ...]
 
 1. known (accuracy): apps whose capacity is known by construction. tests/apps/serial.py serves
    /work one request at a time, each holding a lock --service-ms ms; under k6's evenly spaced
@@ -15,7 +15,13 @@
    0.95-1.05).
 2. shipped (precision): --repeats searches of each shipped target of --experiment (--targets):
    each capacity against their median (goal within +-7.5%), how many lie inside the others'
-   intervals, each search's wall time.
+   intervals, each search's wall time. The machine's own speed drifts between runs (a VM's CPU
+   speed moves within minutes), so each run also searches a yardstick beside the targets: a
+   reference app (tests/apps/serial.py holding its lock with --reference ms of CPU work,
+   calibrated at its start, on the scenario's /json; --reference 0: none). Its found / true is
+   printed per run, as the known apps' is; its own true rate across runs is the machine's drift
+   as it measured it, and each target's capacity over the same run's reference rate gives a
+   second spread, normalized by a yardstick measured in the same minutes.
 3. sweep (the reference): an exhaustive open-model sweep of each shipped target around the
    median capacity (bench/capacity_sweep.py: --rates rates over +- --span, --repetitions of
    --step each), printed with the range its single repetitions give (its own error), and the
@@ -35,8 +41,10 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from _shared import PROJECT_ROOT, bench_parser, compose_experiment, machine_lock, print_figure, say
 from capacity_sweep import (  # noqa: F401 (the yardstick's functions, as tests import them)
@@ -87,16 +95,36 @@ def run_searches(experiment: Experiment, run_dir: Path, overrides: list[str]) ->
     ]
 
 
+def serial_target(name: str, hold_ms: float, stats: Path, **env: str) -> dict[str, Any]:
+    """tests/apps/serial.py holding its lock `hold_ms` per request, its own rate written to
+    stats/NAME.json when it stops (true_rate), with more of its `env`."""
+    env = {"SERIAL_HOLD_MS": f"{hold_ms:g}", "SERIAL_STATS_FILE": str(stats / f"{name}.json"), **env}  # fmt: skip
+    return {"app": "tests.apps.serial:app", "server": "uvicorn", "env": env}
+
+
 def known_experiment(base: Experiment, service_ms: list[float], stats: Path) -> Experiment:
     data = base.model_dump(mode="json", by_alias=True)
     data["name"] = "capacity_known"
     data["targets"] = {}
     for ms in service_ms:
         name = f"serial_{ms:g}ms".replace(".", "_")
-        env = {"SERIAL_HOLD_MS": f"{ms:g}", "SERIAL_STATS_FILE": str(stats / f"{name}.json")}
-        data["targets"][name] = {"app": "tests.apps.serial:app", "server": "uvicorn", "env": env}
+        data["targets"][name] = serial_target(name, ms, stats)
     data["scenario"] = {"name": "serial", "requests": [{"path": "/work"}]}
     return validate_experiment(data, "capacity search of known-capacity apps")
+
+
+def reference_name(hold_ms: float) -> str:
+    return f"reference_spin_{hold_ms:g}ms".replace(".", "_")
+
+
+def with_reference(experiment: Experiment, hold_ms: float, stats: Path) -> Experiment:
+    """The experiment with one more target, the yardstick: the serial app holding its lock with
+    `hold_ms` of CPU work (calibrated at its start) on /json too, as the shared scenario asks."""
+    data = experiment.model_dump(mode="json", by_alias=True)
+    name = reference_name(hold_ms)
+    spin = {"SERIAL_HOLD_KIND": "spin", "SERIAL_LOCK_JSON": "1"}
+    data["targets"][name] = serial_target(name, hold_ms, stats, **spin)
+    return validate_experiment(data, f"{experiment.name} with the reference {name}")
 
 
 def true_rate(stats: Path, target: str) -> tuple[float | None, int]:
@@ -117,16 +145,22 @@ def known_part(base: Experiment, args: argparse.Namespace, root: Path) -> None:
     overrides: list[str] = args.overrides
     for repeat in range(1, args.repeats + 1):
         for found in run_searches(experiment, root / f"known-{repeat}", overrides):
-            true, answers = true_rate(stats, found.target)
-            name = f"{found.target} search {repeat}"
-            print(f"{name}: {found.headline}, interval {found.low}-{found.high} RPS, "
-                  f"{found.wall_s:.0f} s; the app's own rate {true} RPS ({answers} back-to-back answers)")  # fmt: skip
-            if true is None or found.capacity is None:
-                print_figure(f"{name}: found / true", "n/a")
-                continue
-            ratio = found.capacity / true
-            within = abs(ratio - 1) <= ACCURACY_GOAL
-            print_figure(f"{name}: found / true", ratio, spec=".3f", budget="0.95-1.05", within=within)  # fmt: skip
+            found_against_true(found, repeat, stats)
+
+
+def found_against_true(found: Found, repeat: int, stats: Path) -> float | None:
+    """Print a serial app's search against its own rate (read from stats); that rate."""
+    true, answers = true_rate(stats, found.target)
+    name = f"{found.target} search {repeat}"
+    print(f"{name}: {found.headline}, interval {found.low}-{found.high} RPS, "
+          f"{found.wall_s:.0f} s; the app's own rate {true} RPS ({answers} back-to-back answers)")  # fmt: skip
+    if true is None or found.capacity is None:
+        print_figure(f"{name}: found / true", "n/a")
+        return true
+    ratio = found.capacity / true
+    within = abs(ratio - 1) <= ACCURACY_GOAL
+    print_figure(f"{name}: found / true", ratio, spec=".3f", budget="0.95-1.05", within=within)  # fmt: skip
+    return true
 
 
 def shipped_experiment(base: Experiment, targets: str | None) -> Experiment:
@@ -137,19 +171,77 @@ def shipped_experiment(base: Experiment, targets: str | None) -> Experiment:
     return validate_experiment(data, f"{base.name}, targets {targets}")
 
 
-def precision(target: str, runs: list[Found]) -> None:
+def shipped_runs(
+    shipped: Experiment, args: argparse.Namespace, root: Path
+) -> tuple[dict[str, list[Found]], list[float | None]]:
+    """--repeats runs of the shipped targets, with the reference beside them unless
+    --reference 0: each target's searches, and the reference's true rate in each run."""
+    stats = root / "stats"
+    stats.mkdir(parents=True, exist_ok=True)
+    reference = reference_name(args.reference) if args.reference else None
+    searched = with_reference(shipped, args.reference, stats) if reference else shipped
+    runs: dict[str, list[Found]] = {}
+    reference_rates: list[float | None] = []
+    for repeat in range(1, args.repeats + 1):
+        for found in run_searches(searched, root / f"search-{repeat}", args.overrides):
+            if found.target == reference:
+                reference_rates.append(found_against_true(found, repeat, stats))
+            else:
+                runs.setdefault(found.target, []).append(found)
+    return runs, reference_rates
+
+
+def spread(values: Sequence[float]) -> tuple[float, float]:
+    """Their median, and the largest share by which one lies off it."""
+    median = statistics.median(values)
+    return median, max(abs(value / median - 1) for value in values)
+
+
+def normalized(capacities: list[int | None], reference_rates: list[float | None]) -> list[float]:
+    """Each run's capacity over the same run's reference true rate; runs lacking either are left
+    out."""
+    pairs = zip(capacities, reference_rates, strict=True)
+    return [capacity / rate for capacity, rate in pairs if capacity is not None and rate]
+
+
+def drift(reference_rates: list[float | None]) -> None:
+    """Print the reference's true rate in each run and their spread: the machine's drift."""
+    rates = [rate for rate in reference_rates if rate]
+    by_run = ", ".join(f"{rate:g}" if rate else "n/a" for rate in reference_rates)
+    print_figure("reference: its own true rate, run by run", by_run, "RPS")
+    if rates:
+        median, moved = spread(rates)
+        print_figure(f"reference: spread of its true rate around the median ({median:g} RPS)", moved,
+                     spec=".1%", note="the machine's drift, as the reference measured it")  # fmt: skip
+
+
+def precision(target: str, runs: list[Found], reference_rates: list[float | None]) -> None:
     found = [f.capacity for f in runs if f.capacity is not None]
     label = runs[0].label
     print(f"{label}: {len(runs)} searches: " + "; ".join(f"{f.headline} [{f.low}-{f.high}] in {f.wall_s:.0f} s" for f in runs))  # fmt: skip
     if not found:
         return
-    median = statistics.median(found)
-    spread = max(abs(c / median - 1) for c in found)
-    print_figure(f"{label}: spread around the median ({median:g} RPS)", spread, spec=".1%",
-                 budget=f"<= {SPREAD_GOAL:.1%}", within=spread <= SPREAD_GOAL)  # fmt: skip
+    median, moved = spread(found)
+    print_figure(f"{label}: spread around the median ({median:g} RPS)", moved, spec=".1%",
+                 budget=f"<= {SPREAD_GOAL:.1%}", within=moved <= SPREAD_GOAL)  # fmt: skip
     pairs = [(a, b) for a in runs for b in runs if a is not b and a.capacity is not None]
     inside = sum(_inside(a.capacity, b) for a, b in pairs)
     print_figure(f"{label}: capacities inside the others' intervals", f"{inside} of {len(pairs)}")
+    if reference_rates:
+        normalized_precision(label, [f.capacity for f in runs], reference_rates)
+
+
+def normalized_precision(
+    label: str, capacities: list[int | None], reference_rates: list[float | None]
+) -> None:
+    ratios = normalized(capacities, reference_rates)
+    if not ratios:
+        print_figure(f"{label}: capacity / the same run's reference rate", "n/a")
+        return
+    median, moved = spread(ratios)
+    print_figure(f"{label}: spread of capacity / the same run's reference rate around the median ({median:.3f})",
+                 moved, spec=".1%", note=f"normalized by the same run's reference, a yardstick measured in the same minutes; {len(ratios)} runs",
+                 budget=f"<= {SPREAD_GOAL:.1%}", within=moved <= SPREAD_GOAL)  # fmt: skip
 
 
 def _inside(capacity: int | None, other: Found) -> bool:
@@ -185,11 +277,15 @@ def main() -> None:
     parser.add_argument("--service-ms", default="1,2,5", help="known apps' holds, ms (1,2,5)")
     parser.add_argument("--repeats", type=int, default=5, help="searches of each target (5)")
     parser.add_argument("--targets", default=None, help="shipped targets (all of the experiment)")
+    parser.add_argument("--reference", type=float, default=2.0,
+                        help="the reference app's hold of CPU work, ms (2; 0: no reference)")  # fmt: skip
     parser.add_argument("--rates", type=int, default=15, help="rates swept per target (15)")
     parser.add_argument("--repetitions", type=int, default=3, help="of each swept rate (3)")
     parser.add_argument("--step", default="10s", help="measured seconds per sweep step (10s)")
     parser.add_argument("--span", type=float, default=0.4, help="knee: capacity +- this share")
     args = parser.parse_args()
+    if args.reference < 0:
+        parser.error("--reference: a hold in ms, or 0 for no reference")
     parts = set(args.parts.split(","))
     base = compose_experiment(args.experiment, args.overrides)
     if base.load.capacity is None:
@@ -201,12 +297,11 @@ def main() -> None:
             known_part(base, args, root)
         if parts & {"shipped", "sweep"}:
             shipped = shipped_experiment(base, args.targets)
-            runs: dict[str, list[Found]] = {}
-            for repeat in range(1, args.repeats + 1):
-                for found in run_searches(shipped, root / f"search-{repeat}", args.overrides):
-                    runs.setdefault(found.target, []).append(found)
+            runs, reference_rates = shipped_runs(shipped, args, root)
+            if reference_rates:
+                drift(reference_rates)
             for target, found_runs in runs.items():
-                precision(target, found_runs)
+                precision(target, found_runs, reference_rates)
             if "sweep" in parts:
                 sweep_part(shipped, runs, args, root)
         print(f"end: {loadavg()}", flush=True)

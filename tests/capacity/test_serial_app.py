@@ -7,7 +7,9 @@ import json
 import time
 from typing import Any
 
-from tests.apps.serial import app
+import pytest
+
+from tests.apps.serial import JSON_BODY, app
 
 
 async def call(path: str, query: str = "") -> tuple[int, Any]:
@@ -94,3 +96,79 @@ def test_a_slow_spell_and_the_true_service_rate() -> None:
     seconds = after["saturated_s"] - before["saturated_s"]
     assert answers == 19 and seconds >= 19 * 0.005
     assert 0 < after["saturated_rps"] <= 1000 / 5
+
+
+def held(count: int, path: str, query: str = "") -> tuple[float, dict[str, Any]]:
+    """`count` concurrent requests to `path`: (seconds, the answers and the stats they added)."""
+    from tests.apps import serial
+
+    async def requests() -> list[tuple[int, Any]]:
+        return await asyncio.gather(*(call(path, query) for _ in range(count)))
+
+    before = serial.stats()
+    started = time.perf_counter()
+    answers = asyncio.run(requests())
+    elapsed = time.perf_counter() - started
+    after = serial.stats()
+    assert all(status == 200 for status, _ in answers)
+    added = {
+        key: after[key] - before[key] for key in ("served", "saturated_s", "saturated_answers")
+    }
+    return elapsed, {"answers": answers, **added}
+
+
+def test_a_spin_hold_is_cpu_work_served_one_at_a_time_and_its_rate_is_measured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.apps import serial
+
+    assert serial.loops_per_ms() > 0  # calibrated once, then fixed
+    spins: list[int] = []
+    spin = serial._spin
+
+    def counted_spin(loops: int) -> int:
+        spins.append(loops)
+        return spin(loops)
+
+    monkeypatch.setattr(serial, "_spin", counted_spin)
+    monkeypatch.setenv("SERIAL_HOLD_KIND", "spin")
+    elapsed, added = held(20, "/work", "ms=5")
+    assert spins == [round(5 * serial.loops_per_ms())] * 20  # the same work every time
+    served = sorted(body["served"] for _, body in added["answers"])
+    assert served == list(range(served[0], served[0] + 20))
+    # The yield after taking the lock lets the others queue: 19 hand-overs, each one hold of CPU
+    # work (about 5 ms as calibrated; a generous factor, the machine's speed moves).
+    assert added["saturated_answers"] == 19
+    rate = 19 / added["saturated_s"]
+    assert 1000 / 5 / 4 < rate < 1000 / 5 * 4
+    assert elapsed >= 20 * 0.005 / 4
+
+
+def test_json_behind_the_lock_answers_the_standard_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERIAL_HOLD_MS", "50")
+    elapsed, added = held(10, "/json")  # not behind the lock by default
+    assert added["served"] == 0 and elapsed < 10 * 0.050
+    monkeypatch.setenv("SERIAL_HOLD_MS", "2")
+    monkeypatch.setenv("SERIAL_LOCK_JSON", "1")
+    elapsed, added = held(10, "/json")
+    assert all(body == JSON_BODY for _, body in added["answers"])
+    assert added["served"] == 10 and added["saturated_answers"] == 9
+    assert elapsed >= 10 * 0.002  # ten 2 ms holds, one after the other
+
+
+def test_an_unknown_hold_kind_fails_the_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def start() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "lifespan.startup"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app({"type": "lifespan"}, receive, send)
+        return sent
+
+    monkeypatch.setenv("SERIAL_HOLD_KIND", "nap")
+    sent = asyncio.run(start())
+    assert sent[0]["type"] == "lifespan.startup.failed" and "nap" in sent[0]["message"]
