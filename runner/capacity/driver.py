@@ -13,7 +13,8 @@ from pathlib import Path
 
 from runner.capacity.result import CapacityResult
 from runner.capacity.run import CapacitySearch
-from runner.capacity.search import SearchConfig, summarize
+from runner.capacity.search import summarize
+from runner.capacity.search_config import SearchConfig
 from runner.capacity.settings import search_config_of
 from runner.capacity.settle import quiet_latency_ms, settle
 from runner.capacity.trial import RanTrial, run_trial

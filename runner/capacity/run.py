@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 
 from runner.capacity.objective import TrialOutcome, judge
 from runner.capacity.result import CapacityResult, Stop
-from runner.capacity.search import SearchConfig, next_step, summarize
+from runner.capacity.search import next_step, summarize
+from runner.capacity.search_config import SearchConfig
 from runner.capacity.standing import search_noise
 from runner.capacity.trials import Trial, TrialPlan
 

@@ -12,94 +12,16 @@ a stored search can be resumed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from runner.capacity.noise import NOISE_PRIOR, NOISE_RULE, PRIOR_WEIGHT, Z_ONE_SIDED
-from runner.capacity.objective import Objective
 from runner.capacity.repeat import repeat_of_invalid
 from runner.capacity.result import CapacityResult, Stop
-from runner.capacity.standing import Standing, standing_of
+from runner.capacity.search_config import CONFIRMATIONS_KEPT, SearchConfig
+from runner.capacity.standing import Standing
 from runner.capacity.trials import PlanKind, Trial, TrialPlan
 
-__all__ = ["CONFIDENCE_RULE", "SEARCH_RULE", "SearchConfig", "next_step", "summarize"]
-
-SEARCH_RULE = (
-    "Capacity search: open-model trials at fixed arrival rates. From the start rate the rate "
-    "doubles after each pass (halves after each fail while nothing has passed), within the "
-    "bounds, until a pass and a fail bracket the capacity; then the bracket is bisected. Trials "
-    "are short unless a result is close to the objective. A trial invalid for a passing cause "
-    "is repeated after a pause ({pause:g} s, doubling while they stay invalid, at most "
-    "{most_pause:g} s); invalid trials count against the budget, their pauses do not. A trial's "
-    "steal counts as a disturbance above the higher of the run's idle floor and the median steal "
-    "of the last 3 trials (at most 10%): steal every recent trial met is the machine's state. "
-    "A trial is "
-    "planned only if it and a confirmation trial still fit in the time budget; trials stopped "
-    "early count at the seconds they ran. A confirmation trial, longer, then runs at the highest "
-    "settled pass: when it fails, that rate and every rate above it count as failing and the "
-    "search goes on below it while the budget allows. A rate the load generator could not offer "
-    "(client-bound) ends the search at the highest pass ('at least'), unless a fail lies below "
-    "that rate (a failed confirmation, for one): then the search brackets the capacity below it."
-)
-CONFIDENCE_RULE = (
-    "Capacity interval: from the highest settled pass to the lowest settled fail; the headline "
-    "is its lower end, 'unconfirmed' when its confirmation did not pass. The search has "
-    "converged when the interval is at most {precision:.0%} of its upper end wide."
-)
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """Everything the search needs; rates in requests per second, durations in seconds."""
-
-    objective: Objective
-    start_rate: int
-    min_rate: int
-    max_rate: int
-    budget_s: float
-    short_s: float
-    long_s: float
-    confirmation_s: float
-    precision: float = 0.05
-    trial_overhead_s: float = 0.0  # warm-up and start-up each trial costs beyond its duration
-    most_long_trials: int = 3  # more trials at a close rate, beyond its first
-    noise_prior: float = NOISE_PRIOR  # log(percentile) sd assumed until repeats measure it
-    pause_s: float = 2.0  # before repeating an invalid trial; doubles while they stay invalid
-    most_pause_s: float = 8.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_rate <= self.start_rate <= self.max_rate:
-            raise ValueError("rates must satisfy 1 <= min_rate <= start_rate <= max_rate")
-        if not 0 < self.precision < 1:
-            raise ValueError("precision must lie between 0 and 1")
-        if not 0 < self.short_s <= self.long_s:
-            raise ValueError("durations must satisfy 0 < short_s <= long_s")
-        if self.most_long_trials < 1:
-            raise ValueError("most_long_trials must be at least 1")
-
-    def confidence_rule(self) -> str:
-        return CONFIDENCE_RULE.format(precision=self.precision)
-
-    def noise_rule(self) -> str:
-        return NOISE_RULE.format(
-            percentile=self.objective.percentile,
-            z=Z_ONE_SIDED,
-            prior=self.noise_prior,
-            weight=PRIOR_WEIGHT,
-            most=self.most_long_trials,
-        )
-
-    def rules(self) -> list[str]:
-        """The rules a report states for this search: how it goes, the objective, settling,
-        the interval."""
-        search = SEARCH_RULE.format(pause=self.pause_s, most_pause=self.most_pause_s)
-        return [search, self.objective.rule_text(), self.noise_rule(), self.confidence_rule()]
-
-    def trial_cost_s(self, duration_s: float) -> float:
-        return duration_s + self.trial_overhead_s
-
-    def standing(self, trials: Sequence[Trial]) -> Standing:
-        return standing_of(trials, self.objective, self.noise_prior, self.most_long_trials)
+__all__ = ["next_step", "summarize"]
 
 
 def _converged(config: SearchConfig, low: int, high: int) -> bool:
@@ -181,6 +103,29 @@ def _settling(
     return TrialPlan(rate, config.long_s, "settle", reason, long=True)
 
 
+def _below_failed_confirmation(
+    config: SearchConfig, trials: Sequence[Trial], standing: Standing
+) -> TrialPlan | None:
+    """After a confirmation failed close to the objective, a confirmation one precision step
+    below it: the capacity lies just under that rate, and the pass the search had below it may
+    be far lower (the doubling's last, half the rate). A clear fail bisects as usual."""
+    last = next((t for t in reversed(trials) if t.counted), None)
+    if last is None or last.plan.kind != "confirm" or last.judgement.verdict != "fail":
+        return None
+    if last.judgement.hard or not last.judgement.close:
+        return None
+    rate = math.ceil(last.rate * (1 - config.precision))
+    low = standing.highest_pass
+    if rate >= last.rate or (low is not None and rate <= low.rate):
+        return None
+    reason = (
+        f"the confirmation at {last.rate} RPS failed close to the objective: confirm {rate} RPS, "
+        f"{config.precision:.0%} below it, over {config.confirmation_s:g} s"
+    )
+    plan = TrialPlan(rate, config.confirmation_s, "confirm", reason, long=True)
+    return plan if isinstance(_within_budget(config, trials, plan), TrialPlan) else None
+
+
 def _spent_s(config: SearchConfig, trials: Sequence[Trial]) -> float:
     return sum(config.trial_cost_s(t.outcome.duration_s + t.outcome.settle_s) for t in trials)
 
@@ -192,10 +137,14 @@ def _within_budget(
     spent = _spent_s(config, trials)
     needed = config.trial_cost_s(plan.duration_s)
     if plan.kind != "confirm":
-        needed += config.trial_cost_s(config.confirmation_s)
+        needed += CONFIRMATIONS_KEPT * config.trial_cost_s(config.confirmation_s)
     if spent + needed <= config.budget_s:
         return plan
-    also = "" if plan.kind == "confirm" else f" and the {config.confirmation_s:g} s confirmation"
+    also = (
+        ""
+        if plan.kind == "confirm"
+        else f" and {CONFIRMATIONS_KEPT} confirmations of {config.confirmation_s:g} s"
+    )
     return Stop(
         "budget spent",
         f"{spent:.0f} s of {config.budget_s:.0f} s spent: no room for a {plan.duration_s:g} s "
@@ -205,7 +154,7 @@ def _within_budget(
 
 def _confirm_or(config: SearchConfig, trials: Sequence[Trial], stop: Stop) -> TrialPlan | Stop:
     """A confirmation trial at the capacity when none has passed there yet and one fits."""
-    low = config.standing(trials).highest_pass
+    low = config.standing(trials, final=True).highest_pass
     if low is None:
         return stop
     here = [t for t in trials if t.plan.kind == "confirm" and t.rate == low.rate and t.counted]
@@ -229,6 +178,9 @@ def next_step(config: SearchConfig, trials: Sequence[Trial]) -> TrialPlan | Stop
         fits = _within_budget(config, trials, retry)
         return fits if isinstance(fits, TrialPlan) else _confirm_or(config, trials, fits)
     standing = config.standing(trials)
+    below = _below_failed_confirmation(config, trials, standing)
+    if below is not None:
+        return below
     limit = client_limit(trials)
     at_limit = _at_client_limit(standing, limit) if limit is not None else None
     if at_limit is not None:
@@ -260,7 +212,7 @@ def _confidence(config: SearchConfig, standing: Standing) -> str:
 
 def summarize(config: SearchConfig, trials: Sequence[Trial], stop: Stop) -> CapacityResult:
     """The result of a finished search, its confirmation trials included."""
-    standing = config.standing(trials)
+    standing = config.standing(trials, final=True)
     low = standing.highest_pass
     at_capacity = [
         t for t in trials if t.plan.kind == "confirm" and low is not None and t.rate == low.rate

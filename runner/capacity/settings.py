@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from runner.capacity.early_stop import EarlyStopRule
 from runner.capacity.objective import Objective
-from runner.capacity.search import SearchConfig
+from runner.capacity.search_config import SearchConfig
 from runner.config.experiment.base import parse_duration
 from runner.config.experiment.capacity import CapacitySettings
 

@@ -78,7 +78,7 @@ def capacity_facts(experiment: Experiment) -> list[list[CellValue]]:
             f"confirmation, each after a {load.warmup} warmup that is not counted; early stop "
             + ("on" if settings.early_stop else "off"),
         ],
-        ["Budget", f"{settings.budget} of load per target, confirmation included"],
+        ["Budget", f"{settings.budget} of load per target, confirmations included"],
     ]
 
 

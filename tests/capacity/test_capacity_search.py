@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 
 from runner.capacity.early_stop import EarlyStopRule
-from runner.capacity.objective import CLIENT_BOUND, Objective, TrialOutcome
-from runner.capacity.result import Stop
+from runner.capacity.objective import CLIENT_BOUND, Objective, TrialOutcome, judge
+from runner.capacity.result import CapacityResult, Stop
 from runner.capacity.run import CapacitySearch, run_search
-from runner.capacity.search import SearchConfig, next_step
-from runner.capacity.trials import TrialPlan
+from runner.capacity.search import next_step
+from runner.capacity.search_config import SearchConfig
+from runner.capacity.trials import PlanKind, Trial, TrialPlan
 from tests.simulated_server import SimulatedServer, exhaustive_sweep_seconds
 
 OBJECTIVE = Objective("p99", 50.0, 0.01)
@@ -130,16 +131,82 @@ def test_a_failed_confirmation_is_never_the_headline() -> None:
     assert result.lowest_fail is not None and result.lowest_fail.rate <= first
     assert result.confirmed is True and len(confirmations) == 2
     assert result.headline() == f"{result.capacity_rps} RPS"
-    # Without the budget for a second confirmation: unconfirmed, with both figures.
-    confirmations.clear()
-    ran = next(i for i, t in enumerate(result.trials) if t.plan.kind == "confirm") + 1
-    spent = sum(t.plan.duration_s for t in result.trials[:ran])
-    tight = replace(CONFIG, budget_s=spent + CONFIG.confirmation_s - 1)
-    short = run_search(tight, run)
-    assert short.failed_confirmations == (confirmations[0],)
-    assert short.capacity_rps is not None and short.capacity_rps < confirmations[0]
-    assert f"unconfirmed: the confirmation failed at {confirmations[0]} RPS" in short.headline()
+
+    # Confirmations failing until the budget runs out: unconfirmed, with both figures.
+    def every_confirmation_fails(plan: TrialPlan) -> TrialOutcome:
+        return outcome(plan, 200.0) if plan.kind == "confirm" else run(plan)
+
+    short = run_search(CONFIG, every_confirmation_fails)
+    lowest = short.failed_confirmations[0]
+    assert len(short.failed_confirmations) >= 2 and short.stop.reason == "budget spent"
+    assert short.capacity_rps is not None and short.capacity_rps < lowest
+    assert f"unconfirmed: the confirmation failed at {lowest} RPS" in short.headline()
     assert str(short.capacity_rps) in short.headline()
+
+
+def confirmation_at_1600_measures(percentile_ms: float) -> CapacityResult:
+    """The shipped experiment's trials on a server that passes up to 1,600 RPS, save its
+    confirmation at 1,600, which measures `percentile_ms`."""
+    config = replace(NOISY, start_rate=200, short_s=5, long_s=10, confirmation_s=15)
+
+    def run(plan: TrialPlan) -> TrialOutcome:
+        if plan.kind == "confirm" and plan.rate == 1600:
+            return outcome(plan, percentile_ms)
+        return outcome(plan, 10.0 if plan.rate <= 1600 else 200.0)
+
+    return run_search(config, run)
+
+
+def test_a_confirmation_failing_close_is_followed_by_one_a_precision_step_below() -> None:
+    """FastAPI on this VM: 1,600 RPS passed, its confirmation failed at 51.5 ms against 50 ms,
+    and the headline fell to 800, the doubling's last pass. Now 1,520 is confirmed instead."""
+    result = confirmation_at_1600_measures(51.5)
+    confirmations = [
+        (t.rate, t.judgement.verdict) for t in result.trials if t.plan.kind == "confirm"
+    ]
+    assert confirmations == [(1600, "fail"), (1520, "pass")]
+    step_down = result.trials[-1]
+    assert "failed close to the objective: confirm 1520 RPS, 5% below it" in step_down.plan.reason
+    assert result.bracket == (1520, 1600) and result.stop.reason == "converged"
+    assert result.highest_pass is not None
+    assert result.highest_pass.how.startswith("confirmation passed: p99 10.0 ms")
+    assert result.confirmed is True and result.headline() == "1520 RPS"
+
+
+def test_a_confirmation_failing_clearly_bisects_below_it() -> None:
+    result = confirmation_at_1600_measures(400.0)
+    first = next(i for i, t in enumerate(result.trials) if t.plan.kind == "confirm")
+    after = result.trials[first + 1]
+    assert (after.rate, after.plan.kind) == (1200, "bisect")
+
+
+def test_an_open_rate_outside_the_interval_gets_no_more_trials() -> None:
+    # 1,000 RPS was close (55 ms), then 900 RPS failed clearly: whatever 1,000 does, it fails.
+    def trial(rate: int, kind: PlanKind, percentile_ms: float) -> Trial:
+        plan = TrialPlan(rate, NOISY.short_s, kind, "scripted")
+        result = outcome(plan, percentile_ms)
+        return Trial(plan, result, judge(OBJECTIVE, result))
+
+    trials = [trial(500, "start", 10.0), trial(1000, "double", 55.0)]
+    assert NOISY.standing(trials).open_rate == 1000
+    trials.append(trial(900, "bisect", 300.0))
+    standing = NOISY.standing(trials)
+    assert standing.open_rate is None
+    assert standing.lowest_fail is not None and standing.lowest_fail.rate == 900
+    step = next_step(NOISY, trials)
+    assert isinstance(step, TrialPlan) and (step.rate, step.kind) == (700, "bisect")
+
+
+def test_a_rate_still_open_when_the_budget_ends_is_taken_by_its_geometric_mean() -> None:
+    # 200 RPS stays close (45, 52 ms): the budget ends before its settling trials are done.
+    run = scripted({200: [45.0, 52.0, 47.0]}, lambda rate: 10.0 if rate < 200 else 300.0)
+    tight = replace(NOISY, budget_s=4 * 10 + 20 + 2 * 60)
+    result = run_search(tight, run)
+    assert result.stop.reason == "budget spent"
+    assert [t.rate for t in result.search_trials if t.rate == 200] == [200, 200]
+    assert result.highest_pass is not None and result.highest_pass.rate == 200
+    assert "undecided, taken as below 50 ms" in result.highest_pass.how
+    assert result.confirmation is not None and result.confirmation.rate == 200
 
 
 def test_the_noise_is_pooled_within_rates_and_shrunk_to_the_prior() -> None:
@@ -282,9 +349,11 @@ def test_an_objective_no_rate_meets_says_so(server: SimulatedServer) -> None:
 def test_the_simulated_capacity_is_found_within_the_precision(
     early_stop: EarlyStopRule | None,
 ) -> None:
+    # 60 s more than the default's 300 s: the budget keeps room for two 60 s confirmations.
+    config = replace(CONFIG, budget_s=360)
     for seed in range(30):
         server = SimulatedServer(OBJECTIVE, seed=seed, early_stop=early_stop)
-        result = run_search(CONFIG, server.run)
+        result = run_search(config, server.run)
         assert result.stop.reason == "converged", (seed, result.stop)
         assert result.capacity_rps is not None
         error = result.capacity_rps / server.capacity_at() - 1

@@ -203,7 +203,15 @@ LATER_STAGES = {
 # and reports that state them; its running parts (driver, trials with k6, live watch) do not.
 CAPACITY_DECISIONS = {
     f"runner.capacity.{name}"
-    for name in ("early_stop", "objective", "result", "search", "settings", "trials")
+    for name in (
+        "early_stop",
+        "objective",
+        "result",
+        "search",
+        "search_config",
+        "settings",
+        "trials",
+    )
 }
 
 

@@ -44,7 +44,7 @@ class CapacitySettings(Strict):
     )
     budget: str = Field(
         default="5m",
-        description="Most load time per target, k6 duration string, confirmation included; the "
+        description="Most load time per target, k6 duration string, confirmations included; the "
         "search stops and says so when the next trial would not fit.",
     )
     short_trial: str = Field(
