@@ -148,8 +148,10 @@ def known_part(base: Experiment, args: argparse.Namespace, root: Path) -> None:
             found_against_true(found, repeat, stats)
 
 
-def found_against_true(found: Found, repeat: int, stats: Path) -> float | None:
-    """Print a serial app's search against its own rate (read from stats); that rate."""
+def found_against_true(found: Found, repeat: int, stats: Path, judged: bool = True) -> float | None:
+    """Print a serial app's search against its own rate (read from stats); that rate. The
+    reference is not judged against the accuracy goal: its CPU work and uvicorn's own share
+    one core, so its capacity at the objective lies well under its service rate (0.85 here)."""
     true, answers = true_rate(stats, found.target)
     name = f"{found.target} search {repeat}"
     print(f"{name}: {found.headline}, interval {found.low}-{found.high} RPS, "
@@ -158,6 +160,9 @@ def found_against_true(found: Found, repeat: int, stats: Path) -> float | None:
         print_figure(f"{name}: found / true", "n/a")
         return true
     ratio = found.capacity / true
+    if not judged:
+        print_figure(f"{name}: found / true", ratio, spec=".3f", note="the reference: not an accuracy figure")  # fmt: skip
+        return true
     within = abs(ratio - 1) <= ACCURACY_GOAL
     print_figure(f"{name}: found / true", ratio, spec=".3f", budget="0.95-1.05", within=within)  # fmt: skip
     return true
@@ -185,7 +190,7 @@ def shipped_runs(
     for repeat in range(1, args.repeats + 1):
         for found in run_searches(searched, root / f"search-{repeat}", args.overrides):
             if found.target == reference:
-                reference_rates.append(found_against_true(found, repeat, stats))
+                reference_rates.append(found_against_true(found, repeat, stats, judged=False))
             else:
                 runs.setdefault(found.target, []).append(found)
     return runs, reference_rates
